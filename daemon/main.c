@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vpnd: option parsing, start-up order, signals and reload. */
+#include <glib-unix.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sysexits.h>
+
+#include "vpnd-config.h"
+#include "config/settings.h"
+#include "core/host.h"
+#include "core/log.h"
+#include "core/notify.h"
+#include "core/plugin_loader.h"
+
+typedef struct {
+	char *config_path;
+	gboolean config_given;
+	char **debug_specs; /* --debug, re-applied over the settings on every reload */
+	Settings *settings;
+	VpndHost *host;
+	PluginLoader *loader;
+	GMainLoop *loop;
+} Daemon;
+
+#define KEEP_RUNNING (-1)
+
+/* Returns KEEP_RUNNING, or the exit status when there is nothing more to do. */
+static int
+parse_options(Daemon *d, int *argc, char ***argv)
+{
+	gboolean version = FALSE;
+	const GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &d->config_path,
+		  "Read daemon settings from FILE (default " VPND_DEFAULT_CONFIG ")", "FILE" },
+		{ "debug", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &d->debug_specs,
+		  "Set a log level: DOMAIN=LEVEL or LEVEL for all (repeatable)", "DOMAIN=LEVEL" },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit",
+		  NULL },
+		G_OPTION_ENTRY_NULL,
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("- IKE VPN daemon");
+	g_autoptr(GError) error = NULL;
+
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_set_description(
+		ctx, "Log domains: core cfg ctl ike knl net enc vici dbus.\n"
+		     "Log levels: error warning message info debug (or 0-4).\n"
+		     "Runs in the foreground; SIGHUP reloads the settings, SIGTERM stops.\n"
+		     "See vpnd(8) and vpnd.conf(5).");
+	if (!g_option_context_parse(ctx, argc, argv, &error)) {
+		g_printerr("vpnd: %s\nTry 'vpnd --help'.\n", error->message);
+		return EX_USAGE;
+	}
+	if (*argc > 1) {
+		g_printerr("vpnd: unexpected argument '%s'\nTry 'vpnd --help'.\n", (*argv)[1]);
+		return EX_USAGE;
+	}
+	if (version) {
+		printf("vpnd %s\n", VPND_VERSION);
+		return EXIT_SUCCESS;
+	}
+	d->config_given = d->config_path != NULL;
+	if (!d->config_path)
+		d->config_path = g_strdup(VPND_DEFAULT_CONFIG);
+	for (char **spec = d->debug_specs; spec && *spec; spec++) {
+		if (!log_apply_spec(*spec, &error)) {
+			g_printerr("vpnd: --debug %s\n", error->message);
+			return EX_USAGE;
+		}
+	}
+	return KEEP_RUNNING;
+}
+
+/* Reads the config file; a missing default file just means defaults. (nullable) */
+static Settings *
+read_settings(Daemon *d, GError **error)
+{
+	g_autoptr(Settings) settings = settings_new();
+	g_autoptr(GError) local = NULL;
+
+	if (settings_load_file(settings, d->config_path, &local))
+		return g_steal_pointer(&settings);
+	if (!d->config_given && settings_error_is_missing_file(local)) {
+		g_info("%s does not exist, using defaults", d->config_path);
+		return g_steal_pointer(&settings);
+	}
+	g_propagate_error(error, g_steal_pointer(&local));
+	return NULL;
+}
+
+/* Log levels from the `log { DOMAIN = LEVEL }` section, then --debug over them. */
+static void
+apply_log_levels(Daemon *d)
+{
+	SettingsSection *section = settings_get_section(d->settings, "log");
+
+	log_reset_levels();
+	if (section) {
+		g_autoptr(GPtrArray) keys = settings_section_list_keys(section);
+		for (guint i = 0; i < keys->len; i++) {
+			const char *domain = keys->pdata[i];
+			const char *value = settings_section_get_value(section, domain);
+			g_autoptr(GError) error = NULL;
+			LogLevel level;
+
+			if (!log_level_parse(value, &level, &error) ||
+			    !log_set_level(domain, level, &error))
+				g_warning("%s: %s", settings_section_get_origin(section, domain),
+					  error->message);
+		}
+	}
+	for (char **spec = d->debug_specs; spec && *spec; spec++)
+		log_apply_spec(*spec, NULL); /* validated at start-up */
+}
+
+static void
+load_plugins(Daemon *d)
+{
+	const char *dir = settings_get_str(d->settings, "plugins.dir", VPND_PLUGINDIR);
+	const char *list = settings_get(d->settings, "plugins.load");
+	g_auto(GStrv) names = list ? g_strsplit_set(list, " \t,", -1) : NULL;
+
+	if (names) {
+		/* drop the empty strings that runs of separators leave */
+		guint j = 0;
+		for (guint i = 0; names[i]; i++) {
+			if (*names[i])
+				names[j++] = names[i];
+			else
+				g_free(names[i]);
+		}
+		names[j] = NULL;
+	}
+	plugin_loader_load(d->loader, dir, (const char *const *)names);
+}
+
+static char *
+plugin_summary(Daemon *d)
+{
+	g_autoptr(GPtrArray) names = plugin_loader_list(d->loader);
+
+	g_ptr_array_add(names, NULL);
+	g_autofree char *joined = g_strjoinv(" ", (char **)names->pdata);
+	return g_strdup_printf("plugins: %s", *joined ? joined : "none");
+}
+
+static gboolean
+on_stop_signal(gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	g_message("stopping on signal");
+	notify_stopping();
+	g_main_loop_quit(d->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_reload_signal(gpointer user_data)
+{
+	Daemon *d = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *summary = plugin_summary(d);
+
+	notify_reloading();
+	Settings *fresh = read_settings(d, &error);
+	if (!fresh) {
+		g_warning("reload failed, keeping the current settings: %s", error->message);
+		notify_ready("Running, reload failed");
+		return G_SOURCE_CONTINUE;
+	}
+	if (g_strcmp0(settings_get(fresh, "plugins.load"),
+		      settings_get(d->settings, "plugins.load")) != 0)
+		g_message("the plugin list changed; that takes effect when vpnd restarts");
+	host_set_settings(d->host, fresh);
+	settings_free(d->settings);
+	d->settings = fresh;
+	apply_log_levels(d);
+	g_message("settings reloaded from %s", d->config_path);
+	g_autofree char *status = g_strdup_printf("Running, %s, reloaded", summary);
+	notify_ready(status);
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+daemon_clear(Daemon *d)
+{
+	g_clear_pointer(&d->loader, plugin_loader_free);
+	g_clear_pointer(&d->host, host_free);
+	g_clear_pointer(&d->settings, settings_free);
+	g_clear_pointer(&d->loop, g_main_loop_unref);
+	g_clear_pointer(&d->debug_specs, g_strfreev);
+	g_clear_pointer(&d->config_path, g_free);
+}
+
+int
+main(int argc, char **argv)
+{
+	Daemon d = { 0 };
+	g_autoptr(GError) error = NULL;
+
+	int exit_status = parse_options(&d, &argc, &argv);
+	if (exit_status != KEEP_RUNNING) {
+		daemon_clear(&d);
+		return exit_status;
+	}
+	log_init(FALSE);
+	d.settings = read_settings(&d, &error);
+	if (!d.settings) {
+		g_printerr("vpnd: %s\n", error->message);
+		daemon_clear(&d);
+		return EX_CONFIG;
+	}
+	apply_log_levels(&d);
+
+	d.loop = g_main_loop_new(NULL, FALSE);
+	d.host = host_new();
+	host_set_settings(d.host, d.settings);
+	d.loader = plugin_loader_new(d.host);
+	load_plugins(&d);
+
+	g_unix_signal_add(SIGTERM, on_stop_signal, &d);
+	g_unix_signal_add(SIGINT, on_stop_signal, &d);
+	g_unix_signal_add(SIGHUP, on_reload_signal, &d);
+
+	g_autofree char *summary = plugin_summary(&d);
+	g_message("vpnd %s running, %s", VPND_VERSION, summary);
+	g_autofree char *status = g_strconcat("Running, ", summary, NULL);
+	notify_ready(status);
+	notify_watchdog_start();
+
+	g_main_loop_run(d.loop);
+
+	notify_watchdog_stop();
+	daemon_clear(&d);
+	return EXIT_SUCCESS;
+}
