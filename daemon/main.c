@@ -7,10 +7,12 @@
 
 #include "vpnd-config.h"
 #include "config/settings.h"
+#include "control/control.h"
 #include "core/host.h"
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/plugin_loader.h"
+#include "vici/vici_server.h"
 
 typedef struct {
 	char *config_path;
@@ -19,6 +21,8 @@ typedef struct {
 	Settings *settings;
 	VpndHost *host;
 	PluginLoader *loader;
+	Control *control;
+	ViciServer *vici; /* NULL when its socket could not be set up */
 	GMainLoop *loop;
 } Daemon;
 
@@ -155,19 +159,20 @@ on_stop_signal(gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* SIGHUP and VICI reload-settings. */
 static gboolean
-on_reload_signal(gpointer user_data)
+reload_settings(Daemon *d, GError **error)
 {
-	Daemon *d = user_data;
-	g_autoptr(GError) error = NULL;
+	g_autoptr(GError) local = NULL;
 	g_autofree char *summary = plugin_summary(d);
 
 	notify_reloading();
-	Settings *fresh = read_settings(d, &error);
+	Settings *fresh = read_settings(d, &local);
 	if (!fresh) {
-		g_warning("reload failed, keeping the current settings: %s", error->message);
+		g_warning("reload failed, keeping the current settings: %s", local->message);
 		notify_ready("Running, reload failed");
-		return G_SOURCE_CONTINUE;
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
 	}
 	if (g_strcmp0(settings_get(fresh, "plugins.load"),
 		      settings_get(d->settings, "plugins.load")) != 0)
@@ -179,12 +184,54 @@ on_reload_signal(gpointer user_data)
 	g_message("settings reloaded from %s", d->config_path);
 	g_autofree char *status = g_strdup_printf("Running, %s, reloaded", summary);
 	notify_ready(status);
+	return TRUE;
+}
+
+static gboolean
+on_reload_signal(gpointer user_data)
+{
+	reload_settings(user_data, NULL);
 	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+hook_reload(gpointer user_data, GError **error)
+{
+	return reload_settings(user_data, error);
+}
+
+static GPtrArray *
+hook_list_plugins(gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	return plugin_loader_list(d->loader);
+}
+
+/* The control API and the VICI socket; without the socket vpnd runs on, unreachable by
+ * swanctl. The socket is set at start-up only. */
+static void
+start_control(Daemon *d)
+{
+	const ControlHooks hooks = {
+		.reload = hook_reload,
+		.list_plugins = hook_list_plugins,
+		.user_data = d,
+	};
+	const char *uri = settings_get_str(d->settings, "vici.socket", VICI_DEFAULT_URI);
+	g_autoptr(GError) error = NULL;
+
+	d->control = control_new(&hooks);
+	d->vici = vici_server_new(d->control, uri, &error);
+	if (!d->vici)
+		g_warning("%s; swanctl cannot reach vpnd", error->message);
 }
 
 static void
 daemon_clear(Daemon *d)
 {
+	g_clear_pointer(&d->vici, vici_server_free);
+	g_clear_pointer(&d->control, control_free);
 	g_clear_pointer(&d->loader, plugin_loader_free);
 	g_clear_pointer(&d->host, host_free);
 	g_clear_pointer(&d->settings, settings_free);
@@ -218,6 +265,7 @@ main(int argc, char **argv)
 	host_set_settings(d.host, d.settings);
 	d.loader = plugin_loader_new(d.host);
 	load_plugins(&d);
+	start_control(&d);
 
 	g_unix_signal_add(SIGTERM, on_stop_signal, &d);
 	g_unix_signal_add(SIGINT, on_stop_signal, &d);

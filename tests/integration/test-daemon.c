@@ -56,12 +56,15 @@ bind_notify_socket(const char *path)
 	return fd;
 }
 
+/* Every config gets a VICI socket of its own, so a test run as root never touches /run. */
 static void
 write_config(Daemon *d, const char *text)
 {
 	g_autoptr(GError) error = NULL;
+	g_autofree char *full =
+		g_strdup_printf("%svici {\n\tsocket = unix://%s/vici\n}\n", text, d->dir);
 
-	g_assert_true(g_file_set_contents(d->config, text, -1, &error));
+	g_assert_true(g_file_set_contents(d->config, full, -1, &error));
 }
 
 static void
@@ -143,6 +146,8 @@ daemon_teardown(Daemon *d, gconstpointer data)
 	close(d->notify_fd);
 	g_autofree char *sock = g_build_filename(d->dir, "notify", NULL);
 	g_unlink(sock);
+	g_autofree char *vici = g_build_filename(d->dir, "vici", NULL);
+	g_unlink(vici);
 	g_unlink(d->config);
 	g_rmdir(d->dir);
 	g_free(d->config);

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "vici/vici_commands.h"
+#include "vici/vici_server.h"
+
+struct ViciCommands {
+	ViciServer *server;
+	Control *ctl;
+	guint log_watch;
+};
+
+static GBytes *
+finish(ViciBuilder *b)
+{
+	g_autoptr(GError) error = NULL;
+	GBytes *msg = vici_builder_finish(b, &error);
+
+	if (!msg) {
+		g_critical("building a VICI message: %s", error->message);
+		msg = g_bytes_new(NULL, 0);
+	}
+	return msg;
+}
+
+static GBytes *
+reply_result(gboolean success, const char *errmsg)
+{
+	g_autoptr(ViciBuilder) b = vici_builder_new();
+
+	vici_builder_add_kv(b, "success", success ? "yes" : "no");
+	if (!success)
+		vici_builder_add_kv(b, "errmsg", errmsg);
+	return finish(b);
+}
+
+static GBytes *
+cmd_version(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+	    gpointer user_data)
+{
+	ViciCommands *self = user_data;
+	g_autoptr(ViciBuilder) b = vici_builder_new();
+	ControlVersion v;
+
+	control_get_version(self->ctl, &v);
+	vici_builder_add_kv(b, "daemon", v.daemon);
+	vici_builder_add_kv(b, "version", v.version);
+	if (v.have_uname) {
+		vici_builder_add_kv(b, "sysname", v.uts.sysname);
+		vici_builder_add_kv(b, "release", v.uts.release);
+		vici_builder_add_kv(b, "machine", v.uts.machine);
+	}
+	return finish(b);
+}
+
+char *
+vici_commands_format_running(gint64 seconds)
+{
+	static const struct {
+		gint64 size;
+		const char *name;
+	} units[] = { { 86400, "day" }, { 3600, "hour" }, { 60, "minute" } };
+	gint64 n = ABS(seconds);
+	const char *unit = "second";
+
+	/* the largest unit of which more than two have passed */
+	for (guint i = 0; i < G_N_ELEMENTS(units); i++) {
+		if (n > 2 * units[i].size) {
+			n /= units[i].size;
+			unit = units[i].name;
+			break;
+		}
+	}
+	return g_strdup_printf("%" G_GINT64_FORMAT " %s%s", n, unit, n == 1 ? "" : "s");
+}
+
+char *
+vici_commands_format_since(GDateTime *time)
+{
+	/* English whatever the locale: swanctl users compare this text */
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	if (!time)
+		return g_strdup("--- -- --:--:-- ----");
+	return g_strdup_printf("%s %02d %02d:%02d:%02d %04d",
+			       months[g_date_time_get_month(time) - 1],
+			       g_date_time_get_day_of_month(time), g_date_time_get_hour(time),
+			       g_date_time_get_minute(time), g_date_time_get_second(time),
+			       g_date_time_get_year(time));
+}
+
+static void
+add_prios(ViciBuilder *b, const guint *counts)
+{
+	static const char *const names[CONTROL_N_PRIOS] = { "critical", "high", "medium", "low" };
+
+	for (guint i = 0; i < CONTROL_N_PRIOS; i++)
+		vici_builder_add_kv_printf(b, names[i], "%u", counts[i]);
+}
+
+static GBytes *
+cmd_stats(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+	  gpointer user_data)
+{
+	ViciCommands *self = user_data;
+	g_autoptr(ViciBuilder) b = vici_builder_new();
+	ControlStats st;
+
+	control_get_stats(self->ctl, &st);
+	g_autofree char *running = vici_commands_format_running(st.running_s);
+	g_autofree char *since = vici_commands_format_since(st.started);
+
+	vici_builder_begin_section(b, "uptime");
+	vici_builder_add_kv(b, "running", running);
+	vici_builder_add_kv(b, "since", since);
+	vici_builder_end_section(b);
+	vici_builder_begin_section(b, "workers");
+	vici_builder_add_kv_printf(b, "total", "%u", st.workers_total);
+	vici_builder_add_kv_printf(b, "idle", "%u", st.workers_idle);
+	vici_builder_begin_section(b, "active");
+	add_prios(b, st.workers_active);
+	vici_builder_end_section(b);
+	vici_builder_end_section(b);
+	vici_builder_begin_section(b, "queues");
+	add_prios(b, st.jobs_queued);
+	vici_builder_end_section(b);
+	vici_builder_add_kv_printf(b, "scheduled", "%u", st.jobs_scheduled);
+	vici_builder_begin_section(b, "ikesas");
+	vici_builder_add_kv_printf(b, "total", "%u", st.ikesas_total);
+	vici_builder_add_kv_printf(b, "half-open", "%u", st.ikesas_half_open);
+	vici_builder_end_section(b);
+	vici_builder_begin_list(b, "plugins");
+	for (guint i = 0; i < st.plugins->len; i++)
+		vici_builder_list_item(b, st.plugins->pdata[i]);
+	vici_builder_end_list(b);
+	if (st.have_mallinfo) {
+		vici_builder_begin_section(b, "mallinfo");
+		vici_builder_add_kv_printf(b, "sbrk", "%" G_GUINT64_FORMAT, st.heap_sbrk);
+		vici_builder_add_kv_printf(b, "mmap", "%" G_GUINT64_FORMAT, st.heap_mmap);
+		vici_builder_add_kv_printf(b, "used", "%" G_GUINT64_FORMAT, st.heap_used);
+		vici_builder_add_kv_printf(b, "free", "%" G_GUINT64_FORMAT, st.heap_free);
+		vici_builder_end_section(b);
+	}
+	control_stats_clear(&st);
+	return finish(b);
+}
+
+static GBytes *
+cmd_reload_settings(ViciServer *server, ViciClient *client, const char *command,
+		    const ViciMsg *request, gpointer user_data)
+{
+	ViciCommands *self = user_data;
+	g_autoptr(GError) error = NULL;
+	gboolean ok = control_reload_settings(self->ctl, &error);
+
+	return reply_result(ok, ok ? NULL : error->message);
+}
+
+/* list-sas, list-conns, …: vpnd has no SAs, connections, policies, certificates or
+ * authorities yet, so there is nothing to stream and the reply is the usual empty one. */
+static GBytes *
+cmd_list_nothing(ViciServer *server, ViciClient *client, const char *command,
+		 const ViciMsg *request, gpointer user_data)
+{
+	return g_bytes_new(NULL, 0);
+}
+
+/* get-conns, get-keys, …: nothing has been loaded through VICI, so the lists are empty
+ * (get-pools answers with no sections at all, as charon does without pools). */
+static GBytes *
+cmd_get_nothing(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+		gpointer user_data)
+{
+	static const struct {
+		const char *command;
+		const char *list;
+	} lists[] = {
+		{ "get-conns", "conns" },
+		{ "get-keys", "keys" },
+		{ "get-shared", "keys" },
+		{ "get-authorities", "authorities" },
+	};
+	g_autoptr(ViciBuilder) b = vici_builder_new();
+
+	for (guint i = 0; i < G_N_ELEMENTS(lists); i++) {
+		if (g_str_equal(command, lists[i].command)) {
+			vici_builder_begin_list(b, lists[i].list);
+			vici_builder_end_list(b);
+		}
+	}
+	return finish(b);
+}
+
+static GBytes *
+cmd_unsupported(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+		gpointer user_data)
+{
+	g_autofree char *errmsg = g_strdup_printf("%s not supported by vpnd yet", command);
+
+	return reply_result(FALSE, errmsg);
+}
+
+static const ViciCommand commands[] = {
+	{ "version", cmd_version },
+	{ "stats", cmd_stats },
+	{ "reload-settings", cmd_reload_settings },
+	{ "list-sas", cmd_list_nothing },
+	{ "list-policies", cmd_list_nothing },
+	{ "list-conns", cmd_list_nothing },
+	{ "list-certs", cmd_list_nothing },
+	{ "list-authorities", cmd_list_nothing },
+	{ "get-conns", cmd_get_nothing },
+	{ "get-keys", cmd_get_nothing },
+	{ "get-shared", cmd_get_nothing },
+	{ "get-authorities", cmd_get_nothing },
+	{ "get-pools", cmd_get_nothing },
+	{ "initiate", cmd_unsupported },
+	{ "terminate", cmd_unsupported },
+	{ "rekey", cmd_unsupported },
+	{ "redirect", cmd_unsupported },
+	{ "install", cmd_unsupported },
+	{ "uninstall", cmd_unsupported },
+	{ "load-conn", cmd_unsupported },
+	{ "unload-conn", cmd_unsupported },
+	{ "load-cert", cmd_unsupported },
+	{ "load-key", cmd_unsupported },
+	{ "unload-key", cmd_unsupported },
+	{ "load-token", cmd_unsupported },
+	{ "load-shared", cmd_unsupported },
+	{ "unload-shared", cmd_unsupported },
+	{ "flush-certs", cmd_unsupported },
+	{ "clear-creds", cmd_unsupported },
+	{ "load-authority", cmd_unsupported },
+	{ "unload-authority", cmd_unsupported },
+	{ "load-pool", cmd_unsupported },
+	{ "unload-pool", cmd_unsupported },
+	{ "get-algorithms", cmd_unsupported },
+	{ "get-counters", cmd_unsupported },
+	{ "reset-counters", cmd_unsupported },
+};
+
+const char *
+vici_commands_log_group(const char *domain)
+{
+	static const char *const groups[][2] = {
+		{ "core", "DMN" }, { "cfg", "CFG" },  { "ctl", "CFG" },
+		{ "ike", "IKE" },  { "knl", "KNL" },  { "net", "NET" },
+		{ "enc", "ENC" },  { "vici", "CFG" }, { "dbus", "CFG" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(groups); i++) {
+		if (g_strcmp0(domain, groups[i][0]) == 0)
+			return groups[i][1];
+	}
+	return "LIB"; /* GLib and other libraries */
+}
+
+/* charon's levels: 0 audit, 1 control, 2 diagnostic; only 0 and 1 become `log` events. */
+static int
+charon_level(LogLevel level)
+{
+	switch (level) {
+	case LOG_LEVEL_ERROR:
+	case LOG_LEVEL_WARNING:
+	case LOG_LEVEL_MESSAGE:
+		return 0;
+	case LOG_LEVEL_INFO:
+		return 1;
+	case LOG_LEVEL_DEBUG:
+		return 2;
+	}
+	return 2;
+}
+
+static void
+on_log_line(const ControlLogLine *line, gpointer user_data)
+{
+	ViciCommands *self = user_data;
+	int level = charon_level(line->level);
+
+	if (level > 1 || !vici_server_has_listeners(self->server, "log"))
+		return;
+	g_autoptr(ViciBuilder) b = vici_builder_new();
+	vici_builder_add_kv(b, "group", vici_commands_log_group(line->domain));
+	vici_builder_add_kv_printf(b, "level", "%d", level);
+	vici_builder_add_kv_printf(b, "thread", "%u", line->thread);
+	vici_builder_add_kv_bytes(b, "msg", line->message,
+				  MIN(strlen(line->message), VICI_MAX_VALUE));
+	g_autoptr(GBytes) msg = finish(b);
+	vici_server_broadcast(self->server, "log", msg);
+}
+
+ViciCommands *
+vici_commands_new(ViciServer *server, Control *ctl)
+{
+	ViciCommands *self = g_new0(ViciCommands, 1);
+
+	self->server = server;
+	self->ctl = ctl;
+	vici_server_add_commands(server, commands, G_N_ELEMENTS(commands), self);
+	self->log_watch = control_log_watch_add(ctl, on_log_line, self);
+	return self;
+}
+
+void
+vici_commands_free(ViciCommands *self)
+{
+	if (!self)
+		return;
+	control_log_watch_remove(self->ctl, self->log_watch);
+	g_free(self);
+}

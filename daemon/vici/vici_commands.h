@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The VICI command table and event sources: thin adapters from VICI messages to
+ * control/ (vici.md §3, §4). Commands vpnd cannot serve yet answer success = no with
+ * an errmsg that says so; listings of things vpnd does not have yet are empty.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "control/control.h"
+
+G_BEGIN_DECLS
+
+typedef struct ViciServer ViciServer;
+typedef struct ViciCommands ViciCommands;
+
+/* Registers every command with @server and starts the `log` event source. */
+ViciCommands *vici_commands_new(ViciServer *server, Control *ctl);
+void vici_commands_free(ViciCommands *commands);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ViciCommands, vici_commands_free)
+
+/* swanctl's `--stats` formats, exposed for tests (vici.md §3.3 "stats"). (transfer full) */
+char *vici_commands_format_running(gint64 seconds);
+char *vici_commands_format_since(GDateTime *time);
+/* The charon log group for a vpnd log domain (DMN, CFG, IKE, …). */
+const char *vici_commands_log_group(const char *domain);
+
+G_END_DECLS

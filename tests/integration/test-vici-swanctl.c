@@ -1,0 +1,690 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Debian's real swanctl (strongSwan 5.9.8) against the real vpnd: what swanctl prints
+ * must be what it prints against charon (vici.md §6.2), with vpnd's data. Then raw
+ * protocol abuse (garbage, oversized and truncated frames, clients that never read)
+ * must leave vpnd serving.
+ *
+ * Every child runs under `timeout -s KILL`; vpnd is killed by its PID if a test fails.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "vpnd-config.h"
+
+#define SWANCTL "/usr/sbin/swanctl"
+#define CHILD_TIMEOUT "30" /* seconds, for every swanctl run */
+#define START_TIMEOUT_MS 10000
+#define STOP_TIMEOUT_MS 5000
+#define READ_TIMEOUT_MS 3000
+
+typedef struct {
+	char *dir;
+	char *config;
+	char *socket;
+	char *stderr_path;
+	GSubprocess *vpnd;
+	char **env; /* for swanctl: STRONGSWAN_CONF */
+} Fixture;
+
+static const char *
+vpnd_path(void)
+{
+	static char *path;
+
+	if (!path)
+		path = g_build_filename(g_getenv("VPND_BUILD_ROOT"), "daemon", "vpnd", NULL);
+	return path;
+}
+
+static void
+write_file(const char *dir, const char *name, const char *text)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+
+	g_assert_true(g_file_set_contents(path, text, -1, &error));
+	g_assert_no_error(error);
+}
+
+static void
+write_config(Fixture *f, const char *extra)
+{
+	g_autofree char *text = g_strdup_printf("plugins {\n\tdir = %s/plugins\n}\n"
+						"vici {\n\tsocket = unix://%s\n}\n"
+						"log {\n\tdefault = message\n\tvici = debug\n}\n%s",
+						f->dir, f->socket, extra ? extra : "");
+	write_file(f->dir, "vpnd.conf", text);
+}
+
+/* Children die with the test, even when a failed assertion aborts it before teardown. */
+static void
+die_with_parent(gpointer user_data)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* A unix socket that accepts connections at @path. */
+static gboolean
+can_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	gboolean ok;
+
+	g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!g_file_test(SWANCTL, G_FILE_TEST_IS_EXECUTABLE))
+		g_error(SWANCTL
+			" is missing: run scripts/install-deps (package strongswan-swanctl)");
+	f->dir = g_dir_make_tmp("vpnd-vici-XXXXXX", &error);
+	g_assert_no_error(error);
+	f->config = g_build_filename(f->dir, "vpnd.conf", NULL);
+	f->socket = g_build_filename(f->dir, "vici", NULL);
+	f->stderr_path = g_build_filename(f->dir, "vpnd.stderr", NULL);
+	g_autofree char *plugins = g_build_filename(f->dir, "plugins", NULL);
+	g_assert_cmpint(g_mkdir(plugins, 0700), ==, 0);
+	write_config(f, NULL);
+	/* swanctl's own plugins: only what exists without the Recommends, so it stays quiet */
+	write_file(f->dir, "strongswan.conf", "swanctl {\n\tload = pem\n}\n");
+	g_autofree char *sconf = g_build_filename(f->dir, "strongswan.conf", NULL);
+	f->env = g_environ_setenv(g_get_environ(), "STRONGSWAN_CONF", sconf, TRUE);
+
+	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+	g_subprocess_launcher_unsetenv(l, "NOTIFY_SOCKET");
+	g_subprocess_launcher_unsetenv(l, "JOURNAL_STREAM");
+	g_subprocess_launcher_unsetenv(l, "LISTEN_FDS");
+	g_subprocess_launcher_set_stderr_file_path(l, f->stderr_path);
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+	f->vpnd = g_subprocess_launcher_spawn(l, &error, vpnd_path(), "--config", f->config, NULL);
+	g_assert_no_error(error);
+
+	gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * 1000;
+	while (!can_connect(f->socket)) {
+		if (g_get_monotonic_time() > deadline || !g_subprocess_get_identifier(f->vpnd))
+			g_error("vpnd did not open %s", f->socket);
+		g_usleep(10 * 1000);
+	}
+}
+
+static char *
+vpnd_stderr(Fixture *f)
+{
+	char *text = NULL;
+
+	g_file_get_contents(f->stderr_path, &text, NULL, NULL);
+	return text ? text : g_strdup("");
+}
+
+/* Waits for @p to exit (GLib's worker thread reaps it); FALSE on timeout. */
+static gboolean
+wait_exit(GSubprocess *p, guint timeout_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	while (g_subprocess_get_identifier(p) && g_get_monotonic_time() < deadline)
+		g_usleep(5 * 1000);
+	return g_subprocess_get_identifier(p) == NULL;
+}
+
+/* SIGTERM: vpnd exits 0 and removes its socket. */
+static void
+stop_vpnd(Fixture *f)
+{
+	g_subprocess_send_signal(f->vpnd, SIGTERM);
+	if (!wait_exit(f->vpnd, STOP_TIMEOUT_MS))
+		g_error("vpnd did not stop on SIGTERM");
+	g_autofree char *err = vpnd_stderr(f);
+	if (!g_subprocess_get_if_exited(f->vpnd) || g_subprocess_get_exit_status(f->vpnd) != 0)
+		g_error("vpnd did not exit cleanly; its stderr:\n%s", err);
+	g_assert_false(g_file_test(f->socket, G_FILE_TEST_EXISTS));
+	g_clear_object(&f->vpnd);
+}
+
+static void
+fixture_teardown(Fixture *f, gconstpointer data)
+{
+	if (f->vpnd) {
+		/* the test failed while vpnd ran: do not leave it behind */
+		g_subprocess_force_exit(f->vpnd);
+		wait_exit(f->vpnd, STOP_TIMEOUT_MS);
+		g_clear_object(&f->vpnd);
+	}
+	const char *names[] = { "vpnd.conf", "vpnd.stderr", "strongswan.conf", "pools.conf",
+				"vici" };
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree char *p = g_build_filename(f->dir, names[i], NULL);
+		g_unlink(p);
+	}
+	g_autofree char *plugins = g_build_filename(f->dir, "plugins", NULL);
+	g_rmdir(plugins);
+	g_rmdir(f->dir);
+	g_free(f->dir);
+	g_free(f->config);
+	g_free(f->socket);
+	g_free(f->stderr_path);
+	g_strfreev(f->env);
+}
+
+/* Runs swanctl with --uri and @args (NULL-terminated); returns its exit code. */
+static int
+swanctl(Fixture *f, char **out, char **err, ...)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GError) error = NULL;
+	va_list ap;
+	int status;
+
+	g_ptr_array_add(argv, g_strdup("timeout"));
+	g_ptr_array_add(argv, g_strdup("-s"));
+	g_ptr_array_add(argv, g_strdup("KILL"));
+	g_ptr_array_add(argv, g_strdup(CHILD_TIMEOUT));
+	g_ptr_array_add(argv, g_strdup(SWANCTL));
+	va_start(ap, err);
+	for (const char *a; (a = va_arg(ap, const char *));)
+		g_ptr_array_add(argv, g_strdup(a));
+	va_end(ap);
+	g_ptr_array_add(argv, g_strdup("--uri"));
+	g_ptr_array_add(argv, g_strdup_printf("unix://%s", f->socket));
+	g_ptr_array_add(argv, NULL);
+	g_spawn_sync(f->dir, (char **)argv->pdata, f->env, G_SPAWN_SEARCH_PATH, die_with_parent,
+		     NULL, out, err, &status, &error);
+	g_assert_no_error(error);
+	g_assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* Replaces what legitimately varies (vici.md Appendix C) by fixed text. */
+static char *
+mask(const char *text, const char *pattern, const char *replacement)
+{
+	g_autoptr(GRegex) re = g_regex_new(pattern, G_REGEX_MULTILINE, 0, NULL);
+
+	g_assert_nonnull(re);
+	return g_regex_replace(re, text, -1, 0, replacement, 0, NULL);
+}
+
+static void
+test_version(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL, *dout = NULL, *derr = NULL;
+	struct utsname u;
+
+	g_assert_cmpint(swanctl(f, &out, &err, "--version", NULL), ==, 0);
+	g_assert_cmpstr(out, ==, "strongSwan swanctl 5.9.8\n");
+	g_assert_cmpstr(err, ==, "");
+
+	/* as version-daemon.out.txt, with vpnd's data */
+	g_assert_cmpint(uname(&u), ==, 0);
+	g_autofree char *expect = g_strdup_printf("strongSwan %s vpnd (%s, %s, %s)\n", VPND_VERSION,
+						  u.sysname, u.release, u.machine);
+	g_assert_cmpint(swanctl(f, &dout, &derr, "--version", "--daemon", NULL), ==, 0);
+	g_assert_cmpstr(dout, ==, expect);
+	g_assert_cmpstr(derr, ==, "");
+	stop_vpnd(f);
+}
+
+static void
+test_stats(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL, *raw = NULL, *rerr = NULL;
+
+	g_assert_cmpint(swanctl(f, &out, &err, "--stats", NULL), ==, 0);
+	g_assert_cmpstr(err, ==, "");
+	g_autofree char *m1 = mask(out,
+				   "^uptime: \\d+ (second|minute)s?, since "
+				   "[A-Z][a-z]{2} \\d{2} \\d{2}:\\d{2}:\\d{2} \\d{4}$",
+				   "uptime: N, since DATE");
+	g_autofree char *m2 =
+		mask(m1, "^mallinfo: sbrk \\d+, mmap \\d+, used \\d+, free \\d+$", "mallinfo: N");
+	g_assert_cmpstr(m2, ==,
+			"uptime: N, since DATE\n"
+			"worker threads: 1 total, 0 idle, working: 0/0/1/0\n"
+			"job queues: 0/0/0/0\n"
+			"jobs scheduled: 0\n"
+			"IKE_SAs: 0 total, 0 half-open\n"
+			"mallinfo: N\n"
+			"loaded plugins:\n");
+
+	/* the tree itself, in charon's key order (stats.s2c.hex) */
+	g_assert_cmpint(swanctl(f, &raw, &rerr, "--stats", "--raw", NULL), ==, 0);
+	g_autofree char *m3 = mask(raw, "\\d+ seconds?|[A-Z][a-z]{2} \\d{2} [\\d:]{8} \\d{4}", "T");
+	g_autofree char *m4 = mask(m3, "(sbrk|mmap|used|free)=\\d+", "\\1=N");
+	g_assert_cmpstr(m4, ==,
+			"stats reply {uptime {running=T since=T} workers {total=1 idle=0 active "
+			"{critical=0 high=0 medium=1 low=0}} queues {critical=0 high=0 medium=0 "
+			"low=0} scheduled=0 ikesas {total=0 half-open=0} plugins=[] mallinfo "
+			"{sbrk=N mmap=N used=N free=N}}\n");
+	stop_vpnd(f);
+}
+
+static void
+test_reload_settings(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL, *bout = NULL, *berr = NULL;
+
+	/* success prints nothing (vici.md §6.2) */
+	g_assert_cmpint(swanctl(f, &out, &err, "--reload-settings", NULL), ==, 0);
+	g_assert_cmpstr(out, ==, "");
+	g_assert_cmpstr(err, ==, "");
+
+	/* a broken file is refused and said so; the old settings stay */
+	write_config(f, "}\n");
+	g_assert_cmpint(swanctl(f, &bout, &berr, "--reload-settings", NULL), ==, 1);
+	g_assert_cmpstr(bout, ==, "");
+	g_assert_true(
+		g_str_has_prefix(berr, "reload-settings failed: reloading settings failed: "));
+	g_assert_nonnull(strstr(berr, "vpnd.conf:11:1"));
+	write_config(f, NULL);
+
+	g_autofree char *log = vpnd_stderr(f);
+	g_assert_nonnull(strstr(log, "settings reloaded from"));
+	g_assert_nonnull(strstr(log, "reload failed, keeping the current settings"));
+	stop_vpnd(f);
+}
+
+/* Reads what @stream has until @needle appears or @timeout_ms pass. */
+static gboolean
+read_until(GInputStream *stream, GString *acc, const char *needle, guint timeout_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	while (!strstr(acc->str, needle) && g_get_monotonic_time() < deadline) {
+		char buf[1024];
+		g_autoptr(GError) error = NULL;
+		gssize n = g_pollable_input_stream_read_nonblocking(G_POLLABLE_INPUT_STREAM(stream),
+								    buf, sizeof(buf), NULL, &error);
+		if (n > 0)
+			g_string_append_len(acc, buf, n);
+		else if (n == 0)
+			break;
+		else
+			g_usleep(10 * 1000);
+	}
+	return strstr(acc->str, needle) != NULL;
+}
+
+static void
+test_log(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *uri = g_strdup_printf("unix://%s", f->socket);
+	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(
+		G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autofree char *rout = NULL, *rerr = NULL;
+
+	g_subprocess_launcher_set_environ(l, f->env);
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+	/* swanctl's stdout is a pipe here: line-buffer it so lines arrive as printed */
+	g_autoptr(GSubprocess) logger =
+		g_subprocess_launcher_spawn(l, &error, "timeout", "-s", "KILL", CHILD_TIMEOUT,
+					    "stdbuf", "-oL", SWANCTL, "--log", "--uri", uri, NULL);
+	g_assert_no_error(error);
+
+	/* registered once vpnd confirmed it (vici debug log) */
+	gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * 1000;
+	for (;;) {
+		g_autofree char *log = vpnd_stderr(f);
+		if (strstr(log, "EVENT_REGISTER log: confirmed"))
+			break;
+		if (g_get_monotonic_time() > deadline) {
+			g_subprocess_force_exit(logger);
+			g_error("swanctl --log did not register; vpnd said:\n%s", log);
+		}
+		g_usleep(10 * 1000);
+	}
+
+	g_assert_cmpint(swanctl(f, &rout, &rerr, "--reload-settings", NULL), ==, 0);
+	/* the main thread is 01; core logs as charon's DMN group (vici.md §6.2 --log) */
+	g_autofree char *expect = g_strdup_printf("01[DMN] settings reloaded from %s\n", f->config);
+	gboolean seen =
+		read_until(g_subprocess_get_stdout_pipe(logger), out, expect, READ_TIMEOUT_MS);
+
+	g_subprocess_send_signal(logger, SIGINT);
+	g_assert_true(wait_exit(logger, STOP_TIMEOUT_MS));
+	if (!seen)
+		g_error("swanctl --log printed \"%s\", expected \"%s\"", out->str, expect);
+	g_assert_cmpstr(out->str, ==, expect);
+	stop_vpnd(f);
+}
+
+static void
+test_empty_lists(Fixture *f, gconstpointer data)
+{
+	static const char *const cmds[][2] = {
+		{ "--list-sas", "list-sas reply {}\n" },
+		{ "--list-conns", "list-conns reply {}\n" },
+		{ "--list-pols", "list-policies reply {}\n" },
+		{ "--list-certs", "list-certs reply {}\n" },
+		{ "--list-pools", "get-pools reply {}\n" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
+		g_autofree char *out = NULL, *err = NULL, *raw = NULL, *rerr = NULL;
+
+		/* nothing to list prints nothing (list-sas-empty.out.txt) */
+		g_assert_cmpint(swanctl(f, &out, &err, cmds[i][0], NULL), ==, 0);
+		g_assert_cmpstr(out, ==, "");
+		g_assert_cmpstr(err, ==, "");
+		g_assert_cmpint(swanctl(f, &raw, &rerr, cmds[i][0], "--raw", NULL), ==, 0);
+		g_assert_cmpstr(raw, ==, cmds[i][1]);
+	}
+	stop_vpnd(f);
+}
+
+static void
+test_unsupported(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL, *iout = NULL, *ierr = NULL;
+	g_autofree char *cout = NULL, *cerr = NULL;
+	g_autofree char *pools = g_build_filename(f->dir, "pools.conf", NULL);
+
+	write_file(f->dir, "pools.conf", "pools {\n\tp1 {\n\t\taddrs = 10.3.0.0/28\n\t}\n}\n");
+	/* failed objects: stderr and EINVAL (vici.md §6.2 --load-all) */
+	g_assert_cmpint(swanctl(f, &out, &err, "--load-pools", "--file", pools, NULL), ==, 22);
+	g_assert_cmpstr(out, ==, "");
+	g_assert_cmpstr(err, ==,
+			"loading pool 'p1' failed: load-pool not supported by vpnd yet\n"
+			"loaded 0 of 1 pools, 1 failed to load, 0 unloaded\n");
+
+	g_assert_cmpint(swanctl(f, &iout, &ierr, "--initiate", "--child", "net", NULL), ==, 1);
+	g_assert_cmpstr(iout, ==, "");
+	g_assert_cmpstr(ierr, ==, "initiate failed: initiate not supported by vpnd yet\n");
+
+	g_assert_cmpint(swanctl(f, &cout, &cerr, "--counters", NULL), ==, 1);
+	g_assert_cmpstr(cerr, ==, "get-counters failed: get-counters not supported by vpnd yet\n");
+	stop_vpnd(f);
+}
+
+/* ---- raw protocol ---- */
+
+static int
+raw_connect(Fixture *f)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = READ_TIMEOUT_MS / 1000 };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	g_strlcpy(sa.sun_path, f->socket, sizeof(sa.sun_path));
+	g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void
+raw_send(int fd, const void *data, gsize len)
+{
+	const guint8 *p = data;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		g_assert_cmpint(n, >, 0);
+		p += n;
+		len -= (gsize)n;
+	}
+}
+
+/* A frame for a named packet with an optional message. */
+static void
+raw_send_packet(int fd, guint8 type, const char *name, const void *msg, gsize msg_len)
+{
+	GByteArray *a = g_byte_array_new();
+	gsize name_len = name ? strlen(name) : 0;
+	guint32 len = (guint32)(1 + (name ? 1 + name_len : 0) + msg_len);
+	guint8 hdr[5] = { len >> 24, len >> 16, len >> 8, len, type };
+
+	g_byte_array_append(a, hdr, sizeof(hdr));
+	if (name) {
+		guint8 nl = (guint8)name_len;
+		g_byte_array_append(a, &nl, 1);
+		g_byte_array_append(a, (const guint8 *)name, (guint)name_len);
+	}
+	if (msg_len)
+		g_byte_array_append(a, msg, (guint)msg_len);
+	raw_send(fd, a->data, a->len);
+	g_byte_array_unref(a);
+}
+
+static gboolean
+read_exact(int fd, guint8 *buf, gsize len)
+{
+	while (len) {
+		ssize_t n = recv(fd, buf, len, 0);
+		if (n <= 0)
+			return FALSE;
+		buf += n;
+		len -= (gsize)n;
+	}
+	return TRUE;
+}
+
+/* The next packet (without its length), or NULL on EOF or timeout. */
+static GBytes *
+raw_read_packet(int fd)
+{
+	guint8 hdr[4];
+
+	if (!read_exact(fd, hdr, 4))
+		return NULL;
+	guint32 len = (guint32)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+	g_assert_cmpuint(len, >, 0); /* a server must never send empty frames */
+	g_assert_cmpuint(len, <=, 524288);
+	guint8 *body = g_malloc(len);
+	if (!read_exact(fd, body, len)) {
+		g_free(body);
+		return NULL;
+	}
+	return g_bytes_new_take(body, len);
+}
+
+static void
+expect_simple(int fd, guint8 type)
+{
+	g_autoptr(GBytes) p = raw_read_packet(fd);
+
+	g_assert_nonnull(p);
+	g_assert_cmpuint(g_bytes_get_size(p), ==, 1);
+	g_assert_cmpint(((const guint8 *)g_bytes_get_data(p, NULL))[0], ==, type);
+}
+
+/* Asks for the version and checks the answer is vpnd's. */
+static void
+expect_version_works(int fd)
+{
+	raw_send_packet(fd, 0, "version", NULL, 0);
+	g_autoptr(GBytes) p = raw_read_packet(fd);
+	g_assert_nonnull(p);
+	const guint8 *d = g_bytes_get_data(p, NULL);
+	g_assert_cmpint(d[0], ==, 1);
+	/* first element: daemon = vpnd */
+	static const guint8 daemon[] = { 3,   6, 'd', 'a', 'e', 'm', 'o',
+					 'n', 0, 4,   'v', 'p', 'n', 'd' };
+	g_assert_cmpmem(d + 1, sizeof(daemon), daemon, sizeof(daemon));
+}
+
+/* The server closed the connection (EOF, not a timeout). */
+static void
+expect_closed(int fd)
+{
+	guint8 b;
+
+	g_assert_cmpint(recv(fd, &b, 1, 0), ==, 0);
+}
+
+static void
+test_raw_answers(Fixture *f, gconstpointer data)
+{
+	int fd = raw_connect(f);
+	static const guint8 zero[4] = { 0 };
+
+	raw_send_packet(fd, 0, "nonexistent", NULL, 0);
+	expect_simple(fd, 2); /* CMD_UNKNOWN */
+	raw_send_packet(fd, 0, "", NULL, 0);
+	expect_simple(fd, 2);
+	raw_send_packet(fd, 0, "List-Sas", NULL, 0);
+	expect_simple(fd, 2);
+	raw_send_packet(fd, 3, "nosuch", NULL, 0);
+	expect_simple(fd, 6); /* EVENT_UNKNOWN */
+	raw_send_packet(fd, 3, "log", NULL, 0);
+	expect_simple(fd, 5); /* EVENT_CONFIRM */
+	raw_send_packet(fd, 4, "log", NULL, 0);
+	expect_simple(fd, 5);
+	raw_send_packet(fd, 4, "log", NULL, 0);
+	expect_simple(fd, 6); /* no longer registered */
+
+	/* ignored without an answer: empty frame, bad name, client-only types, bad type */
+	raw_send(fd, zero, sizeof(zero));
+	raw_send_packet(fd, 0, "ver\001ion", NULL, 0);
+	raw_send_packet(fd, 1, NULL, NULL, 0);
+	raw_send_packet(fd, 7, "log", NULL, 0);
+	raw_send_packet(fd, 9, NULL, "xyz", 3);
+	static const guint8 no_name_len[] = { 0, 0, 0, 1, 0 };
+	raw_send(fd, no_name_len, sizeof(no_name_len));
+	/* so the next answer is the version's */
+	expect_version_works(fd);
+
+	/* a malformed request body: the command still answers (vici.md §1.9) */
+	static const guint8 junk[] = { 0xff, 0x01, 0x02 };
+	raw_send_packet(fd, 0, "version", junk, sizeof(junk));
+	g_autoptr(GBytes) p = raw_read_packet(fd);
+	g_assert_nonnull(p);
+	expect_version_works(fd);
+
+	/* a frame of exactly 512 KiB is fine */
+	gsize msg_len = 524288 - 1 - 1 - strlen("version");
+	guint8 *msg = g_malloc0(msg_len);
+	for (gsize at = 0; at < msg_len;) {
+		gsize v = MIN(msg_len - at - 5, 65535);
+		if (msg_len - at - 5 - v > 0 && msg_len - at - 5 - v < 5)
+			v -= 5;
+		msg[at] = 3;
+		msg[at + 1] = 1;
+		msg[at + 2] = 'k';
+		msg[at + 3] = (guint8)(v >> 8);
+		msg[at + 4] = (guint8)v;
+		memset(msg + at + 5, 'x', v);
+		at += 5 + v;
+	}
+	raw_send_packet(fd, 0, "version", msg, msg_len);
+	g_free(msg);
+	g_autoptr(GBytes) big = raw_read_packet(fd);
+	g_assert_nonnull(big);
+	g_assert_cmpint(((const guint8 *)g_bytes_get_data(big, NULL))[0], ==, 1);
+	close(fd);
+	stop_vpnd(f);
+}
+
+/* @n stats requests in one go, as far as the socket takes them: the answers pile up
+ * in vpnd (over a megabyte), which must stop reading this client rather than block. */
+static void
+flood_requests(int fd, guint n)
+{
+	static const guint8 stats[] = { 0, 0, 0, 7, 0, 5, 's', 't', 'a', 't', 's' };
+	GByteArray *a = g_byte_array_new();
+	gsize off = 0;
+
+	for (guint i = 0; i < n; i++)
+		g_byte_array_append(a, stats, sizeof(stats));
+	while (off < a->len) {
+		ssize_t w = send(fd, a->data + off, a->len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break; /* vpnd stopped reading: that is the point */
+		g_assert_cmpint(w, >, 0);
+		off += (gsize)w;
+	}
+	g_byte_array_unref(a);
+}
+
+static void
+test_raw_abuse(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL;
+
+	/* garbage: its first 4 bytes are a length far over the limit */
+	int fd = raw_connect(f);
+	static const char garbage[] = "GET / HTTP/1.0\r\n\r\n";
+	raw_send(fd, garbage, sizeof(garbage) - 1);
+	expect_closed(fd);
+	close(fd);
+
+	/* 524289: closed at once, without reading the body */
+	fd = raw_connect(f);
+	static const guint8 over[] = { 0x00, 0x08, 0x00, 0x01 };
+	raw_send(fd, over, sizeof(over));
+	expect_closed(fd);
+	close(fd);
+
+	/* gone in the middle of a frame, and in the middle of a length */
+	fd = raw_connect(f);
+	static const guint8 half[] = { 0, 0, 0, 100, 0, 7, 'v', 'e', 'r' };
+	raw_send(fd, half, sizeof(half));
+	close(fd);
+	fd = raw_connect(f);
+	raw_send(fd, half, 2);
+	close(fd);
+
+	/* a client that asks and never reads, next to one that behaves */
+	int lazy = raw_connect(f);
+	flood_requests(lazy, 5000);
+	int good = raw_connect(f);
+	expect_version_works(good);
+
+	/* a flood of connect/disconnect */
+	for (guint i = 0; i < 1000; i++)
+		close(raw_connect(f));
+	expect_version_works(good);
+	close(good);
+	close(lazy);
+
+	g_assert_cmpint(swanctl(f, &out, &err, "--stats", NULL), ==, 0);
+	g_assert_true(g_str_has_prefix(out, "uptime: "));
+	g_assert_nonnull(strstr(out, "IKE_SAs: 0 total, 0 half-open\n"));
+	g_autofree char *log = vpnd_stderr(f);
+	g_assert_nonnull(strstr(log, "frame of 524289 bytes exceeds the 524288 byte limit"));
+	stop_vpnd(f);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL); /* ISOLATE_DIRS leaks in GLib 2.74 */
+	signal(SIGPIPE, SIG_IGN);
+
+	g_test_add("/vici/swanctl/version", Fixture, NULL, fixture_setup, test_version,
+		   fixture_teardown);
+	g_test_add("/vici/swanctl/stats", Fixture, NULL, fixture_setup, test_stats,
+		   fixture_teardown);
+	g_test_add("/vici/swanctl/reload-settings", Fixture, NULL, fixture_setup,
+		   test_reload_settings, fixture_teardown);
+	g_test_add("/vici/swanctl/log", Fixture, NULL, fixture_setup, test_log, fixture_teardown);
+	g_test_add("/vici/swanctl/empty-lists", Fixture, NULL, fixture_setup, test_empty_lists,
+		   fixture_teardown);
+	g_test_add("/vici/swanctl/unsupported", Fixture, NULL, fixture_setup, test_unsupported,
+		   fixture_teardown);
+	g_test_add("/vici/raw/answers", Fixture, NULL, fixture_setup, test_raw_answers,
+		   fixture_teardown);
+	g_test_add("/vici/raw/abuse", Fixture, NULL, fixture_setup, test_raw_abuse,
+		   fixture_teardown);
+	return g_test_run();
+}
