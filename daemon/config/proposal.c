@@ -104,23 +104,6 @@ lookup_keyword(const char *word, Keyword *out)
 	return aes_keyword(word, out);
 }
 
-gboolean
-proposal_encr_is_aead(guint16 id)
-{
-	switch (id) {
-	case VPND_ENCR_AES_CCM_8:
-	case VPND_ENCR_AES_CCM_12:
-	case VPND_ENCR_AES_CCM_16:
-	case VPND_ENCR_AES_GCM_8:
-	case VPND_ENCR_AES_GCM_12:
-	case VPND_ENCR_AES_GCM_16:
-	case VPND_ENCR_CHACHA20_POLY1305:
-		return TRUE;
-	default:
-		return FALSE;
-	}
-}
-
 Proposal *
 proposal_new(ProposalProtocol protocol)
 {
@@ -178,7 +161,7 @@ count_ciphers(const Proposal *p, guint *aead, guint *plain)
 	for (guint i = 0; i < p->transforms->len; i++) {
 		const ProposalTransform *t = &g_array_index(p->transforms, ProposalTransform, i);
 		if (t->type == VPND_ALG_ENCR)
-			(*(proposal_encr_is_aead(t->id) ? aead : plain))++;
+			(*(vpnd_encr_is_aead(t->id) ? aead : plain))++;
 	}
 }
 

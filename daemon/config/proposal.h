@@ -61,7 +61,4 @@ GPtrArray *proposal_defaults(ProposalProtocol protocol);
 /* Back to keywords: "aes256gcm16-prfsha256-curve25519". */
 char *proposal_to_string(const Proposal *proposal);
 
-/* Whether @id is an AEAD (combined-mode) cipher. */
-gboolean proposal_encr_is_aead(guint16 id);
-
 G_END_DECLS

@@ -161,20 +161,7 @@ crypto_integrity_new(VpndHost *host, VpndIntegId id, const guint8 *key, gsize ke
 gboolean
 crypto_encr_is_aead(VpndEncrId id)
 {
-	switch (id) {
-	case VPND_ENCR_AES_CBC:
-	case VPND_ENCR_AES_CTR:
-		return FALSE;
-	case VPND_ENCR_AES_CCM_8:
-	case VPND_ENCR_AES_CCM_12:
-	case VPND_ENCR_AES_CCM_16:
-	case VPND_ENCR_AES_GCM_8:
-	case VPND_ENCR_AES_GCM_12:
-	case VPND_ENCR_AES_GCM_16:
-	case VPND_ENCR_CHACHA20_POLY1305:
-		return TRUE;
-	}
-	return FALSE;
+	return vpnd_encr_is_aead(id);
 }
 
 gsize

@@ -304,6 +304,24 @@ vpnd_alg_type_to_string(VpndAlgType type)
 	return "ALG_UNKNOWN";
 }
 
+/* TRUE for the combined-mode (AEAD) ciphers: GCM, CCM, ChaCha20-Poly1305. */
+static inline gboolean
+vpnd_encr_is_aead(guint id)
+{
+	switch (id) {
+	case VPND_ENCR_AES_CCM_8:
+	case VPND_ENCR_AES_CCM_12:
+	case VPND_ENCR_AES_CCM_16:
+	case VPND_ENCR_AES_GCM_8:
+	case VPND_ENCR_AES_GCM_12:
+	case VPND_ENCR_AES_GCM_16:
+	case VPND_ENCR_CHACHA20_POLY1305:
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
 /* Hash output length in bytes, 0 for an unknown hash or IDENTITY. */
 static inline gsize
 vpnd_hash_len(VpndHashId id)
