@@ -15,6 +15,7 @@
 #pragma once
 
 #include <glib.h>
+#include <vpnd/plugin.h>
 #include <vpnd/types.h>
 
 G_BEGIN_DECLS
@@ -182,6 +183,13 @@ typedef struct {
 	/* Userspace data planes: an ESP-in-UDP datagram (marker removed) arrived. (nullable) */
 	void (*esp_input)(VpndKernel *kernel, const VpndAddr *src, const VpndAddr *dst,
 			  guint8 *data, gsize len);
+	/*
+	 * Userspace data planes: every counter by a stable name ("drops.unknown-spi",
+	 * "sa.in.0000c001.drops.auth" …), for status output and tests. (nullable)
+	 */
+	void (*foreach_counter)(VpndKernel *kernel,
+				void (*func)(const char *name, guint64 value, gpointer user_data),
+				gpointer user_data);
 } VpndKernelOps;
 
 G_END_DECLS
