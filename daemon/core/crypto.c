@@ -469,3 +469,95 @@ crypto_ikev2_child_keymat(const HostProvider *p, VpndPrfId prf, const VpndSecret
 	return prf_plus_once(p, prf, sk_d, gir ? gir->data : NULL, gir ? gir->len : 0, ni, ni_len,
 	                     nr, nr_len, NULL, 0, len, error);
 }
+
+/* ---- Listings ---------------------------------------------------------------------- */
+
+static const char *const algorithm_classes[] = {
+	"encryption", "integrity", "aead", "hasher", "prf", "xof",
+	"kdf",        "drbg",      "dh",   "rng",    "nonce-gen", NULL,
+};
+
+const char *const *
+crypto_algorithm_classes(void)
+{
+	return algorithm_classes;
+}
+
+/* The algorithms of each class, with the spelling listings use. */
+typedef struct {
+	const char *klass;
+	VpndAlgType type;
+	guint id;
+	const char *name;
+} ListedAlg;
+
+static const ListedAlg listed_algs[] = {
+	{ "encryption", VPND_ALG_ENCR, VPND_ENCR_AES_CBC, "AES_CBC" },
+	{ "encryption", VPND_ALG_ENCR, VPND_ENCR_AES_CTR, "AES_CTR" },
+	{ "integrity", VPND_ALG_INTEG, VPND_INTEG_HMAC_SHA1_96, "HMAC_SHA1_96" },
+	{ "integrity", VPND_ALG_INTEG, VPND_INTEG_HMAC_SHA2_256_128, "HMAC_SHA2_256_128" },
+	{ "integrity", VPND_ALG_INTEG, VPND_INTEG_HMAC_SHA2_384_192, "HMAC_SHA2_384_192" },
+	{ "integrity", VPND_ALG_INTEG, VPND_INTEG_HMAC_SHA2_512_256, "HMAC_SHA2_512_256" },
+	{ "integrity", VPND_ALG_INTEG, VPND_INTEG_AES_XCBC_96, "AES_XCBC_96" },
+	{ "integrity", VPND_ALG_INTEG, VPND_INTEG_AES_CMAC_96, "AES_CMAC_96" },
+	{ "aead", VPND_ALG_ENCR, VPND_ENCR_AES_GCM_16, "AES_GCM_16" },
+	{ "aead", VPND_ALG_ENCR, VPND_ENCR_AES_GCM_12, "AES_GCM_12" },
+	{ "aead", VPND_ALG_ENCR, VPND_ENCR_AES_GCM_8, "AES_GCM_8" },
+	{ "aead", VPND_ALG_ENCR, VPND_ENCR_AES_CCM_16, "AES_CCM_16" },
+	{ "aead", VPND_ALG_ENCR, VPND_ENCR_AES_CCM_12, "AES_CCM_12" },
+	{ "aead", VPND_ALG_ENCR, VPND_ENCR_AES_CCM_8, "AES_CCM_8" },
+	{ "aead", VPND_ALG_ENCR, VPND_ENCR_CHACHA20_POLY1305, "CHACHA20_POLY1305" },
+	{ "hasher", VPND_ALG_HASH, VPND_HASH_SHA1, "HASH_SHA1" },
+	{ "hasher", VPND_ALG_HASH, VPND_HASH_SHA2_256, "HASH_SHA2_256" },
+	{ "hasher", VPND_ALG_HASH, VPND_HASH_SHA2_384, "HASH_SHA2_384" },
+	{ "hasher", VPND_ALG_HASH, VPND_HASH_SHA2_512, "HASH_SHA2_512" },
+	{ "hasher", VPND_ALG_HASH, VPND_HASH_IDENTITY, "HASH_IDENTITY" },
+	{ "prf", VPND_ALG_PRF, VPND_PRF_HMAC_SHA1, "PRF_HMAC_SHA1" },
+	{ "prf", VPND_ALG_PRF, VPND_PRF_HMAC_SHA2_256, "PRF_HMAC_SHA2_256" },
+	{ "prf", VPND_ALG_PRF, VPND_PRF_HMAC_SHA2_384, "PRF_HMAC_SHA2_384" },
+	{ "prf", VPND_ALG_PRF, VPND_PRF_HMAC_SHA2_512, "PRF_HMAC_SHA2_512" },
+	{ "prf", VPND_ALG_PRF, VPND_PRF_AES128_XCBC, "PRF_AES128_XCBC" },
+	{ "prf", VPND_ALG_PRF, VPND_PRF_AES128_CMAC, "PRF_AES128_CMAC" },
+	{ "dh", VPND_ALG_KE, VPND_KE_MODP_2048, "MODP_2048" },
+	{ "dh", VPND_ALG_KE, VPND_KE_MODP_3072, "MODP_3072" },
+	{ "dh", VPND_ALG_KE, VPND_KE_MODP_4096, "MODP_4096" },
+	{ "dh", VPND_ALG_KE, VPND_KE_MODP_6144, "MODP_6144" },
+	{ "dh", VPND_ALG_KE, VPND_KE_MODP_8192, "MODP_8192" },
+	{ "dh", VPND_ALG_KE, VPND_KE_MODP_1024, "MODP_1024" },
+	{ "dh", VPND_ALG_KE, VPND_KE_ECP_256, "ECP_256" },
+	{ "dh", VPND_ALG_KE, VPND_KE_ECP_384, "ECP_384" },
+	{ "dh", VPND_ALG_KE, VPND_KE_ECP_521, "ECP_521" },
+	{ "dh", VPND_ALG_KE, VPND_KE_CURVE25519, "CURVE_25519" },
+	{ "dh", VPND_ALG_KE, VPND_KE_CURVE448, "CURVE_448" },
+};
+
+static void
+list_provider(const HostProvider *p, const char *klass, CryptoAlgFunc func, gpointer user_data)
+{
+	const VpndCryptoOps *ops = p->ops;
+	const char *plugin = p->plugin ? p->plugin : p->name;
+
+	for (guint i = 0; i < G_N_ELEMENTS(listed_algs); i++) {
+		const ListedAlg *a = &listed_algs[i];
+		if (g_str_equal(a->klass, klass) && ops->supports(a->type, a->id, 0))
+			func(a->name, plugin, user_data);
+	}
+	/* every provider has both kinds of random bytes (random(key = FALSE/TRUE)) */
+	if (g_str_equal(klass, "rng")) {
+		func("RNG_WEAK", plugin, user_data);
+		func("RNG_STRONG", plugin, user_data);
+	}
+}
+
+void
+crypto_list_algorithms(VpndHost *host, const char *klass, CryptoAlgFunc func,
+		       gpointer user_data)
+{
+	GPtrArray *list = host_get_providers(host, VPND_PROVIDER_CRYPTO);
+
+	for (guint i = 0; list && i < list->len; i++)
+		list_provider(list->pdata[i], klass, func, user_data);
+	/* prf+ (RFC 7296 2.13) is the daemon's own, over any provider's PRF */
+	if (g_str_equal(klass, "kdf") && list && list->len)
+		func("KDF_PRF_PLUS", "vpnd", user_data);
+}

@@ -50,6 +50,19 @@ VpndAead *crypto_aead_new(VpndHost *host, VpndEncrId id, const guint8 *key, gsiz
                           GError **error);
 VpndAead *crypto_aead_new_from(const HostProvider *p, VpndEncrId id, const guint8 *key,
                                gsize key_len, GError **error);
+/*
+ * What the loaded providers offer, for listings (swanctl --list-algs): for @klass, one
+ * of crypto_algorithm_classes(), calls @func with each algorithm's name as strongSwan's
+ * tools spell it ("AES_GCM_16", "HMAC_SHA2_256_128", "CURVE_25519") and the name of the
+ * plugin that provides it, highest priority first.
+ */
+typedef void (*CryptoAlgFunc)(const char *name, const char *plugin, gpointer user_data);
+/* "encryption", "integrity", "aead", "hasher", "prf", "xof", "kdf", "drbg", "dh", "rng",
+ * "nonce-gen", NULL: the classes in the order listings show them. */
+const char *const *crypto_algorithm_classes(void);
+void crypto_list_algorithms(VpndHost *host, const char *klass, CryptoAlgFunc func,
+			    gpointer user_data);
+
 /* TRUE for the AEAD transforms (GCM, CCM, ChaCha20-Poly1305). */
 gboolean crypto_encr_is_aead(VpndEncrId id);
 /* Salt/nonce bytes after the key in an AEAD's or AES-CTR's keymat; 0 for AES-CBC. */

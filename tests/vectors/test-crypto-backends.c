@@ -806,6 +806,43 @@ test_facade_prf_plus(void)
 /* ---- registration
  * -------------------------------------------------------------------------------- */
 
+static void
+collect_alg(const char *name, const char *plugin, gpointer user_data)
+{
+	g_ptr_array_add(user_data, g_strdup_printf("%s[%s]", name, plugin));
+}
+
+static gboolean
+listed(GPtrArray *lines, const char *line)
+{
+	return g_ptr_array_find_with_equal_func(lines, line, g_str_equal, NULL);
+}
+
+/* What swanctl --list-algs shows: every class in order, each algorithm per plugin. */
+static void
+test_facade_listing(void)
+{
+	const char *const *classes = crypto_algorithm_classes();
+	g_autoptr(GPtrArray) aead = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) dh = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) kdf = g_ptr_array_new_with_free_func(g_free);
+
+	g_assert_cmpuint(g_strv_length((char **)classes), ==, 11);
+	g_assert_cmpstr(classes[0], ==, "encryption");
+	g_assert_cmpstr(classes[10], ==, "nonce-gen");
+	crypto_list_algorithms(crypto_test_host(), "aead", collect_alg, aead);
+	crypto_list_algorithms(crypto_test_host(), "dh", collect_alg, dh);
+	crypto_list_algorithms(crypto_test_host(), "kdf", collect_alg, kdf);
+	/* the higher-priority plugin first */
+	g_assert_cmpstr(aead->pdata[0], ==, "AES_GCM_16[crypto-gnutls]");
+	g_assert_true(listed(aead, "CHACHA20_POLY1305[crypto-gnutls]"));
+	g_assert_true(listed(dh, "CURVE_25519[crypto-gnutls]"));
+	g_assert_true(listed(dh, "ECP_521[crypto-gnutls]"));
+	g_assert_true(listed(kdf, "KDF_PRF_PLUS[vpnd]"));
+	if (crypto_test_provider("openssl"))
+		g_assert_true(listed(aead, "AES_GCM_16[crypto-openssl]"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -890,6 +927,7 @@ main(int argc, char **argv)
 	g_test_add_func("/crypto/facade/choice", test_facade_choice);
 	g_test_add_func("/crypto/facade/modp1024", test_facade_modp1024);
 	g_test_add_func("/crypto/facade/prf-plus", test_facade_prf_plus);
+	g_test_add_func("/crypto/facade/listing", test_facade_listing);
 
 	rc = g_test_run();
 	crypto_test_shutdown();
