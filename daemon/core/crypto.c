@@ -25,6 +25,16 @@ crypto_find(VpndHost *host, VpndAlgType type, guint id, guint key_bits)
 	return NULL;
 }
 
+/* The plugin ABI's view of crypto_find(): plugins get the ops table only. */
+gconstpointer
+vpnd_host_get_crypto(VpndHost *host, guint type, guint id, guint key_bits)
+{
+	g_return_val_if_fail(host != NULL, NULL);
+
+	const HostProvider *p = crypto_find(host, (VpndAlgType)type, id, key_bits);
+	return p ? p->ops : NULL;
+}
+
 const HostProvider *
 crypto_find_by_name(VpndHost *host, const char *name)
 {

@@ -47,4 +47,12 @@ VPND_EXPORT void vpnd_host_add_provider(VpndHost *host, VpndProviderKind kind,
 /* A setting from vpnd.conf by dotted key ("plugins.kernel-tun.mtu"); (nullable) */
 VPND_EXPORT const char *vpnd_host_get_setting(VpndHost *host, const char *key);
 
+/*
+ * For plugins that use another provider's crypto (kernel-tun's ESP): the ops table (a
+ * const VpndCryptoOps *) of the highest-priority VPND_PROVIDER_CRYPTO whose supports()
+ * accepts (@type, @id, @key_bits), as include/vpnd/crypto.h defines them. (nullable)
+ */
+VPND_EXPORT gconstpointer vpnd_host_get_crypto(VpndHost *host, guint type, guint id,
+					       guint key_bits);
+
 G_END_DECLS

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "tun_table.h"
+
+struct TunTable {
+	GPtrArray *sas;        /* TunSa, installation order */
+	GHashTable *in_by_spi; /* SPI -> TunSa (inbound only; borrowed from @sas) */
+	GHashTable *reserved;  /* SPI -> gint64 * time of get_spi */
+	GPtrArray *policies;   /* TunPolicy, sorted by rank then order */
+	guint64 next_order;
+	guint64 drops[TUN_N_DROPS];
+};
+
+const char *
+tun_drop_to_string(TunDrop drop)
+{
+	switch (drop) {
+	case TUN_DROP_UNKNOWN_SPI:
+		return "unknown-spi";
+	case TUN_DROP_SHORT:
+		return "short";
+	case TUN_DROP_SELECTOR:
+		return "selector";
+	case TUN_DROP_NOT_IP:
+		return "not-ip";
+	case TUN_DROP_NO_POLICY:
+		return "no-policy";
+	case TUN_DROP_NO_SA:
+		return "no-sa";
+	case TUN_DROP_POLICY:
+		return "policy";
+	case TUN_DROP_IO:
+		return "io";
+	case TUN_N_DROPS:
+		break;
+	}
+	return "unknown";
+}
+
+TunTable *
+tun_table_new(void)
+{
+	TunTable *table = g_new0(TunTable, 1);
+
+	table->sas = g_ptr_array_new_with_free_func((GDestroyNotify)tun_sa_free);
+	table->in_by_spi = g_hash_table_new(NULL, NULL);
+	table->reserved = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	table->policies = g_ptr_array_new_with_free_func(g_free);
+	return table;
+}
+
+void
+tun_table_free(TunTable *table)
+{
+	if (!table)
+		return;
+	g_hash_table_unref(table->in_by_spi);
+	g_hash_table_unref(table->reserved);
+	g_ptr_array_unref(table->sas);
+	g_ptr_array_unref(table->policies);
+	g_free(table);
+}
+
+static GArray *
+ts_array_new(const VpndTs *ts, guint n)
+{
+	GArray *array = g_array_sized_new(FALSE, FALSE, sizeof(VpndTs), n);
+
+	if (n)
+		g_array_append_vals(array, ts, n);
+	return array;
+}
+
+TunSa *
+tun_sa_new(const VpndSaParams *params, gint64 now)
+{
+	TunSa *sa = g_new0(TunSa, 1);
+
+	sa->id = (VpndSaId){ .spi = params->spi, .protocol = params->protocol, .dst = params->dst };
+	sa->dir = params->dir;
+	sa->reqid = params->reqid;
+	sa->src = params->src;
+	sa->dst = params->dst;
+	sa->encap = params->encap;
+	sa->local_ts = ts_array_new(params->local_ts, params->n_local_ts);
+	sa->remote_ts = ts_array_new(params->remote_ts, params->n_remote_ts);
+	sa->soft = params->soft;
+	sa->hard = params->hard;
+	sa->installed = now;
+	return sa;
+}
+
+void
+tun_sa_free(TunSa *sa)
+{
+	if (!sa)
+		return;
+	esp_sa_free(sa->esp);
+	g_array_unref(sa->local_ts);
+	g_array_unref(sa->remote_ts);
+	g_free(sa);
+}
+
+gboolean
+tun_addr_equal(const VpndAddr *a, const VpndAddr *b, gboolean with_port)
+{
+	return a->family == b->family && memcmp(a->addr, b->addr, tun_addr_len(a->family)) == 0 &&
+	       (!with_port || a->port == b->port);
+}
+
+char *
+tun_addr_to_string(const VpndAddr *addr)
+{
+	char text[INET6_ADDRSTRLEN] = "none";
+
+	if (addr->family == AF_INET || addr->family == AF_INET6)
+		inet_ntop(addr->family, addr->addr, text, sizeof(text));
+	if (!addr->port)
+		return g_strdup(text);
+	return g_strdup_printf("%s[%u]", text, addr->port);
+}
+
+static gboolean
+sa_has_id(const TunSa *sa, const VpndSaId *id)
+{
+	return sa->id.spi == id->spi && sa->id.protocol == id->protocol &&
+	       (id->dst.family == 0 || tun_addr_equal(&sa->id.dst, &id->dst, FALSE));
+}
+
+TunSa *
+tun_table_find_sa(TunTable *table, const VpndSaId *id)
+{
+	for (guint i = 0; i < table->sas->len; i++) {
+		TunSa *sa = table->sas->pdata[i];
+		if (sa_has_id(sa, id))
+			return sa;
+	}
+	return NULL;
+}
+
+gboolean
+tun_table_add_sa(TunTable *table, TunSa *sa)
+{
+	if (tun_table_find_sa(table, &sa->id))
+		return FALSE;
+	if (sa->dir == VPND_DIR_IN) {
+		if (g_hash_table_contains(table->in_by_spi, GUINT_TO_POINTER(sa->id.spi)))
+			return FALSE;
+		g_hash_table_insert(table->in_by_spi, GUINT_TO_POINTER(sa->id.spi), sa);
+		g_hash_table_remove(table->reserved, GUINT_TO_POINTER(sa->id.spi));
+	} else {
+		/* a new SA for these policies: a later miss may acquire again */
+		for (guint i = 0; i < table->policies->len; i++) {
+			TunPolicy *p = table->policies->pdata[i];
+			if (p->params.reqid == sa->reqid)
+				p->acquired = FALSE;
+		}
+	}
+	sa->order = ++table->next_order;
+	g_ptr_array_add(table->sas, sa);
+	return TRUE;
+}
+
+TunSa *
+tun_table_lookup_in(TunTable *table, guint32 spi)
+{
+	return g_hash_table_lookup(table->in_by_spi, GUINT_TO_POINTER(spi));
+}
+
+TunSa *
+tun_table_steal_sa(TunTable *table, TunSa *sa)
+{
+	guint index;
+
+	if (!g_ptr_array_find(table->sas, sa, &index))
+		return NULL;
+	if (sa->dir == VPND_DIR_IN)
+		g_hash_table_remove(table->in_by_spi, GUINT_TO_POINTER(sa->id.spi));
+	return g_ptr_array_steal_index(table->sas, index);
+}
+
+GPtrArray *
+tun_table_get_sas(TunTable *table)
+{
+	return table->sas;
+}
+
+gboolean
+tun_table_spi_taken(TunTable *table, guint32 spi)
+{
+	return g_hash_table_contains(table->in_by_spi, GUINT_TO_POINTER(spi)) ||
+	       g_hash_table_contains(table->reserved, GUINT_TO_POINTER(spi));
+}
+
+void
+tun_table_reserve_spi(TunTable *table, guint32 spi, gint64 now)
+{
+	g_hash_table_insert(table->reserved, GUINT_TO_POINTER(spi), g_memdup2(&now, sizeof(now)));
+}
+
+void
+tun_table_expire_reservations(TunTable *table, gint64 now, gint64 max_age)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, table->reserved);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		if (now - *(gint64 *)value > max_age)
+			g_hash_table_iter_remove(&iter);
+	}
+}
+
+/* Same traffic, same place: the key under which a policy is added and deleted. */
+static gboolean
+policy_same(const VpndPolicyParams *a, const VpndPolicyParams *b)
+{
+	return a->dir == b->dir && memcmp(&a->src_ts, &b->src_ts, sizeof(VpndTs)) == 0 &&
+	       memcmp(&a->dst_ts, &b->dst_ts, sizeof(VpndTs)) == 0 && a->mark == b->mark &&
+	       a->mark_mask == b->mark_mask && a->if_id == b->if_id;
+}
+
+/* An explicit priority as given (lower first); else narrower selectors first. */
+static guint
+policy_rank(const VpndPolicyParams *params)
+{
+	if (params->priority)
+		return params->priority;
+	/* at most 4 * 128 + 3 per selector: stay clear of small explicit priorities */
+	return 0x10000 - tun_ts_specificity(&params->src_ts) - tun_ts_specificity(&params->dst_ts);
+}
+
+static gint
+policy_compare(gconstpointer a, gconstpointer b)
+{
+	const TunPolicy *x = *(TunPolicy *const *)a, *y = *(TunPolicy *const *)b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+gboolean
+tun_table_add_policy(TunTable *table, const VpndPolicyParams *params)
+{
+	for (guint i = 0; i < table->policies->len; i++) {
+		const TunPolicy *p = table->policies->pdata[i];
+		if (policy_same(&p->params, params))
+			return FALSE;
+	}
+	TunPolicy *p = g_new0(TunPolicy, 1);
+	p->params = *params;
+	p->rank = policy_rank(params);
+	p->order = ++table->next_order;
+	g_ptr_array_add(table->policies, p);
+	g_ptr_array_sort(table->policies, policy_compare);
+	return TRUE;
+}
+
+gboolean
+tun_table_del_policy(TunTable *table, const VpndPolicyParams *params)
+{
+	for (guint i = 0; i < table->policies->len; i++) {
+		const TunPolicy *p = table->policies->pdata[i];
+		if (policy_same(&p->params, params)) {
+			g_ptr_array_remove_index(table->policies, i);
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+guint
+tun_table_n_policies(TunTable *table)
+{
+	return table->policies->len;
+}
+
+/* The newest outbound SA of @reqid still allowed to carry traffic. */
+static TunSa *
+newest_out_sa(TunTable *table, guint32 reqid)
+{
+	for (guint i = table->sas->len; i-- > 0;) {
+		TunSa *sa = table->sas->pdata[i];
+		if (sa->dir == VPND_DIR_OUT && sa->reqid == reqid && !sa->hard_expired)
+			return sa;
+	}
+	return NULL;
+}
+
+TunRoute
+tun_table_route_out(TunTable *table, const TunFlow *flow, TunPolicy **policy, TunSa **sa)
+{
+	*policy = NULL;
+	*sa = NULL;
+	for (guint i = 0; i < table->policies->len; i++) {
+		TunPolicy *p = table->policies->pdata[i];
+		if (p->params.dir != VPND_DIR_OUT ||
+		    !tun_ts_match_flow(&p->params.src_ts, &p->params.dst_ts, flow))
+			continue;
+		*policy = p;
+		switch (p->params.action) {
+		case VPND_POLICY_PROTECT:
+		case VPND_POLICY_TRAP:
+			*sa = newest_out_sa(table, p->params.reqid);
+			return *sa ? TUN_ROUTE_PROTECT : TUN_ROUTE_NO_SA;
+		case VPND_POLICY_BYPASS:
+		case VPND_POLICY_DROP:
+			return TUN_ROUTE_REFUSE;
+		}
+		return TUN_ROUTE_REFUSE;
+	}
+	return TUN_ROUTE_NO_POLICY;
+}
+
+gboolean
+tun_table_inbound_allowed(TunTable *table, const TunSa *sa, const TunFlow *flow)
+{
+	if (sa->local_ts->len && sa->remote_ts->len)
+		return tun_ts_lists_match_inbound(
+			(const VpndTs *)sa->local_ts->data, sa->local_ts->len,
+			(const VpndTs *)sa->remote_ts->data, sa->remote_ts->len, flow);
+	for (guint i = 0; i < table->policies->len; i++) {
+		const TunPolicy *p = table->policies->pdata[i];
+		if (p->params.dir == VPND_DIR_IN && p->params.reqid == sa->reqid &&
+		    (p->params.action == VPND_POLICY_PROTECT ||
+		     p->params.action == VPND_POLICY_TRAP) &&
+		    tun_ts_match_flow(&p->params.src_ts, &p->params.dst_ts, flow))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean
+limit_reached(const VpndLifetime *limit, guint64 bytes, guint64 packets, gint64 age_s)
+{
+	return (limit->bytes && bytes >= limit->bytes) ||
+	       (limit->packets && packets >= limit->packets) ||
+	       (limit->seconds && age_s >= 0 && (guint64)age_s >= limit->seconds);
+}
+
+VpndExpireKind
+tun_sa_lifetime_check(const TunSa *sa, guint64 bytes, guint64 packets, gint64 now)
+{
+	gint64 age_s = (now - sa->installed) / G_USEC_PER_SEC;
+
+	if (limit_reached(&sa->hard, bytes, packets, age_s))
+		return VPND_EXPIRE_HARD;
+	if (!sa->soft_expired && limit_reached(&sa->soft, bytes, packets, age_s))
+		return VPND_EXPIRE_SOFT;
+	return 0;
+}
+
+void
+tun_table_count_drop(TunTable *table, TunDrop drop)
+{
+	table->drops[drop]++;
+}
+
+guint64
+tun_table_get_drops(TunTable *table, TunDrop drop)
+{
+	return table->drops[drop];
+}
