@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/plugin_loader.h"
+#include "dbus/dbus_service.h"
 #include "vici/vici_server.h"
 
 typedef struct {
@@ -23,6 +24,7 @@ typedef struct {
 	PluginLoader *loader;
 	Control *control;
 	ViciServer *vici; /* NULL when its socket could not be set up */
+	DbusService *dbus; /* NULL when dbus.enable = no */
 	GMainLoop *loop;
 } Daemon;
 
@@ -225,11 +227,14 @@ start_control(Daemon *d)
 	d->vici = vici_server_new(d->control, uri, &error);
 	if (!d->vici)
 		g_warning("%s; swanctl cannot reach vpnd", error->message);
+	if (settings_get_bool(d->settings, "dbus.enable", TRUE))
+		d->dbus = dbus_service_new(d->control);
 }
 
 static void
 daemon_clear(Daemon *d)
 {
+	g_clear_pointer(&d->dbus, dbus_service_free);
 	g_clear_pointer(&d->vici, vici_server_free);
 	g_clear_pointer(&d->control, control_free);
 	g_clear_pointer(&d->loader, plugin_loader_free);

@@ -3,9 +3,11 @@
  * The one internal control API (ARCHITECTURE.md "Control"). VICI and D-Bus are thin
  * adapters over it; nothing here knows their wire formats.
  *
- * For now: the daemon's identity, its counters, reloading the settings and a
- * subscription to log lines. Connections, SAs, credentials and pools follow with the
- * engine and the config store.
+ * For now: the daemon's identity, its counters, reloading the settings, a
+ * subscription to log lines (and the last few of them), and the connection calls the
+ * adapters need. Until the config store and the engine lend their hooks there are no
+ * connections: lists are empty and names are not found. SAs, credentials and pools
+ * follow with the engine.
  */
 #pragma once
 
@@ -22,7 +24,44 @@ GQuark control_error_quark(void);
 typedef enum {
 	CONTROL_ERROR_FAILED,      /* the action was tried and failed; the message says why */
 	CONTROL_ERROR_UNSUPPORTED, /* vpnd cannot do this (yet) */
+	CONTROL_ERROR_NOT_FOUND,   /* no connection of that name */
+	CONTROL_ERROR_ALREADY_ACTIVE,
+	CONTROL_ERROR_AUTHENTICATION_FAILED,
+	CONTROL_ERROR_TIMEOUT,
+	CONTROL_ERROR_INVALID_ARGUMENT,
 } ControlError;
+
+typedef enum {
+	CONTROL_CONN_DOWN,
+	CONTROL_CONN_CONNECTING,
+	CONTROL_CONN_ESTABLISHED,
+	CONTROL_CONN_DISCONNECTING,
+} ControlConnState;
+
+/* "down", "connecting", "established", "disconnecting": what clients see. */
+const char *control_conn_state_to_string(ControlConnState state);
+
+/* A connection as clients see it: its configuration's name and its tunnel's state. */
+typedef struct {
+	char *name;
+	ControlConnState state;
+	char *local_address;  /* "" when not known */
+	char *remote_address; /* "" when not known */
+	char **virtual_ips;   /* never NULL */
+	guint64 bytes_in;
+	guint64 bytes_out;
+	guint64 packets_in;
+	guint64 packets_out;
+	gint64 established_at;        /* UNIX seconds; 0 unless established */
+	char *last_error;             /* why the last attempt failed; "" if it did not */
+	ControlError last_error_code; /* meaningful when last_error is not "" */
+} ControlConn;
+
+/* A connection named @name, down, with every other field empty. (transfer full) */
+ControlConn *control_conn_new(const char *name);
+ControlConn *control_conn_copy(const ControlConn *conn);
+void control_conn_free(ControlConn *conn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlConn, control_conn_free)
 
 /* What the daemon lends the control API; it outlives the Control object. */
 typedef struct {
@@ -30,6 +69,18 @@ typedef struct {
 	gboolean (*reload)(gpointer user_data, GError **error);
 	/* Names of the loaded plugins, in load order. (transfer container) */
 	GPtrArray *(*list_plugins)(gpointer user_data);
+	/*
+	 * Connections, lent by the config store and the engine when they exist; a NULL
+	 * hook means vpnd cannot do that yet (CONTROL_ERROR_UNSUPPORTED).
+	 */
+	/* Every connection, by name. (transfer full: ControlConn, freeing) */
+	GPtrArray *(*list_connections)(gpointer user_data);
+	/* Start or stop negotiating @name, which exists; the outcome comes as events. */
+	gboolean (*initiate)(gpointer user_data, const char *name, GError **error);
+	gboolean (*terminate)(gpointer user_data, const char *name, GError **error);
+	/* Connections in swanctl.conf syntax; returns the names loaded. (transfer full) */
+	char **(*load)(gpointer user_data, const char *text, const char *origin, GError **error);
+	gboolean (*unload)(gpointer user_data, const char *name, GError **error);
 	gpointer user_data;
 } ControlHooks;
 
@@ -90,6 +141,7 @@ typedef struct {
 	const char *domain;  /* "ike", "cfg", …; never NULL ("" if unknown) */
 	const char *message; /* may contain newlines */
 	guint thread;        /* small number of the logging thread; the main thread is 1 */
+	gint64 time;         /* g_get_real_time() when it was logged */
 } ControlLogLine;
 
 /*
@@ -100,5 +152,43 @@ typedef struct {
 typedef void (*ControlLogFunc)(const ControlLogLine *line, gpointer user_data);
 guint control_log_watch_add(Control *ctl, ControlLogFunc func, gpointer user_data);
 void control_log_watch_remove(Control *ctl, guint id);
+
+#define CONTROL_LOG_HISTORY 200 /* lines kept for clients that ask what happened */
+
+/* The last CONTROL_LOG_HISTORY lines, oldest first. (transfer container: the lines
+ * stay valid until the next line is logged) */
+GPtrArray *control_log_get_history(Control *ctl);
+
+/* Every connection, by name; empty while vpnd has no config store. (transfer full) */
+GPtrArray *control_list_connections(Control *ctl);
+/* The connection @name, or NULL and CONTROL_ERROR_NOT_FOUND. (transfer full) */
+ControlConn *control_lookup_connection(Control *ctl, const char *name, GError **error);
+
+/*
+ * Starts (initiate) or stops (terminate) negotiating @name. TRUE means it started;
+ * how it ends comes as CONTROL_CONN_CHANGED events. CONTROL_ERROR_NOT_FOUND for an
+ * unknown name, CONTROL_ERROR_UNSUPPORTED while vpnd has no IKE engine.
+ */
+gboolean control_initiate(Control *ctl, const char *name, GError **error);
+gboolean control_terminate(Control *ctl, const char *name, GError **error);
+
+/* Loads connections from @text in swanctl.conf syntax (@origin names it in errors);
+ * returns the names loaded. (transfer full) */
+char **control_load_connections(Control *ctl, const char *text, const char *origin, GError **error);
+gboolean control_unload_connection(Control *ctl, const char *name, GError **error);
+
+typedef enum {
+	CONTROL_CONN_ADDED,
+	CONTROL_CONN_CHANGED, /* any field changed */
+	CONTROL_CONN_REMOVED,
+} ControlConnEvent;
+
+/* Called in the main thread with the connection as it is now (as it was, if removed). */
+typedef void (*ControlConnFunc)(ControlConnEvent event, const ControlConn *conn,
+				gpointer user_data);
+guint control_conn_watch_add(Control *ctl, ControlConnFunc func, gpointer user_data);
+void control_conn_watch_remove(Control *ctl, guint id);
+/* For the config store and the engine: tells the watchers. */
+void control_publish_conn(Control *ctl, ControlConnEvent event, const ControlConn *conn);
 
 G_END_DECLS

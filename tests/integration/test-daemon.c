@@ -56,13 +56,15 @@ bind_notify_socket(const char *path)
 	return fd;
 }
 
-/* Every config gets a VICI socket of its own, so a test run as root never touches /run. */
+/* Every config gets a VICI socket of its own, so a test run as root never touches /run,
+ * and no D-Bus: the host's system bus is not the test's. */
 static void
 write_config(Daemon *d, const char *text)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *full =
-		g_strdup_printf("%svici {\n\tsocket = unix://%s/vici\n}\n", text, d->dir);
+		g_strdup_printf("%svici {\n\tsocket = unix://%s/vici\n}\ndbus {\n\tenable = no\n}\n",
+				text, d->dir);
 
 	g_assert_true(g_file_set_contents(d->config, full, -1, &error));
 }

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+
+#include "vpnctl.h"
+
+#define CALL_TIMEOUT_MS 25000
+
+gboolean
+client_connect(Vpnctl *v, GError **error)
+{
+	g_autofree char *address = NULL;
+
+	if (v->bus)
+		return TRUE;
+	address = g_dbus_address_get_for_bus_sync(G_BUS_TYPE_SYSTEM, NULL, error);
+	if (!address)
+		return FALSE;
+	v->bus = g_dbus_connection_new_for_address_sync(
+		address,
+		G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+			G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+		NULL, NULL, error);
+	return v->bus != NULL;
+}
+
+GVariant *
+client_call(Vpnctl *v, const char *path, const char *iface, const char *method, GVariant *params,
+	    const char *reply_type, GError **error)
+{
+	if (!client_connect(v, error)) {
+		if (params)
+			g_variant_unref(g_variant_ref_sink(params));
+		return NULL;
+	}
+	return g_dbus_connection_call_sync(v->bus, CLIENT_SERVICE, path, iface, method, params,
+					   reply_type ? G_VARIANT_TYPE(reply_type) : NULL,
+					   G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, error);
+}
+
+GVariant *
+client_get_all(Vpnctl *v, const char *path, const char *iface, GError **error)
+{
+	g_autoptr(GVariant) reply =
+		client_call(v, path, "org.freedesktop.DBus.Properties", "GetAll",
+			    g_variant_new("(s)", iface), "(a{sv})", error);
+
+	return reply ? g_variant_get_child_value(reply, 0) : NULL;
+}
+
+static const struct {
+	const char *name;
+	VpnctlExit exit;
+} named_exits[] = {
+	{ "org.vpnd1.Error.Failed", VPNCTL_EXIT_FAILED },
+	{ "org.vpnd1.Error.NotFound", VPNCTL_EXIT_NOT_FOUND },
+	{ "org.vpnd1.Error.AlreadyActive", VPNCTL_EXIT_ALREADY_ACTIVE },
+	{ "org.vpnd1.Error.AuthenticationFailed", VPNCTL_EXIT_AUTHENTICATION_FAILED },
+	{ "org.vpnd1.Error.Timeout", VPNCTL_EXIT_TIMEOUT },
+	{ "org.vpnd1.Error.PermissionDenied", VPNCTL_EXIT_PERMISSION_DENIED },
+	{ "org.vpnd1.Error.InvalidArgument", VPNCTL_EXIT_INVALID_ARGUMENT },
+	{ "org.vpnd1.Error.NotSupported", VPNCTL_EXIT_NOT_SUPPORTED },
+	/* the bus policy refused before vpnd saw the call */
+	{ "org.freedesktop.DBus.Error.AccessDenied", VPNCTL_EXIT_PERMISSION_DENIED },
+	{ "org.freedesktop.DBus.Error.ServiceUnknown", VPNCTL_EXIT_UNREACHABLE },
+	{ "org.freedesktop.DBus.Error.NameHasNoOwner", VPNCTL_EXIT_UNREACHABLE },
+	{ "org.freedesktop.DBus.Error.NoReply", VPNCTL_EXIT_TIMEOUT },
+	{ "org.freedesktop.DBus.Error.Timeout", VPNCTL_EXIT_TIMEOUT },
+};
+
+static VpnctlExit
+exit_for_name(const char *name)
+{
+	for (guint i = 0; name && i < G_N_ELEMENTS(named_exits); i++) {
+		if (g_str_equal(name, named_exits[i].name))
+			return named_exits[i].exit;
+	}
+	return VPNCTL_EXIT_FAILED;
+}
+
+VpnctlExit
+client_error_exit(const GError *error, char **name)
+{
+	g_autofree char *remote = g_dbus_error_get_remote_error(error);
+
+	if (!remote && error->domain == G_IO_ERROR && error->code == G_IO_ERROR_TIMED_OUT)
+		remote = g_strdup("org.freedesktop.DBus.Error.Timeout");
+	if (!remote && error->domain == G_IO_ERROR)
+		remote = g_strdup("org.freedesktop.DBus.Error.NoServer"); /* no bus at all */
+	VpnctlExit code = exit_for_name(remote);
+	if (remote && g_str_equal(remote, "org.freedesktop.DBus.Error.NoServer"))
+		code = VPNCTL_EXIT_UNREACHABLE;
+	if (name)
+		*name = g_steal_pointer(&remote);
+	return code;
+}
+
+/* What a person should read: the peer's text without GDBus's "GDBus.Error:…: " prefix,
+ * or a plain sentence where the bus, not vpnd, answered. */
+static char *
+human_message(const char *name, VpnctlExit code, const GError *error)
+{
+	g_autoptr(GError) copy = g_error_copy(error);
+
+	g_dbus_error_strip_remote_error(copy);
+	if (code == VPNCTL_EXIT_UNREACHABLE && name && !g_str_has_prefix(name, "org.vpnd1."))
+		return g_strdup_printf("vpnd is not reachable on the system bus: %s",
+				       copy->message);
+	if (code == VPNCTL_EXIT_PERMISSION_DENIED && name && !g_str_has_prefix(name, "org.vpnd1."))
+		return g_strdup("permission denied: this needs root or membership of group "
+				"\"vpnd\"");
+	return g_strdup(copy->message);
+}
+
+static int
+report(Vpnctl *v, const char *name, int code, const char *message)
+{
+	/* one line, whatever the daemon sent */
+	g_autofree char *line = g_strdelimit(g_strdup(message), "\n", ' ');
+
+	if (v->json) {
+		json_object *obj = json_object_new_object();
+		json_object_object_add(obj, "error", json_object_new_string(name));
+		json_object_object_add(obj, "message", json_object_new_string(line));
+		json_object_object_add(obj, "exit_code", json_object_new_int(code));
+		output_json(v, obj);
+	}
+	g_printerr("vpnctl: %s\n", line);
+	return code;
+}
+
+int
+client_fail(Vpnctl *v, const GError *error)
+{
+	g_autofree char *name = NULL;
+	VpnctlExit code = client_error_exit(error, &name);
+	g_autofree char *message = human_message(name, code, error);
+
+	return report(v, name ? name : "org.vpnd1.Error.Failed", code, message);
+}
+
+int
+client_fail_named(Vpnctl *v, const char *name, const char *message)
+{
+	return report(v, name, exit_for_name(name), message);
+}
