@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Connection configuration: what a VICI load-conn or a swanctl.conf connection says,
+ * as plain structs the IKE engine reads. Filled by the loaders (and by tests directly);
+ * the engine only borrows, so a ConnConfig is refcounted: every IKE SA holds a ref.
+ *
+ * Identities (ConnIdentity) are kept both as the text the user wrote and as the IKEv2
+ * ID payload they become (RFC 7296 §3.5): type and data.
+ */
+#pragma once
+
+#include <glib.h>
+#include <vpnd/kernel.h>
+
+G_BEGIN_DECLS
+
+#define CONN_ERROR (conn_error_quark())
+GQuark conn_error_quark(void);
+typedef enum {
+	CONN_ERROR_IDENTITY,         /* an identity that cannot be encoded */
+	CONN_ERROR_TRAFFIC_SELECTOR, /* a traffic selector that cannot be read */
+	CONN_ERROR_ADDRESS,
+} ConnError;
+
+/* An identity; type 0 with text "%any" matches every peer identity. */
+typedef struct {
+	guint8 type;  /* IkeIdType numbers (RFC 7296 §3.5) */
+	char *text;   /* as written */
+	GBytes *data; /* the ID payload's Identification Data; NULL for %any */
+} ConnIdentity;
+
+/*
+ * Parses "%any", "1.2.3.4", "2001:db8::1", "@fqdn" or "fqdn", "user@fqdn" (RFC822),
+ * "@#0123ab" (KEY_ID, hex), "C=CH, O=org, CN=name" (DER_ASN1_DN; RDN types C, ST, L, O,
+ * OU, CN, E/emailAddress, SN, serialNumber, DC, UID as one UTF8String/IA5String/
+ * PrintableString attribute per RDN). (transfer full)
+ */
+ConnIdentity *conn_identity_parse(const char *text, GError **error);
+/* From an ID payload received (@data copied). (transfer full) */
+ConnIdentity *conn_identity_new_from_payload(guint8 type, const guint8 *data, gsize len);
+void conn_identity_free(ConnIdentity *id);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ConnIdentity, conn_identity_free)
+gboolean conn_identity_is_any(const ConnIdentity *id);
+/* @config (possibly %any) accepts @peer: same type and bytes. */
+gboolean conn_identity_matches(const ConnIdentity *config, const ConnIdentity *peer);
+
+typedef enum {
+	CONN_AUTH_PSK = 1,
+} ConnAuthMethod;
+
+/* One authentication round (only one round with PSK is supported so far). */
+typedef struct {
+	ConnAuthMethod method;
+	ConnIdentity *id; /* (owned) */
+} ConnAuth;
+
+/* A traffic selector as configured; "dynamic" stands for the IKE SA's own address. */
+typedef struct {
+	gboolean dynamic;
+	VpndTs ts; /* unless dynamic; its protocol and ports also apply when dynamic */
+} ConnTs;
+
+/*
+ * "dynamic", "10.1.0.0/16", "10.1.0.5", "2001:db8::/32", "10.0.0.1-10.0.0.9", each
+ * optionally followed by "[PROTO/PORT]" with PROTO a number or tcp/udp/icmp/icmpv6 and
+ * PORT a number, "a-b" or empty ("[tcp]", "[tcp/443]", "[udp/1000-2000]").
+ */
+gboolean conn_ts_parse(const char *text, ConnTs *out, GError **error);
+
+typedef enum {
+	CONN_START_NONE = 0,
+	CONN_START_START = 1, /* initiate at load */
+	CONN_START_TRAP = 2,  /* install trap policies, initiate on traffic */
+} ConnStartAction;
+
+typedef enum {
+	CONN_DPD_CLEAR = 0,
+	CONN_DPD_RESTART = 1,
+	CONN_DPD_TRAP = 2,
+} ConnDpdAction;
+
+typedef struct {
+	char *name;
+	GArray *local_ts;         /* ConnTs; empty means one "dynamic" */
+	GArray *remote_ts;        /* ConnTs; empty means one "dynamic" */
+	GPtrArray *esp_proposals; /* Proposal (PROPOSAL_PROTO_ESP) */
+	VpndIpsecMode mode;
+	ConnStartAction start_action;
+	guint rekey_time; /* seconds; 0: no rekeying */
+	guint life_time;  /* seconds; 0: rekey_time * 1.1 */
+} ChildConfig;
+
+ChildConfig *child_config_new(const char *name);
+void child_config_free(ChildConfig *child);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ChildConfig, child_config_free)
+/* Shorthands for loaders and tests; FALSE (and @error) when @text cannot be read. */
+gboolean child_config_add_local_ts(ChildConfig *child, const char *text, GError **error);
+gboolean child_config_add_remote_ts(ChildConfig *child, const char *text, GError **error);
+
+typedef struct {
+	gint ref;
+	char *name;
+	VpndAddr local_addr;                 /* family 0: any */
+	VpndAddr remote_addr;                /* family 0: any (then this side cannot initiate) */
+	GPtrArray *ike_proposals;            /* Proposal (PROPOSAL_PROTO_IKE) */
+	GPtrArray *local_auth;               /* ConnAuth, one per round */
+	GPtrArray *remote_auth;              /* ConnAuth, one per round */
+	GPtrArray *children;                 /* ChildConfig */
+	gboolean encap;                      /* force ESP in UDP: pretend a NAT is in the way */
+	gboolean prefer_initiator_proposals; /* responder: pick by the initiator's order */
+	guint dpd_delay;                     /* seconds; 0: no liveness checks */
+	ConnDpdAction dpd_action;
+	guint rekey_time; /* IKE SA, seconds; 0: none (not implemented yet) */
+} ConnConfig;
+
+ConnConfig *conn_config_new(const char *name);
+ConnConfig *conn_config_ref(ConnConfig *conn);
+void conn_config_unref(ConnConfig *conn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ConnConfig, conn_config_unref)
+
+/* Appends an auth round; @id is parsed with conn_identity_parse(). */
+gboolean conn_config_add_auth(ConnConfig *conn, gboolean local, ConnAuthMethod method,
+			      const char *id, GError **error);
+/* (transfer full) @child */
+void conn_config_take_child(ConnConfig *conn, ChildConfig *child);
+/* (nullable) (transfer none) */
+ChildConfig *conn_config_get_child(ConnConfig *conn, const char *name);
+/* The identity of the first round on that side, or NULL. (transfer none) */
+const ConnIdentity *conn_config_get_id(const ConnConfig *conn, gboolean local);
+
+/* "192.0.2.1", "2001:db8::1"; FALSE for anything else. */
+gboolean conn_addr_parse(const char *text, guint16 port, VpndAddr *out);
+
+G_END_DECLS

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "ike_sa.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#define IKE_SA_EVENT_MESSAGE_ID "7f3c2a9e5b1d4e08a6c4f2d19b0e7a53"
+
+const char *
+ike_sa_state_to_string(IkeSaState state)
+{
+	switch (state) {
+	case IKE_SA_STATE_CREATED:
+		return "CREATED";
+	case IKE_SA_STATE_CONNECTING:
+		return "CONNECTING";
+	case IKE_SA_STATE_ESTABLISHED:
+		return "ESTABLISHED";
+	case IKE_SA_STATE_DELETING:
+		return "DELETING";
+	case IKE_SA_STATE_DESTROYING:
+		return "DESTROYING";
+	}
+	return "UNKNOWN";
+}
+
+const char *
+child_sa_state_to_string(ChildSaState state)
+{
+	switch (state) {
+	case CHILD_SA_STATE_CREATED:
+		return "CREATED";
+	case CHILD_SA_STATE_INSTALLED:
+		return "INSTALLED";
+	case CHILD_SA_STATE_DELETING:
+		return "DELETING";
+	case CHILD_SA_STATE_DESTROYING:
+		return "DESTROYING";
+	}
+	return "UNKNOWN";
+}
+
+void
+ike_task_free(IkeTask *task)
+{
+	if (task)
+		task->ops->free(task);
+}
+
+void
+ike_task_set_error(IkeTask *task, guint16 notify, IkeReason reason)
+{
+	task->notify = notify;
+	task->reason = reason;
+}
+
+static const char *
+priority_of(GLogLevelFlags level)
+{
+	if (level & G_LOG_LEVEL_ERROR)
+		return "3";
+	if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+		return "4";
+	if (level & G_LOG_LEVEL_MESSAGE)
+		return "5";
+	if (level & G_LOG_LEVEL_INFO)
+		return "6";
+	return "7";
+}
+
+void
+ike_sa_log(IkeSa *sa, GLogLevelFlags level, const char *fmt, ...)
+{
+	g_autofree char *msg = NULL;
+	char id[16];
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_snprintf(id, sizeof(id), "%u", sa->id);
+	const GLogField fields[] = {
+		{ "GLIB_DOMAIN", "ike", -1 }, { "PRIORITY", priority_of(level), -1 },
+		{ "MESSAGE", msg, -1 },       { "VPND_CONN", sa->conn->name, -1 },
+		{ "VPND_IKE_SA", id, -1 },
+	};
+	g_log_structured_array(level, fields, G_N_ELEMENTS(fields));
+}
+
+IkeSa *
+ike_sa_new(IkeEngine *engine, guint32 id, ConnConfig *conn, gboolean initiator)
+{
+	IkeSa *sa = g_new0(IkeSa, 1);
+
+	sa->engine = engine;
+	sa->id = id;
+	sa->conn = conn_config_ref(conn);
+	sa->initiator = initiator;
+	sa->state = IKE_SA_STATE_CREATED;
+	sa->pending = g_queue_new();
+	sa->children = g_ptr_array_new_with_free_func((GDestroyNotify)child_sa_free);
+	sa->tasks = g_ptr_array_new_with_free_func((GDestroyNotify)ike_task_free);
+	for (int i = 0; i < IKE_TIMER_COUNT; i++)
+		sa->timers[i] = -1;
+	sa->down_reason = IKE_REASON_FAILED;
+	return sa;
+}
+
+void
+ike_sa_free(IkeSa *sa)
+{
+	if (!sa)
+		return;
+	g_ptr_array_unref(sa->children);
+	g_ptr_array_unref(sa->tasks);
+	g_queue_free_full(sa->pending, g_free);
+	g_clear_pointer(&sa->nonce_i, g_bytes_unref);
+	g_clear_pointer(&sa->nonce_r, g_bytes_unref);
+	g_clear_pointer(&sa->init_req, g_bytes_unref);
+	g_clear_pointer(&sa->init_resp, g_bytes_unref);
+	g_clear_pointer(&sa->last_request, g_bytes_unref);
+	g_clear_pointer(&sa->last_response, g_bytes_unref);
+	g_clear_pointer(&sa->request, g_bytes_unref);
+	vpnd_ke_free(sa->ke);
+	ike_keymat_free(sa->keymat);
+	conn_identity_free(sa->peer_id);
+	conn_config_unref(sa->conn);
+	g_free(sa);
+}
+
+static void
+emit_ike_updown(IkeSa *sa, gboolean up)
+{
+	IkeAction *a = ike_action_new(IKE_ACTION_IKE_UPDOWN, sa);
+
+	a->up = up;
+	a->reason = up ? IKE_REASON_ESTABLISHED : sa->down_reason;
+	a->notify = up ? 0 : sa->down_notify;
+	a->nat_local = sa->nat_local;
+	a->nat_remote = sa->nat_remote;
+	ike_engine_emit(sa->engine, a);
+}
+
+void
+ike_sa_set_state(IkeSa *sa, IkeSaState state)
+{
+	IkeSaState old = sa->state;
+
+	if (old == state)
+		return;
+	g_return_if_fail(old != IKE_SA_STATE_DESTROYING);
+	sa->state = state;
+	switch (state) {
+	case IKE_SA_STATE_ESTABLISHED:
+		ike_sa_log(sa, G_LOG_LEVEL_MESSAGE,
+			   "IKE SA %u of \"%s\" established (%s, SPIs %016" G_GINT64_MODIFIER
+			   "x_i %016" G_GINT64_MODIFIER "x_r%s%s)",
+			   sa->id, sa->conn->name, sa->initiator ? "initiator" : "responder",
+			   sa->spi_i, sa->spi_r, sa->nat_local ? ", NAT here" : "",
+			   sa->nat_remote ? ", NAT at peer" : "");
+		emit_ike_updown(sa, TRUE);
+		break;
+	case IKE_SA_STATE_DESTROYING:
+		ike_sa_log(sa, G_LOG_LEVEL_MESSAGE, "IKE SA %u of \"%s\" down: %s", sa->id,
+			   sa->conn->name, ike_reason_to_string(sa->down_reason));
+		emit_ike_updown(sa, FALSE);
+		break;
+	case IKE_SA_STATE_CREATED:
+	case IKE_SA_STATE_CONNECTING:
+	case IKE_SA_STATE_DELETING:
+		ike_sa_log(sa, G_LOG_LEVEL_DEBUG, "IKE SA %u: %s -> %s", sa->id,
+			   ike_sa_state_to_string(old), ike_sa_state_to_string(state));
+		break;
+	}
+}
+
+void
+ike_sa_set_down_reason(IkeSa *sa, IkeReason reason, guint16 notify)
+{
+	sa->down_reason = reason;
+	sa->down_notify = notify;
+}
+
+void
+ike_sa_queue(IkeSa *sa, IkePendingKind kind, ChildConfig *child, guint32 spi)
+{
+	IkePending *p = g_new0(IkePending, 1);
+
+	p->kind = kind;
+	p->child = child;
+	p->spi = spi;
+	g_queue_push_tail(sa->pending, p);
+}
+
+/* ---- Child SAs ---- */
+
+ChildSa *
+child_sa_new(IkeSa *sa, ChildConfig *cfg)
+{
+	ChildSa *child = g_new0(ChildSa, 1);
+
+	child->ike_sa = sa;
+	child->cfg = cfg;
+	child->mode = cfg ? cfg->mode : VPND_MODE_TUNNEL;
+	child->state = CHILD_SA_STATE_CREATED;
+	return child;
+}
+
+void
+child_sa_free(ChildSa *child)
+{
+	if (!child)
+		return;
+	g_clear_pointer(&child->local_ts, g_array_unref);
+	g_clear_pointer(&child->remote_ts, g_array_unref);
+	vpnd_secret_free(child->encr_in);
+	vpnd_secret_free(child->integ_in);
+	vpnd_secret_free(child->encr_out);
+	vpnd_secret_free(child->integ_out);
+	g_free(child);
+}
+
+/* The SA of one direction; keys and selectors copied into the action. */
+static IkeAction *
+sa_action(ChildSa *child, IkeActionKind kind, gboolean in)
+{
+	IkeSa *sa = child->ike_sa;
+	IkeAction *a = ike_action_new(kind, sa);
+	VpndSaParams *p = &a->sa;
+	guint32 spi = in ? child->spi_in : child->spi_out;
+
+	a->child_name_owned = g_strdup(child->cfg ? child->cfg->name : "");
+	a->child_name = a->child_name_owned;
+	p->spi = spi;
+	p->protocol = IPPROTO_ESP;
+	p->dir = in ? VPND_DIR_IN : VPND_DIR_OUT;
+	p->mode = child->mode;
+	p->reqid = child->reqid;
+	p->src = in ? sa->remote : sa->local;
+	p->dst = in ? sa->local : sa->remote;
+	p->encap = sa->nat_local || sa->nat_remote;
+	a->sa_key = (VpndSaId){ .spi = spi, .protocol = IPPROTO_ESP, .dst = p->dst };
+	if (kind == IKE_ACTION_DEL_SA)
+		return a;
+	const VpndSecret *ek = in ? child->encr_in : child->encr_out;
+	const VpndSecret *ik = in ? child->integ_in : child->integ_out;
+	gsize ik_len = ik ? ik->len : 0;
+	a->keys = vpnd_secret_new(ek->len + ik_len);
+	memcpy(a->keys->data, ek->data, ek->len);
+	if (ik_len)
+		memcpy(a->keys->data + ek->len, ik->data, ik_len);
+	p->encr_id = child->alg.encr;
+	p->encr_key_bits = child->alg.encr_bits;
+	p->encr_key = a->keys->data;
+	p->encr_key_len = ek->len;
+	p->integ_id = child->alg.integ;
+	p->integ_key = ik_len ? a->keys->data + ek->len : NULL;
+	p->integ_key_len = ik_len;
+	p->esn = child->alg.esn;
+	guint nl = child->local_ts->len, nr = child->remote_ts->len;
+	a->ts = g_new0(VpndTs, nl + nr);
+	memcpy(a->ts, child->local_ts->data, nl * sizeof(VpndTs));
+	memcpy(a->ts + nl, child->remote_ts->data, nr * sizeof(VpndTs));
+	p->local_ts = a->ts;
+	p->n_local_ts = nl;
+	p->remote_ts = a->ts + nl;
+	p->n_remote_ts = nr;
+	return a;
+}
+
+static void
+emit_policies(ChildSa *child, IkeActionKind kind)
+{
+	IkeSa *sa = child->ike_sa;
+	static const VpndDirection dirs[] = { VPND_DIR_OUT, VPND_DIR_IN, VPND_DIR_FWD };
+	guint n_dirs = child->mode == VPND_MODE_TUNNEL ? 3 : 2;
+
+	for (guint l = 0; l < child->local_ts->len; l++) {
+		for (guint r = 0; r < child->remote_ts->len; r++) {
+			const VpndTs *lt = &g_array_index(child->local_ts, VpndTs, l);
+			const VpndTs *rt = &g_array_index(child->remote_ts, VpndTs, r);
+
+			if (lt->family != rt->family)
+				continue;
+			for (guint d = 0; d < n_dirs; d++) {
+				IkeAction *a = ike_action_new(kind, sa);
+				VpndPolicyParams *p = &a->policy;
+				gboolean out = dirs[d] == VPND_DIR_OUT;
+
+				p->dir = dirs[d];
+				p->action = VPND_POLICY_PROTECT;
+				p->mode = child->mode;
+				p->reqid = child->reqid;
+				p->src_ts = out ? *lt : *rt;
+				p->dst_ts = out ? *rt : *lt;
+				p->src = out ? sa->local : sa->remote;
+				p->dst = out ? sa->remote : sa->local;
+				ike_engine_emit(sa->engine, a);
+			}
+		}
+	}
+}
+
+static void
+emit_child_updown(ChildSa *child, gboolean up, IkeReason reason)
+{
+	IkeAction *a = ike_action_new(IKE_ACTION_CHILD_UPDOWN, child->ike_sa);
+
+	a->child_name_owned = g_strdup(child->cfg ? child->cfg->name : "");
+	a->child_name = a->child_name_owned;
+	a->up = up;
+	a->reason = reason;
+	a->spi_in = child->spi_in;
+	a->spi_out = child->spi_out;
+	ike_engine_emit(child->ike_sa->engine, a);
+}
+
+void
+child_sa_set_state(ChildSa *child, ChildSaState state, IkeReason reason)
+{
+	IkeSa *sa = child->ike_sa;
+	ChildSaState old = child->state;
+
+	if (old == state)
+		return;
+	g_return_if_fail(old != CHILD_SA_STATE_DESTROYING);
+	child->state = state;
+	switch (state) {
+	case CHILD_SA_STATE_INSTALLED:
+		ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, TRUE));
+		ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, FALSE));
+		emit_policies(child, IKE_ACTION_ADD_POLICY);
+		ike_sa_log(sa, G_LOG_LEVEL_MESSAGE,
+			   "CHILD SA \"%s\" of \"%s\" installed (SPIs %08x_i %08x_o, %s)",
+			   child->cfg ? child->cfg->name : "", sa->conn->name, child->spi_in,
+			   child->spi_out, vpnd_encr_to_string(child->alg.encr));
+		emit_child_updown(child, TRUE, IKE_REASON_ESTABLISHED);
+		break;
+	case CHILD_SA_STATE_DESTROYING:
+		if (old == CHILD_SA_STATE_INSTALLED || old == CHILD_SA_STATE_DELETING) {
+			emit_policies(child, IKE_ACTION_DEL_POLICY);
+			ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_DEL_SA, TRUE));
+			ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_DEL_SA, FALSE));
+		}
+		ike_sa_log(sa, G_LOG_LEVEL_MESSAGE, "CHILD SA \"%s\" of \"%s\" down: %s",
+			   child->cfg ? child->cfg->name : "", sa->conn->name,
+			   ike_reason_to_string(reason));
+		emit_child_updown(child, FALSE, reason);
+		break;
+	case CHILD_SA_STATE_CREATED:
+	case CHILD_SA_STATE_DELETING:
+		break;
+	}
+}
+
+ChildSa *
+ike_sa_find_child(IkeSa *sa, guint32 spi, gboolean inbound)
+{
+	for (guint i = 0; i < sa->children->len; i++) {
+		ChildSa *c = g_ptr_array_index(sa->children, i);
+
+		if ((inbound ? c->spi_in : c->spi_out) == spi)
+			return c;
+	}
+	return NULL;
+}
+
+void
+ike_sa_remove_child(IkeSa *sa, ChildSa *child, IkeReason reason)
+{
+	child_sa_set_state(child, CHILD_SA_STATE_DESTROYING, reason);
+	g_ptr_array_remove(sa->children, child);
+}
