@@ -139,6 +139,30 @@ client_fail(Vpnctl *v, const GError *error)
 }
 
 int
+client_run_name_method(Vpnctl *v, int argc, char **argv, const char *method,
+		       const char *done)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (argc != 2)
+		return vpnctl_usage_error(v, argc < 2 ? "a connection NAME is needed"
+						      : "one connection NAME only");
+	g_autoptr(GVariant) reply = client_call(v, CLIENT_MANAGER_PATH, CLIENT_MANAGER_IFACE,
+						method, g_variant_new("(s)", argv[1]), "()",
+						&error);
+	if (!reply)
+		return client_fail(v, error);
+	if (v->json) {
+		json_object *obj = json_object_new_object();
+		json_object_object_add(obj, "name", json_object_new_string(argv[1]));
+		output_json(v, obj);
+	} else {
+		printf("connection \"%s\": %s\n", argv[1], done);
+	}
+	return VPNCTL_EXIT_OK;
+}
+
+int
 client_fail_named(Vpnctl *v, const char *name, const char *message)
 {
 	return report(v, name, exit_for_name(name), message);

@@ -72,6 +72,13 @@ VpnctlExit client_error_exit(const GError *error, char **name);
 /* Reports @error in one line (stderr; and a JSON object on stdout with --json) and
  * returns its exit code. */
 int client_fail(Vpnctl *v, const GError *error);
+/*
+ * The shape of `vpnctl down NAME` and `vpnctl unload NAME`: calls the Manager's
+ * @method with the one NAME argument and, on success, prints `connection "NAME": @done`
+ * or {"name": NAME} with --json.
+ */
+int client_run_name_method(Vpnctl *v, int argc, char **argv, const char *method,
+			   const char *done);
 /* As client_fail for an error named on the bus (a connection's LastErrorName). */
 int client_fail_named(Vpnctl *v, const char *name, const char *message);
 
