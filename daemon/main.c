@@ -13,6 +13,7 @@
 #include "core/notify.h"
 #include "core/plugin_loader.h"
 #include "dbus/dbus_service.h"
+#include "sa/sa_manager.h"
 #include "vici/vici_server.h"
 
 typedef struct {
@@ -23,8 +24,9 @@ typedef struct {
 	VpndHost *host;
 	PluginLoader *loader;
 	Control *control;
-	ViciServer *vici; /* NULL when its socket could not be set up */
+	ViciServer *vici;  /* NULL when its socket could not be set up */
 	DbusService *dbus; /* NULL when dbus.enable = no */
+	SaManager *sa;     /* NULL when IKE could not start */
 	GMainLoop *loop;
 } Daemon;
 
@@ -210,6 +212,32 @@ hook_list_plugins(gpointer user_data)
 	return plugin_loader_list(d->loader);
 }
 
+static GPtrArray *
+hook_list_connections(gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	if (!d->sa)
+		return g_ptr_array_new_with_free_func((GDestroyNotify)control_conn_free);
+	return sa_manager_list_connections(d->sa);
+}
+
+static gboolean
+hook_initiate(gpointer user_data, const char *name, GError **error)
+{
+	Daemon *d = user_data;
+
+	return sa_manager_initiate(d->sa, name, error);
+}
+
+static gboolean
+hook_terminate(gpointer user_data, const char *name, GError **error)
+{
+	Daemon *d = user_data;
+
+	return sa_manager_terminate(d->sa, name, error);
+}
+
 /* The control API and the VICI socket; without the socket vpnd runs on, unreachable by
  * swanctl. The socket is set at start-up only. */
 static void
@@ -218,6 +246,9 @@ start_control(Daemon *d)
 	const ControlHooks hooks = {
 		.reload = hook_reload,
 		.list_plugins = hook_list_plugins,
+		.list_connections = hook_list_connections,
+		.initiate = hook_initiate,
+		.terminate = hook_terminate,
 		.user_data = d,
 	};
 	const char *uri = settings_get_str(d->settings, "vici.socket", VICI_DEFAULT_URI);
@@ -231,11 +262,26 @@ start_control(Daemon *d)
 		d->dbus = dbus_service_new(d->control);
 }
 
+/* Connections from conf_dir, the IKE engine, UDP 500/4500, the kernel provider. */
+static gboolean
+start_ike(Daemon *d)
+{
+	g_autoptr(GError) error = NULL;
+
+	d->sa = sa_manager_new(d->host, d->settings, d->control, &error);
+	if (!d->sa) {
+		g_printerr("vpnd: %s\n", error->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static void
 daemon_clear(Daemon *d)
 {
 	g_clear_pointer(&d->dbus, dbus_service_free);
 	g_clear_pointer(&d->vici, vici_server_free);
+	g_clear_pointer(&d->sa, sa_manager_free);
 	g_clear_pointer(&d->control, control_free);
 	g_clear_pointer(&d->loader, plugin_loader_free);
 	g_clear_pointer(&d->host, host_free);
@@ -271,6 +317,10 @@ main(int argc, char **argv)
 	d.loader = plugin_loader_new(d.host);
 	load_plugins(&d);
 	start_control(&d);
+	if (!start_ike(&d)) {
+		daemon_clear(&d);
+		return EX_CONFIG;
+	}
 
 	g_unix_signal_add(SIGTERM, on_stop_signal, &d);
 	g_unix_signal_add(SIGINT, on_stop_signal, &d);
@@ -281,6 +331,7 @@ main(int argc, char **argv)
 	g_autofree char *status = g_strconcat("Running, ", summary, NULL);
 	notify_ready(status);
 	notify_watchdog_start();
+	sa_manager_start(d.sa);
 
 	g_main_loop_run(d.loop);
 

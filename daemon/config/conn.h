@@ -20,6 +20,7 @@ typedef enum {
 	CONN_ERROR_IDENTITY,         /* an identity that cannot be encoded */
 	CONN_ERROR_TRAFFIC_SELECTOR, /* a traffic selector that cannot be read */
 	CONN_ERROR_ADDRESS,
+	CONN_ERROR_INVALID, /* a connection or secret definition that cannot be used */
 } ConnError;
 
 /* An identity; type 0 with text "%any" matches every peer identity. */

@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The IKE engine on the main loop: sockets in, actions out (sa_manager.h). */
+#include <string.h>
+
+#include "config/conn_loader.h"
+#include "core/host.h"
+#include "ike/ike_engine.h"
+#include "net/net_addr.h"
+#include "net/net_service.h"
+#include "sa/sa_manager.h"
+
+typedef struct {
+	ConnConfig *conn;
+	ControlConn *state;
+	GArray *ike_sas; /* guint32 engine ids of this connection's IKE SAs */
+} SaConn;
+
+struct SaManager {
+	VpndHost *host;
+	Control *control;
+	ConnSecrets *secrets;
+	GPtrArray *conns; /* SaConn, in load order */
+	IkeEngine *engine;
+	const VpndKernelOps *kops; /* NULL: no kernel provider */
+	VpndKernel *kernel;
+	NetService *net;
+	GHashTable *timers; /* SaTimer by timer_key() */
+};
+
+typedef struct {
+	SaManager *mgr;
+	guint32 ike_sa_id;
+	IkeTimerKind kind;
+	guint source; /* 0 once fired */
+} SaTimer;
+
+static void run_actions(SaManager *mgr);
+
+/* ---- Connections ---- */
+
+static void
+sa_conn_free(SaConn *c)
+{
+	conn_config_unref(c->conn);
+	control_conn_free(c->state);
+	g_array_unref(c->ike_sas);
+	g_free(c);
+}
+
+static SaConn *
+sa_conn_new(ConnConfig *conn)
+{
+	SaConn *c = g_new0(SaConn, 1);
+	char buf[64];
+
+	c->conn = conn_config_ref(conn);
+	c->state = control_conn_new(conn->name);
+	c->ike_sas = g_array_new(FALSE, FALSE, sizeof(guint32));
+	if (conn->local_addr.family) {
+		g_free(c->state->local_address);
+		c->state->local_address =
+			g_strdup(net_addr_format(&conn->local_addr, buf, sizeof(buf)));
+	}
+	if (conn->remote_addr.family) {
+		g_free(c->state->remote_address);
+		c->state->remote_address =
+			g_strdup(net_addr_format(&conn->remote_addr, buf, sizeof(buf)));
+	}
+	return c;
+}
+
+/* (nullable) */
+static SaConn *
+find_conn(SaManager *mgr, const char *name)
+{
+	for (guint i = 0; name && i < mgr->conns->len; i++) {
+		SaConn *c = mgr->conns->pdata[i];
+
+		if (strcmp(c->conn->name, name) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static void
+track_ike_sa(SaConn *c, guint32 id, gboolean add)
+{
+	for (guint i = 0; i < c->ike_sas->len; i++) {
+		if (g_array_index(c->ike_sas, guint32, i) == id) {
+			if (!add)
+				g_array_remove_index(c->ike_sas, i);
+			return;
+		}
+	}
+	if (add)
+		g_array_append_val(c->ike_sas, id);
+}
+
+static void
+publish_state(SaManager *mgr, SaConn *c, ControlConnState state, const char *error)
+{
+	c->state->state = state;
+	c->state->established_at =
+		state == CONTROL_CONN_ESTABLISHED ? g_get_real_time() / G_USEC_PER_SEC : 0;
+	if (error) {
+		g_free(c->state->last_error);
+		c->state->last_error = g_strdup(error);
+		c->state->last_error_code = CONTROL_ERROR_FAILED;
+	}
+	control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+}
+
+static VpndSecret *
+psk_lookup(gpointer user_data, const ConnIdentity *local, const ConnIdentity *remote)
+{
+	SaManager *mgr = user_data;
+
+	return conn_secrets_lookup_psk(mgr->secrets, local, remote);
+}
+
+static gboolean
+load_conns(SaManager *mgr, const char *dir, gboolean force_encap, GError **error)
+{
+	g_autoptr(GPtrArray) conns =
+		g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
+
+	if (!conn_loader_load_dir(dir, conns, mgr->secrets, error))
+		return FALSE;
+	for (guint i = 0; i < conns->len; i++) {
+		ConnConfig *conn = conns->pdata[i];
+		SaConn *c = sa_conn_new(conn);
+
+		conn->encap |= force_encap;
+		ike_engine_add_conn(mgr->engine, conn);
+		g_ptr_array_add(mgr->conns, c);
+		control_publish_conn(mgr->control, CONTROL_CONN_ADDED, c->state);
+	}
+	if (conns->len == 0) {
+		g_info("no connections in %s", dir);
+		return TRUE;
+	}
+	g_message("%u connection%s and %u secret%s loaded from %s", conns->len,
+		  conns->len == 1 ? "" : "s", conn_secrets_count(mgr->secrets),
+		  conn_secrets_count(mgr->secrets) == 1 ? "" : "s", dir);
+	return TRUE;
+}
+
+/* ---- Timers ---- */
+
+static gpointer
+timer_key(guint32 ike_sa_id, IkeTimerKind kind)
+{
+	return GSIZE_TO_POINTER((gsize)ike_sa_id * IKE_TIMER_COUNT + kind + 1);
+}
+
+static void
+sa_timer_free(SaTimer *t)
+{
+	if (t->source)
+		g_source_remove(t->source);
+	g_free(t);
+}
+
+static gboolean
+on_timer(gpointer user_data)
+{
+	SaTimer *t = user_data;
+	SaManager *mgr = t->mgr;
+	guint32 id = t->ike_sa_id;
+	IkeTimerKind kind = t->kind;
+
+	t->source = 0;
+	g_hash_table_remove(mgr->timers, timer_key(id, kind));
+	ike_engine_timer(mgr->engine, id, kind, g_get_monotonic_time());
+	run_actions(mgr);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+set_timer(SaManager *mgr, const IkeAction *a)
+{
+	gpointer key = timer_key(a->ike_sa_id, a->timer);
+	SaTimer *t;
+	GSource *source;
+
+	g_hash_table_remove(mgr->timers, key);
+	if (a->when < 0)
+		return;
+	t = g_new0(SaTimer, 1);
+	t->mgr = mgr;
+	t->ike_sa_id = a->ike_sa_id;
+	t->kind = a->timer;
+	source = g_timeout_source_new(G_MAXINT);
+	g_source_set_ready_time(source, a->when); /* both on g_get_monotonic_time() */
+	g_source_set_callback(source, on_timer, t, NULL);
+	t->source = g_source_attach(source, NULL);
+	g_source_unref(source);
+	g_hash_table_insert(mgr->timers, key, t);
+}
+
+/* ---- Kernel ---- */
+
+static gboolean
+kernel_add_sa(SaManager *mgr, const IkeAction *a, GError **error)
+{
+	if (!mgr->kops) {
+		g_set_error(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_UNSUPPORTED,
+			    "no kernel provider is loaded (plugins.load: kernel-tun?)");
+		return FALSE;
+	}
+	return mgr->kops->add_sa(mgr->kernel, &a->sa, error);
+}
+
+/* An SA the kernel refused is no tunnel: the IKE SA goes too. */
+static void
+do_add_sa(SaManager *mgr, const IkeAction *a)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (kernel_add_sa(mgr, a, &error))
+		return;
+	g_warning("%s: installing the %s SA %08x failed: %s; deleting IKE SA %u", a->conn_name,
+		  a->sa.dir == VPND_DIR_IN ? "inbound" : "outbound", a->sa.spi, error->message,
+		  a->ike_sa_id);
+	ike_engine_delete_ike(mgr->engine, a->ike_sa_id, g_get_monotonic_time());
+}
+
+static void
+do_kernel(SaManager *mgr, const IkeAction *a)
+{
+	g_autoptr(GError) error = NULL;
+	gboolean ok = TRUE;
+
+	if (!mgr->kops)
+		return;
+	if (a->kind == IKE_ACTION_DEL_SA)
+		ok = mgr->kops->del_sa(mgr->kernel, &a->sa_key, &error);
+	else if (a->kind == IKE_ACTION_ADD_POLICY)
+		ok = mgr->kops->add_policy(mgr->kernel, &a->policy, &error);
+	else if (a->kind == IKE_ACTION_DEL_POLICY)
+		ok = mgr->kops->del_policy(mgr->kernel, &a->policy, &error);
+	if (!ok)
+		g_warning("%s: %s", a->conn_name, error->message);
+}
+
+static void
+on_kernel_send_esp(gpointer user_data, const VpndAddr *src, const VpndAddr *dst, const guint8 *data,
+		   gsize len)
+{
+	SaManager *mgr = user_data;
+
+	if (mgr->net)
+		net_service_send_esp(mgr->net, src, dst, data, len);
+}
+
+static void
+on_kernel_expire(gpointer user_data, const VpndSaId *sa, VpndExpireKind kind)
+{
+	g_message("SA %08x reached its %s lifetime", sa->spi,
+		  kind == VPND_EXPIRE_HARD ? "hard" : "soft");
+}
+
+static gboolean
+open_kernel(SaManager *mgr, GError **error)
+{
+	const HostProvider *p = host_get_best(mgr->host, VPND_PROVIDER_KERNEL);
+	static const VpndKernelEvents events = {
+		.expire = on_kernel_expire,
+		.send_esp = on_kernel_send_esp,
+	};
+
+	if (!p) {
+		g_warning("no kernel provider loaded: SAs cannot be installed");
+		return TRUE;
+	}
+	mgr->kops = p->ops;
+	mgr->kernel = mgr->kops->open(mgr->host, &events, mgr, error);
+	if (!mgr->kernel) {
+		g_prefix_error(error, "kernel provider %s: ", p->name);
+		return FALSE;
+	}
+	g_info("kernel provider %s (plugin %s)", p->name, p->plugin);
+	return TRUE;
+}
+
+/* ---- Engine events ---- */
+
+static void
+do_ike_updown(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+
+	if (a->up)
+		g_message("%s: IKE SA %u established (NAT here %s, at the peer %s)", a->conn_name,
+			  a->ike_sa_id, a->nat_local ? "yes" : "no", a->nat_remote ? "yes" : "no");
+	else
+		g_message("%s: IKE SA %u down: %s", a->conn_name ? a->conn_name : "?", a->ike_sa_id,
+			  ike_reason_to_string(a->reason));
+	if (!c)
+		return;
+	track_ike_sa(c, a->ike_sa_id, a->up);
+	if (a->up)
+		publish_state(mgr, c, CONTROL_CONN_ESTABLISHED, NULL);
+	else if (c->ike_sas->len == 0)
+		publish_state(mgr, c, CONTROL_CONN_DOWN,
+			      a->reason == IKE_REASON_DELETED_LOCAL ||
+					      a->reason == IKE_REASON_DELETED_PEER
+				      ? NULL
+				      : ike_reason_to_string(a->reason));
+}
+
+static void
+do_child_updown(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+
+	if (a->up)
+		g_message("%s: CHILD SA %s up, SPIs %08x (in) %08x (out)", a->conn_name,
+			  a->child_name, a->spi_in, a->spi_out);
+	else
+		g_message("%s: CHILD SA %s down: %s", a->conn_name, a->child_name,
+			  ike_reason_to_string(a->reason));
+	if (c)
+		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+}
+
+static void
+do_send(SaManager *mgr, const IkeAction *a)
+{
+	g_autoptr(GError) error = NULL;
+	gsize len;
+	const guint8 *data = g_bytes_get_data(a->datagram, &len);
+
+	if (!net_service_send_ike(mgr->net, &a->src, &a->dst, data, len, &error))
+		g_warning("%s: %s", a->conn_name ? a->conn_name : "IKE", error->message);
+}
+
+static void
+do_action(SaManager *mgr, const IkeAction *a)
+{
+	switch (a->kind) {
+	case IKE_ACTION_SEND:
+		do_send(mgr, a);
+		break;
+	case IKE_ACTION_TIMER:
+		set_timer(mgr, a);
+		break;
+	case IKE_ACTION_ADD_SA:
+		do_add_sa(mgr, a);
+		break;
+	case IKE_ACTION_DEL_SA:
+	case IKE_ACTION_ADD_POLICY:
+	case IKE_ACTION_DEL_POLICY:
+		do_kernel(mgr, a);
+		break;
+	case IKE_ACTION_IKE_UPDOWN:
+		do_ike_updown(mgr, a);
+		break;
+	case IKE_ACTION_CHILD_UPDOWN:
+		do_child_updown(mgr, a);
+		break;
+	}
+}
+
+/* Until the engine has nothing more to say (a failed SA install adds a Delete). */
+static void
+run_actions(SaManager *mgr)
+{
+	for (;;) {
+		g_autoptr(GPtrArray) actions = ike_engine_steal_actions(mgr->engine);
+
+		if (actions->len == 0)
+			return;
+		for (guint i = 0; i < actions->len; i++)
+			do_action(mgr, actions->pdata[i]);
+	}
+}
+
+static void
+on_ike_datagram(const guint8 *data, gsize len, const VpndAddr *local, const VpndAddr *remote,
+		gint64 now, gpointer user_data)
+{
+	SaManager *mgr = user_data;
+	g_autoptr(GBytes) bytes = g_bytes_new(data, len);
+
+	ike_engine_input(mgr->engine, bytes, local, remote, now);
+	run_actions(mgr);
+}
+
+/* ---- Life cycle ---- */
+
+static gboolean
+open_net(SaManager *mgr, Settings *settings, GError **error)
+{
+	g_autoptr(NetConfig) cfg = net_config_new_from_settings(settings, error);
+
+	if (!cfg)
+		return FALSE;
+	mgr->net = net_service_new(cfg, mgr->kernel ? mgr->kops : NULL, mgr->kernel, error);
+	if (!mgr->net)
+		return FALSE;
+	net_service_set_ike_handler(mgr->net, on_ike_datagram, mgr);
+	g_info("IKE on UDP %u and %u", net_service_get_port(mgr->net),
+	       net_service_get_port_nat_t(mgr->net));
+	return TRUE;
+}
+
+static gboolean
+kernel_is_tun(SaManager *mgr)
+{
+	const HostProvider *p = host_get_best(mgr->host, VPND_PROVIDER_KERNEL);
+
+	return p && g_strcmp0(p->plugin, "kernel-tun") == 0;
+}
+
+SaManager *
+sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **error)
+{
+	g_autoptr(SaManager) mgr = g_new0(SaManager, 1);
+	const char *dir = settings_get_str(settings, "conf_dir", SA_MANAGER_DEFAULT_CONF_DIR);
+	IkeEngineConfig cfg = { .host = host, .psk_lookup = psk_lookup, .psk_data = mgr };
+
+	mgr->host = host;
+	mgr->control = control;
+	mgr->secrets = conn_secrets_new();
+	mgr->conns = g_ptr_array_new_with_free_func((GDestroyNotify)sa_conn_free);
+	mgr->timers = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)sa_timer_free);
+	mgr->engine = ike_engine_new(&cfg);
+	/* kernel-tun carries ESP in UDP only: every connection asks for it */
+	if (!load_conns(mgr, dir, kernel_is_tun(mgr), error))
+		return NULL;
+	/* Nothing to negotiate: leave UDP 500/4500 and the data plane alone. */
+	if (mgr->conns->len == 0)
+		return g_steal_pointer(&mgr);
+	if (!open_kernel(mgr, error) || !open_net(mgr, settings, error))
+		return NULL;
+	return g_steal_pointer(&mgr);
+}
+
+static void
+initiate_child(SaManager *mgr, SaConn *c, const char *child)
+{
+	g_autoptr(GError) error = NULL;
+	guint32 id =
+		ike_engine_initiate(mgr->engine, c->conn, child, g_get_monotonic_time(), &error);
+
+	if (!id) {
+		g_warning("%s: cannot initiate: %s", c->conn->name, error->message);
+		publish_state(mgr, c, CONTROL_CONN_DOWN, error->message);
+		return;
+	}
+	g_message("%s: initiating IKE SA %u", c->conn->name, id);
+	track_ike_sa(c, id, TRUE);
+	publish_state(mgr, c, CONTROL_CONN_CONNECTING, NULL);
+	run_actions(mgr);
+}
+
+void
+sa_manager_start(SaManager *mgr)
+{
+	for (guint i = 0; i < mgr->conns->len; i++) {
+		SaConn *c = mgr->conns->pdata[i];
+
+		for (guint j = 0; j < c->conn->children->len; j++) {
+			ChildConfig *child = c->conn->children->pdata[j];
+
+			if (child->start_action == CONN_START_START)
+				initiate_child(mgr, c, child->name);
+			else if (child->start_action == CONN_START_TRAP)
+				g_warning("%s: start_action = trap is not supported yet",
+					  child->name);
+		}
+	}
+}
+
+GPtrArray *
+sa_manager_list_connections(SaManager *mgr)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)control_conn_free);
+
+	for (guint i = 0; i < mgr->conns->len; i++)
+		g_ptr_array_add(list, control_conn_copy(((SaConn *)mgr->conns->pdata[i])->state));
+	return list;
+}
+
+gboolean
+sa_manager_initiate(SaManager *mgr, const char *name, GError **error)
+{
+	SaConn *c = find_conn(mgr, name);
+
+	if (!c) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND,
+			    "connection \"%s\" not found", name);
+		return FALSE;
+	}
+	if (c->ike_sas->len) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_ALREADY_ACTIVE,
+			    "connection \"%s\" is already up or connecting", name);
+		return FALSE;
+	}
+	initiate_child(mgr, c, NULL);
+	return c->ike_sas->len > 0;
+}
+
+static void
+delete_all(SaManager *mgr, SaConn *c)
+{
+	g_autoptr(GArray) ids = g_array_copy(c->ike_sas);
+
+	for (guint i = 0; i < ids->len; i++)
+		ike_engine_delete_ike(mgr->engine, g_array_index(ids, guint32, i),
+				      g_get_monotonic_time());
+}
+
+gboolean
+sa_manager_terminate(SaManager *mgr, const char *name, GError **error)
+{
+	SaConn *c = find_conn(mgr, name);
+
+	if (!c) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND,
+			    "connection \"%s\" not found", name);
+		return FALSE;
+	}
+	if (c->ike_sas->len)
+		publish_state(mgr, c, CONTROL_CONN_DISCONNECTING, NULL);
+	delete_all(mgr, c);
+	run_actions(mgr);
+	return TRUE;
+}
+
+/* At exit: one Delete per IKE SA, without waiting for answers. */
+static void
+say_goodbye(SaManager *mgr)
+{
+	g_autoptr(GPtrArray) actions = NULL;
+
+	for (guint i = 0; i < mgr->conns->len; i++)
+		delete_all(mgr, mgr->conns->pdata[i]);
+	actions = ike_engine_steal_actions(mgr->engine);
+	for (guint i = 0; i < actions->len; i++) {
+		IkeAction *a = actions->pdata[i];
+
+		if (a->kind == IKE_ACTION_SEND)
+			do_send(mgr, a);
+	}
+}
+
+void
+sa_manager_free(SaManager *mgr)
+{
+	if (!mgr)
+		return;
+	if (mgr->engine && mgr->net)
+		say_goodbye(mgr);
+	g_clear_pointer(&mgr->timers, g_hash_table_unref);
+	if (mgr->kernel)
+		mgr->kops->close(mgr->kernel);
+	g_clear_pointer(&mgr->net, net_service_free);
+	g_clear_pointer(&mgr->engine, ike_engine_free);
+	g_clear_pointer(&mgr->conns, g_ptr_array_unref);
+	g_clear_pointer(&mgr->secrets, conn_secrets_free);
+	g_free(mgr);
+}

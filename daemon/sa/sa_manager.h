@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The daemon's IKE runtime: the connections of conf_dir, the IKE engine, the UDP
+ * service and the best kernel provider, on the GLib main loop. Datagrams and timers go
+ * into the engine; what it asks for (send, arm a timer, install an SA or a policy) is
+ * carried out here, and state changes are published to the control API.
+ *
+ *   settings: conf_dir (default /etc/vpnd/conf.d), net { port, port_nat_t, addresses }
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "config/settings.h"
+#include "control/control.h"
+
+G_BEGIN_DECLS
+
+#define SA_MANAGER_DEFAULT_CONF_DIR "/etc/vpnd/conf.d"
+
+typedef struct SaManager SaManager;
+
+/*
+ * Loads the connections; when there are any, opens the kernel provider and binds the
+ * sockets (not before: a vpnd without connections leaves UDP 500 alone). @control
+ * receives connection events; both it and @host must outlive the manager.
+ * (nullable) with @error when vpnd cannot run IKE.
+ */
+SaManager *sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **error);
+/* Initiates every child with start_action = start. */
+void sa_manager_start(SaManager *mgr);
+/* Sends a Delete for every IKE SA (best effort), then removes SAs and policies. */
+void sa_manager_free(SaManager *mgr);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SaManager, sa_manager_free)
+
+/* ControlHooks: every connection (transfer full), start and stop negotiating one. */
+GPtrArray *sa_manager_list_connections(SaManager *mgr);
+gboolean sa_manager_initiate(SaManager *mgr, const char *name, GError **error);
+gboolean sa_manager_terminate(SaManager *mgr, const char *name, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* daemon/config/conn_loader.c: swanctl.conf connections and secrets. */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "config/conn_loader.h"
+
+static const char good[] = "connections {\n"
+			   "  site {\n"
+			   "    local_addrs = 192.0.2.1\n"
+			   "    remote_addrs = 192.0.2.2, 192.0.2.3\n"
+			   "    proposals = aes256gcm16-prfsha256-curve25519\n"
+			   "    encap = yes\n"
+			   "    dpd_delay = 30s\n"
+			   "    local {\n      auth = psk\n      id = moon.example.org\n    }\n"
+			   "    remote {\n      auth = psk\n      id = sun.example.org\n    }\n"
+			   "    children {\n"
+			   "      net {\n"
+			   "        local_ts = 10.1.0.0/16, 10.3.0.0/16\n"
+			   "        remote_ts = 10.2.0.0/16\n"
+			   "        esp_proposals = aes256gcm16\n"
+			   "        start_action = start\n"
+			   "        rekey_time = 1h\n"
+			   "      }\n"
+			   "    }\n"
+			   "  }\n"
+			   "}\n"
+			   "secrets {\n"
+			   "  ike-1 {\n    id = moon.example.org\n    id-2 = sun.example.org\n"
+			   "    secret = \"both\"\n  }\n"
+			   "  ike-2 {\n    id = sun.example.org\n    secret = 0x414243\n  }\n"
+			   "  ike-any {\n    secret = fallback\n  }\n"
+			   "}\n";
+
+/* Parses @text as one file named t.conf in a fresh folder. */
+static gboolean
+load_text(const char *text, GPtrArray *conns, ConnSecrets *secrets, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	g_autofree char *dir = g_dir_make_tmp("vpnd-conn-loader-XXXXXX", &local);
+	g_autofree char *path = g_build_filename(dir, "t.conf", NULL);
+	g_autofree char *ignored = g_build_filename(dir, "t.conf.bak", NULL);
+	gboolean ok;
+
+	g_assert_no_error(local);
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	g_assert_true(g_file_set_contents(ignored, "garbage {", -1, NULL));
+	ok = conn_loader_load_dir(dir, conns, secrets, error);
+	g_unlink(path);
+	g_unlink(ignored);
+	g_rmdir(dir);
+	return ok;
+}
+
+static void
+test_good(void)
+{
+	g_autoptr(GPtrArray) conns =
+		g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
+	g_autoptr(ConnSecrets) secrets = conn_secrets_new();
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(load_text(good, conns, secrets, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(conns->len, ==, 1);
+	ConnConfig *conn = conns->pdata[0];
+	g_assert_cmpstr(conn->name, ==, "site");
+	g_assert_cmpuint(conn->local_addr.family, !=, 0);
+	g_assert_cmpuint(conn->remote_addr.addr[3], ==, 2); /* the first address */
+	g_assert_cmpuint(conn->ike_proposals->len, ==, 1);
+	g_assert_true(conn->encap);
+	g_assert_cmpuint(conn->dpd_delay, ==, 30);
+	g_assert_cmpstr(conn_config_get_id(conn, TRUE)->text, ==, "moon.example.org");
+	g_assert_cmpstr(conn_config_get_id(conn, FALSE)->text, ==, "sun.example.org");
+	ChildConfig *child = conn_config_get_child(conn, "net");
+	g_assert_nonnull(child);
+	g_assert_cmpuint(child->local_ts->len, ==, 2);
+	g_assert_cmpuint(child->remote_ts->len, ==, 1);
+	g_assert_cmpuint(child->esp_proposals->len, ==, 1);
+	g_assert_cmpint(child->start_action, ==, CONN_START_START);
+	g_assert_cmpint(child->mode, ==, VPND_MODE_TUNNEL);
+	g_assert_cmpuint(child->rekey_time, ==, 3600);
+	g_assert_cmpuint(conn_secrets_count(secrets), ==, 3);
+}
+
+static void
+assert_psk(ConnSecrets *secrets, const char *local, const char *remote, const char *expected)
+{
+	g_autoptr(ConnIdentity) l = conn_identity_parse(local, NULL);
+	g_autoptr(ConnIdentity) r = conn_identity_parse(remote, NULL);
+	g_autoptr(VpndSecret) psk = conn_secrets_lookup_psk(secrets, l, r);
+
+	g_assert_nonnull(psk);
+	g_assert_cmpmem(psk->data, psk->len, expected, strlen(expected));
+}
+
+static void
+test_psk_lookup(void)
+{
+	g_autoptr(GPtrArray) conns =
+		g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
+	g_autoptr(ConnSecrets) secrets = conn_secrets_new();
+
+	g_assert_true(load_text(good, conns, secrets, NULL));
+	assert_psk(secrets, "moon.example.org", "sun.example.org", "both");
+	assert_psk(secrets, "other.example.org", "sun.example.org", "ABC");
+	assert_psk(secrets, "other.example.org", "nobody.example.org", "fallback");
+}
+
+static void
+assert_fails(const char *text, const char *expected)
+{
+	g_autoptr(GPtrArray) conns =
+		g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
+	g_autoptr(ConnSecrets) secrets = conn_secrets_new();
+	g_autoptr(GError) error = NULL;
+
+	g_assert_false(load_text(text, conns, secrets, &error));
+	g_assert_nonnull(error);
+	if (!strstr(error->message, expected))
+		g_error("\"%s\" does not contain \"%s\"", error->message, expected);
+	g_assert_null(strstr(error->message, "sekrit"));
+}
+
+static void
+test_errors(void)
+{
+	assert_fails("connections {\n c {\n  remote_addrs = nowhere\n }\n}\n", "t.conf:3");
+	assert_fails("connections {\n c {\n  proposals = aes999\n }\n}\n", "t.conf:3");
+	assert_fails("connections {\n c {\n  local {\n   auth = pubkey\n  }\n }\n}\n", "only psk");
+	assert_fails("connections {\n c {\n  children {\n   n {\n    start_action = later\n"
+		     "   }\n  }\n }\n}\n",
+		     "t.conf:5");
+	assert_fails("connections {\n c {\n  children {\n   n {\n    local_ts = 10.0.0.0/99\n"
+		     "   }\n  }\n }\n}\n",
+		     "t.conf:5");
+	assert_fails("connections {\n c {\n  dpd_delay = soon\n }\n}\n", "t.conf:3");
+	assert_fails("secrets {\n ike-x {\n  id = a\n }\n}\n", "no secret");
+	assert_fails("secrets {\n ike-x {\n  secret = 0xsekrit\n }\n}\n", "t.conf:3");
+	assert_fails("connections {\n c {\n", "t.conf");
+}
+
+static void
+test_missing_dir(void)
+{
+	g_autoptr(GPtrArray) conns =
+		g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
+	g_autoptr(ConnSecrets) secrets = conn_secrets_new();
+
+	g_assert_true(conn_loader_load_dir("/nonexistent/vpnd", conns, secrets, NULL));
+	g_assert_cmpuint(conns->len, ==, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/conn-loader/good", test_good);
+	g_test_add_func("/conn-loader/psk-lookup", test_psk_lookup);
+	g_test_add_func("/conn-loader/errors", test_errors);
+	g_test_add_func("/conn-loader/missing-dir", test_missing_dir);
+	return g_test_run();
+}
