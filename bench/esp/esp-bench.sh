@@ -3,20 +3,24 @@
 # IPsec tunnel between two network namespaces, next to the bare veth under it, in
 # one run. Prints "METRIC VALUE UNIT" lines; lines starting with '#' are detail.
 #
-# Today it measures strongSwan's kernel-libipsec (userspace ESP in UDP 4500, as the
-# interop harness tests/interop/lib.sh sets it up): two charons, IKEv2 PSK,
-# aes256gcm16-prfsha256-curve25519 / aes256gcm16. vpnd's kernel-tun side is added
-# here, measured the same way, once vpnd carries a tunnel.
+# Usage: esp-bench.sh VPND PLUGIN_DIR (bench/run builds both in build-bench/).
+# First strongSwan's kernel-libipsec (userspace ESP in UDP 4500, as the interop
+# harness tests/interop/lib.sh sets it up): two charons, IKEv2 PSK,
+# aes256gcm16-prfsha256-curve25519 / aes256gcm16; then, in the same namespaces once
+# the charons are stopped, two vpnd with kernel-tun (ESP in UDP 4500 too) and the
+# same proposals, as tests/integration/test-tunnel.sh configures them.
 #
 # Per path: ESP_BENCH_RUNS runs (5) of ESP_BENCH_SECONDS (10) each; the figures are
 # medians over the runs: throughput as the receiver counted it, TCP retransmits per
 # run (iperf3 --json), and CPU seconds per GB carried: user + system time of both
-# charons (/proc/PID/stat, before and after each run) over the bytes received.
+# charons, or of both vpnd (/proc/PID/stat, before and after each run) over the
+# bytes received.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tests/interop/lib.sh
 . "$top/tests/interop/lib.sh"
 
+vpnd=${1:?usage: $0 VPND PLUGIN_DIR} plugins=${2:?usage: $0 VPND PLUGIN_DIR}
 runs=${ESP_BENCH_RUNS:-5}
 seconds=${ESP_BENCH_SECONDS:-10}
 
@@ -46,11 +50,11 @@ done
 ip netns exec "$B" ss -Htln 'sport = :5201' | grep -q LISTEN || interop_fail "iperf3 server did not start"
 
 hz=$(getconf CLK_TCK)
-# user + system CPU ticks of both charons
+# user + system CPU ticks of both peers (pid_a, pid_b: the charons, then the vpnd)
 charon_ticks() {
 	local pid stat total=0
 	for pid in "$pid_a" "$pid_b"; do
-		stat=$(cat "/proc/$pid/stat") || interop_fail "charon $pid is gone"
+		stat=$(cat "/proc/$pid/stat") || interop_fail "peer $pid is gone"
 		stat=${stat##*) }
 		# after the comm field: state is field 1, utime 12, stime 13
 		# shellcheck disable=SC2086 # split on purpose into the stat fields
@@ -88,9 +92,75 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 esp=$(measure esp 10.1.0.1 10.2.0.1)
 veth=$(measure veth 192.0.2.1 192.0.2.2)
 
+# vpnd_start NS LOCAL REMOTE LOCAL_TS REMOTE_TS START_ACTION: a vpnd in NS configured
+# as in tests/integration/test-tunnel.sh; its pid in vpnd_pid
+vpnd_start() {
+	local dir=$INTEROP_DIR/$1/vpnd
+	mkdir -p "$dir/conf.d"
+	printf 'plugins {\n\tdir = %s\n\tload = crypto-gnutls kernel-tun\n}\nvici {\n\tsocket = unix://%s/vici\n}\ndbus {\n\tenable = no\n}\nconf_dir = %s/conf.d\n' \
+		"$plugins" "$dir" "$dir" >"$dir/vpnd.conf"
+	cat >"$dir/conf.d/site.conf" <<CONF
+connections {
+	site {
+		local_addrs = $2
+		remote_addrs = $3
+		proposals = aes256gcm16-prfsha256-curve25519
+		local {
+			auth = psk
+			id = $1.example.org
+		}
+		remote {
+			auth = psk
+		}
+		children {
+			net {
+				local_ts = $4
+				remote_ts = $5
+				esp_proposals = aes256gcm16
+				start_action = $6
+			}
+		}
+	}
+}
+secrets {
+	ike-site {
+		id-a = $A.example.org
+		id-b = $B.example.org
+		secret = "$INTEROP_PSK"
+	}
+}
+CONF
+	ip netns exec "$1" "$vpnd" --config "$dir/vpnd.conf" >"$dir.log" 2>&1 </dev/null &
+	vpnd_pid=$!
+	interop_track_pid "$vpnd_pid"
+}
+# wait_up NS: bounded wait for "CHILD SA net up" in NS's vpnd log
+wait_up() {
+	local _
+	for _ in $(seq 1 200); do
+		grep -q "CHILD SA net up" "$INTEROP_DIR/$1/vpnd.log" && return 0
+		sleep 0.1
+	done
+	cat "$INTEROP_DIR/$1/vpnd.log" >&2
+	interop_fail "vpnd in $1: no CHILD SA within 20 s"
+}
+interop_charon_stop "$A"
+interop_charon_stop "$B"
+vpnd_start "$B" 192.0.2.2 192.0.2.1 10.2.0.0/24 10.1.0.0/24 none
+pid_b=$vpnd_pid
+sleep 0.5
+vpnd_start "$A" 192.0.2.1 192.0.2.2 10.1.0.0/24 10.2.0.0/24 start
+pid_a=$vpnd_pid
+wait_up "$A"
+wait_up "$B"
+interop_ping "$A" 10.2.0.1 2 >/dev/null || interop_fail "no ping through vpnd's tunnel"
+tun=$(measure tun 10.1.0.1 10.2.0.1)
+
 echo "# $runs runs of $seconds s each, iperf3 $(iperf3 --version | awk 'NR == 1 { print $2 }') TCP, one stream, $A -> $B"
 echo "# esp_libipsec per run: Mbit/s retransmits charon_cpu_s bytes"
 awk '{ print "#   " $0 }' <<<"$esp"
+echo "# esp_vpnd per run: Mbit/s retransmits vpnd_cpu_s bytes"
+awk '{ print "#   " $0 }' <<<"$tun"
 echo "# veth per run: Mbit/s retransmits charon_cpu_s bytes"
 awk '{ print "#   " $0 }' <<<"$veth"
 printf 'esp_libipsec_mbps %.0f Mbit/s\n' "$(awk '{ print $1 }' <<<"$esp" | median)"
@@ -100,6 +170,11 @@ printf 'esp_libipsec_cpu_s_per_gb %.2f s/GB\n' \
 printf 'esp_libipsec_charons_cpu %.0f %%\n' \
 	"$(awk -v s="$seconds" '{ print 100 * $3 / s }' <<<"$esp" | median)"
 printf 'esp_libipsec_tcp_retransmits %.0f per-run\n' "$(awk '{ print $2 }' <<<"$esp" | median)"
+printf 'esp_vpnd_mbps %.0f Mbit/s\n' "$(awk '{ print $1 }' <<<"$tun" | median)"
+printf 'esp_vpnd_cpu_s_per_gb %.2f s/GB\n' \
+	"$(awk '$4 > 0 { print $3 / ($4 / 1e9) }' <<<"$tun" | median)"
+printf 'esp_vpnd_tcp_retransmits %.0f per-run\n' "$(awk '{ print $2 }' <<<"$tun" | median)"
+printf 'esp_vpnd_vs_libipsec %.2f x\n' "$(awk -v a="$(awk '{ print $1 }' <<<"$tun" | median)" \
+	-v b="$(awk '{ print $1 }' <<<"$esp" | median)" 'BEGIN { print (b > 0 ? a / b : 0) }')"
 printf 'veth_mbps %.0f Mbit/s\n' "$(awk '{ print $1 }' <<<"$veth" | median)"
 printf 'veth_tcp_retransmits %.0f per-run\n' "$(awk '{ print $2 }' <<<"$veth" | median)"
-echo "# esp_kernel_tun (vpnd): not measured yet: vpnd does not carry a tunnel yet (issue 5)"
