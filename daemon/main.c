@@ -8,6 +8,7 @@
 #include "vpnd-config.h"
 #include "config/settings.h"
 #include "control/control.h"
+#include "core/crypto.h"
 #include "core/host.h"
 #include "core/log.h"
 #include "core/notify.h"
@@ -204,6 +205,15 @@ hook_reload(gpointer user_data, GError **error)
 	return reload_settings(user_data, error);
 }
 
+static void
+hook_list_algorithms(gpointer user_data, const char *klass, ControlAlgFunc func,
+		     gpointer func_data)
+{
+	Daemon *d = user_data;
+
+	crypto_list_algorithms(d->host, klass, func, func_data);
+}
+
 static GPtrArray *
 hook_list_plugins(gpointer user_data)
 {
@@ -246,6 +256,7 @@ start_control(Daemon *d)
 	const ControlHooks hooks = {
 		.reload = hook_reload,
 		.list_plugins = hook_list_plugins,
+		.list_algorithms = hook_list_algorithms,
 		.list_connections = hook_list_connections,
 		.initiate = hook_initiate,
 		.terminate = hook_terminate,

@@ -245,6 +245,13 @@ control_stats_clear(ControlStats *stats)
 	g_clear_pointer(&stats->plugins, g_ptr_array_unref);
 }
 
+void
+control_list_algorithms(Control *ctl, const char *klass, ControlAlgFunc func, gpointer user_data)
+{
+	if (ctl->hooks.list_algorithms)
+		ctl->hooks.list_algorithms(ctl->hooks.user_data, klass, func, user_data);
+}
+
 gboolean
 control_reload_settings(Control *ctl, GError **error)
 {

@@ -63,12 +63,18 @@ ControlConn *control_conn_copy(const ControlConn *conn);
 void control_conn_free(ControlConn *conn);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlConn, control_conn_free)
 
+/* One algorithm a crypto plugin offers, as listings name it ("AES_GCM_16"). */
+typedef void (*ControlAlgFunc)(const char *name, const char *plugin, gpointer user_data);
+
 /* What the daemon lends the control API; it outlives the Control object. */
 typedef struct {
 	/* Re-reads the settings; FALSE and @error when the old ones were kept. */
 	gboolean (*reload)(gpointer user_data, GError **error);
 	/* Names of the loaded plugins, in load order. (transfer container) */
 	GPtrArray *(*list_plugins)(gpointer user_data);
+	/* The algorithms of one class ("aead", "dh", …: crypto_algorithm_classes()). */
+	void (*list_algorithms)(gpointer user_data, const char *klass, ControlAlgFunc func,
+				gpointer func_data);
 	/*
 	 * Connections, lent by the config store and the engine when they exist; a NULL
 	 * hook means vpnd cannot do that yet (CONTROL_ERROR_UNSUPPORTED).
@@ -135,6 +141,11 @@ void control_stats_clear(ControlStats *stats);
 
 /* Re-reads the daemon's settings (as SIGHUP does). */
 gboolean control_reload_settings(Control *ctl, GError **error);
+
+/* Calls @func for each algorithm of @klass the loaded crypto plugins offer; nothing
+ * when the daemon lent no list_algorithms hook. */
+void control_list_algorithms(Control *ctl, const char *klass, ControlAlgFunc func,
+			     gpointer user_data);
 
 typedef struct {
 	LogLevel level;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "core/crypto.h"
 #include "vici/vici_commands.h"
 #include "vici/vici_server.h"
 
@@ -198,6 +199,28 @@ cmd_unsupported(ViciServer *server, ViciClient *client, const char *command, con
 	return reply_result(FALSE, errmsg);
 }
 
+static void
+add_algorithm(const char *name, const char *plugin, gpointer user_data)
+{
+	vici_builder_add_kv(user_data, name, plugin);
+}
+
+/* Every class, in order, even when empty: swanctl --list-algs prints each header. */
+static GBytes *
+cmd_get_algorithms(ViciServer *server, ViciClient *client, const char *command,
+		   const ViciMsg *request, gpointer user_data)
+{
+	ViciCommands *self = user_data;
+	g_autoptr(ViciBuilder) b = vici_builder_new();
+
+	for (const char *const *klass = crypto_algorithm_classes(); *klass; klass++) {
+		vici_builder_begin_section(b, *klass);
+		control_list_algorithms(self->ctl, *klass, add_algorithm, b);
+		vici_builder_end_section(b);
+	}
+	return finish(b);
+}
+
 static const ViciCommand commands[] = {
 	{ "version", cmd_version },
 	{ "stats", cmd_stats },
@@ -232,7 +255,7 @@ static const ViciCommand commands[] = {
 	{ "unload-authority", cmd_unsupported },
 	{ "load-pool", cmd_unsupported },
 	{ "unload-pool", cmd_unsupported },
-	{ "get-algorithms", cmd_unsupported },
+	{ "get-algorithms", cmd_get_algorithms },
 	{ "get-counters", cmd_unsupported },
 	{ "reset-counters", cmd_unsupported },
 };

@@ -105,7 +105,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 	f->stderr_path = g_build_filename(f->dir, "vpnd.stderr", NULL);
 	g_autofree char *plugins = g_build_filename(f->dir, "plugins", NULL);
 	g_assert_cmpint(g_mkdir(plugins, 0700), ==, 0);
-	write_config(f, NULL);
+	write_config(f, data); /* a test's extra settings, or NULL */
 	/* swanctl's own plugins: only what exists without the Recommends, so it stays quiet */
 	write_file(f->dir, "strongswan.conf", "swanctl {\n\tload = pem\n}\n");
 	g_autofree char *sconf = g_build_filename(f->dir, "strongswan.conf", NULL);
@@ -242,6 +242,28 @@ test_version(Fixture *f, gconstpointer data)
 	g_assert_cmpint(swanctl(f, &dout, &derr, "--version", "--daemon", NULL), ==, 0);
 	g_assert_cmpstr(dout, ==, expect);
 	g_assert_cmpstr(derr, ==, "");
+	stop_vpnd(f);
+}
+
+/* swanctl --list-algs: every class header, each algorithm with the plugin offering it. */
+static void
+test_list_algs(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL;
+
+	g_assert_cmpint(swanctl(f, &out, &err, "--list-algs", NULL), ==, 0);
+	g_assert_cmpstr(err, ==, "");
+	g_assert_true(g_str_has_prefix(out, "encryption:\n  AES_CBC[crypto-gnutls]\n"));
+	g_assert_nonnull(strstr(out, "\naead:\n  AES_GCM_16[crypto-gnutls]\n"));
+	g_assert_nonnull(strstr(out, "  CHACHA20_POLY1305[crypto-gnutls]\n"));
+	g_assert_nonnull(strstr(out, "\ndh:\n"));
+	g_assert_nonnull(strstr(out, "  CURVE_25519[crypto-gnutls]\n"));
+	g_assert_nonnull(strstr(out, "\nkdf:\n  KDF_PRF_PLUS[vpnd]\n"));
+	/* classes vpnd has nothing for still show their header */
+	g_assert_nonnull(strstr(out, "\nxof:\n"));
+	g_assert_true(g_str_has_suffix(out, "\nnonce-gen:\n"));
+	/* the plugin that was not loaded is not listed */
+	g_assert_null(strstr(out, "crypto-openssl"));
 	stop_vpnd(f);
 }
 
@@ -675,6 +697,11 @@ main(int argc, char **argv)
 
 	g_test_add("/vici/swanctl/version", Fixture, NULL, fixture_setup, test_version,
 		   fixture_teardown);
+	g_autofree char *crypto_conf =
+		g_strdup_printf("plugins {\n\tdir = %s\n\tload = crypto-gnutls\n}\n",
+				g_getenv("VPND_PLUGIN_BUILDDIR"));
+	g_test_add("/vici/swanctl/list-algs", Fixture, crypto_conf, fixture_setup,
+		   test_list_algs, fixture_teardown);
 	g_test_add("/vici/swanctl/stats", Fixture, NULL, fixture_setup, test_stats,
 		   fixture_teardown);
 	g_test_add("/vici/swanctl/reload-settings", Fixture, NULL, fixture_setup,
