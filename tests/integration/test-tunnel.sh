@@ -14,7 +14,8 @@ if [ "$(id -u)" != 0 ]; then
 	echo "not root: skipped"
 	exit 77
 fi
-command -v python3 >/dev/null || { echo "no python3: skipped"; exit 77; }
+# python3 comes with scripts/install-deps: its absence is a broken setup, not a skip
+command -v python3 >/dev/null || { echo "python3 missing: run scripts/install-deps" >&2; exit 1; }
 
 BUILD=${VPND_BUILD_ROOT:?}
 VPND=$BUILD/daemon/vpnd
