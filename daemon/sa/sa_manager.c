@@ -253,11 +253,17 @@ on_kernel_send_esp(gpointer user_data, const VpndAddr *src, const VpndAddr *dst,
 		net_service_send_esp(mgr->net, src, dst, data, len);
 }
 
+/* Soft: the engine rekeys the child; hard: the kernel dropped it, the engine deletes it. */
 static void
 on_kernel_expire(gpointer user_data, const VpndSaId *sa, VpndExpireKind kind)
 {
-	g_message("SA %08x reached its %s lifetime", sa->spi,
-		  kind == VPND_EXPIRE_HARD ? "hard" : "soft");
+	SaManager *mgr = user_data;
+	gboolean hard = kind == VPND_EXPIRE_HARD;
+
+	g_message("SA %08x reached its %s lifetime", sa->spi, hard ? "hard" : "soft");
+	if (!ike_engine_child_expired(mgr->engine, sa->spi, hard, g_get_monotonic_time()))
+		g_info("SA %08x: no child SA of ours", sa->spi);
+	run_actions(mgr);
 }
 
 static gboolean
@@ -324,6 +330,33 @@ do_child_updown(SaManager *mgr, const IkeAction *a)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
 
+/* The connection stays up: the new IKE SA takes the old one's place. */
+static void
+do_ike_rekey(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+
+	g_message("%s: IKE SA %u rekeyed, now IKE SA %u", a->conn_name, a->ike_sa_id,
+		  a->new_ike_sa_id);
+	if (!c)
+		return;
+	track_ike_sa(c, a->ike_sa_id, FALSE);
+	track_ike_sa(c, a->new_ike_sa_id, TRUE);
+	control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+}
+
+static void
+do_child_rekey(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+
+	g_message("%s: CHILD SA %s rekeyed, SPIs %08x (in) %08x (out), were %08x %08x",
+		  a->conn_name, a->child_name, a->spi_in, a->spi_out, a->old_spi_in,
+		  a->old_spi_out);
+	if (c)
+		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+}
+
 static void
 do_send(SaManager *mgr, const IkeAction *a)
 {
@@ -358,6 +391,12 @@ do_action(SaManager *mgr, const IkeAction *a)
 		break;
 	case IKE_ACTION_CHILD_UPDOWN:
 		do_child_updown(mgr, a);
+		break;
+	case IKE_ACTION_IKE_REKEY:
+		do_ike_rekey(mgr, a);
+		break;
+	case IKE_ACTION_CHILD_REKEY:
+		do_child_rekey(mgr, a);
 		break;
 	}
 }

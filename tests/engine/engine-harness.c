@@ -156,7 +156,7 @@ timer_key(guint32 id, IkeTimerKind kind)
 {
 	gint64 *k = g_new(gint64, 1);
 
-	*k = (gint64)id << 2 | kind;
+	*k = (gint64)id << 4 | kind;
 	return k;
 }
 
@@ -216,7 +216,7 @@ collect(Net *net, Peer *self, Peer *other)
 			if (a->when < 0)
 				g_hash_table_remove(
 					self->timers,
-					&(gint64){ (gint64)a->ike_sa_id << 2 | a->timer });
+					&(gint64){ (gint64)a->ike_sa_id << 4 | a->timer });
 			else
 				g_hash_table_insert(self->timers, timer_key(a->ike_sa_id, a->timer),
 						    g_memdup2(&a->when, sizeof(a->when)));
@@ -227,6 +227,8 @@ collect(Net *net, Peer *self, Peer *other)
 		case IKE_ACTION_DEL_POLICY:
 		case IKE_ACTION_IKE_UPDOWN:
 		case IKE_ACTION_CHILD_UPDOWN:
+		case IKE_ACTION_IKE_REKEY:
+		case IKE_ACTION_CHILD_REKEY:
 			g_ptr_array_add(self->log, g_ptr_array_steal_index(actions, i--));
 			break;
 		}
@@ -281,8 +283,8 @@ next_timer(Net *net, Peer **who, guint32 *id, IkeTimerKind *kind, gint64 *when)
 				found = TRUE;
 				*when = w;
 				*who = peers[i];
-				*id = (guint32)(*(gint64 *)k >> 2);
-				*kind = (IkeTimerKind)(*(gint64 *)k & 3);
+				*id = (guint32)(*(gint64 *)k >> 4);
+				*kind = (IkeTimerKind)(*(gint64 *)k & 15);
 			}
 		}
 	}
@@ -303,7 +305,7 @@ net_advance(Net *net, gint64 t)
 			break;
 		if (when > net->now)
 			net->now = when;
-		g_hash_table_remove(who->timers, &(gint64){ (gint64)id << 2 | kind });
+		g_hash_table_remove(who->timers, &(gint64){ (gint64)id << 4 | kind });
 		ike_engine_timer(who->engine, id, kind, net->now);
 	}
 	net_flush(net);

@@ -16,7 +16,7 @@ typedef struct {
 	IkeEngine *engine;
 	VpndAddr addr;
 	GPtrArray *log;     /* IkeAction other than SEND and TIMER, in order */
-	GHashTable *timers; /* (sa id << 2 | kind) -> gint64 when */
+	GHashTable *timers; /* (sa id << 4 | kind) -> gint64 when */
 	char *psk;          /* what psk_lookup returns */
 	GRand *rand;        /* SPIs, nonces, IVs */
 	guint sent;

@@ -190,6 +190,14 @@ main(int argc, char **argv)
 					status = 0;
 				}
 				break;
+			case IKE_ACTION_CHILD_REKEY:
+				printf("# child %s rekeyed: spi in %08x out %08x (was %08x %08x)\n",
+				       a->child_name, a->spi_in, a->spi_out, a->old_spi_in,
+				       a->old_spi_out);
+				break;
+			case IKE_ACTION_IKE_REKEY:
+				printf("# ike rekeyed: %u -> %u\n", a->ike_sa_id, a->new_ike_sa_id);
+				break;
 			case IKE_ACTION_DEL_SA:
 			case IKE_ACTION_ADD_POLICY:
 			case IKE_ACTION_DEL_POLICY:
