@@ -199,7 +199,10 @@ ike_sa_set_state(IkeSa *sa, IkeSaState state)
 		emit_ike_updown(sa, TRUE);
 		break;
 	case IKE_SA_STATE_DESTROYING:
-		ike_sa_log(sa, G_LOG_LEVEL_MESSAGE, "IKE SA %u of \"%s\" down: %s", sa->id,
+		ike_sa_log(sa,
+			   sa->down_reason == IKE_REASON_REKEYED ? G_LOG_LEVEL_INFO
+								 : G_LOG_LEVEL_MESSAGE,
+			   "IKE SA %u of \"%s\" down: %s", sa->id,
 			   sa->conn->name, ike_reason_to_string(sa->down_reason));
 		emit_ike_updown(sa, FALSE);
 		break;
