@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ike_cookie.h"
 #include "ike_msg.h"
 #include "ike_sa.h"
 
@@ -17,6 +18,8 @@
 #define DEFAULT_TRIES 5
 #define DEFAULT_HALF_OPEN_S 30
 #define DEFAULT_HALF_OPEN_PER_PEER 5
+#define DEFAULT_COOKIE_THRESHOLD 10
+#define DEFAULT_COOKIE_SECRET_S 120
 #define IKE_PORT 500
 #define USEC_PER_MS 1000
 #define USEC_PER_S G_USEC_PER_SEC
@@ -30,6 +33,7 @@ struct _IkeEngine {
 	GPtrArray *actions;    /* IkeAction */
 	guint32 next_id, next_reqid;
 	gint64 now; /* of the call being processed */
+	IkeCookieJar *cookies;
 	IkeEngineCounters counters;
 };
 
@@ -336,6 +340,12 @@ ike_engine_new(const IkeEngineConfig *config)
 		e->cfg.half_open_timeout_s = DEFAULT_HALF_OPEN_S;
 	if (!e->cfg.half_open_per_peer)
 		e->cfg.half_open_per_peer = DEFAULT_HALF_OPEN_PER_PEER;
+	if (!e->cfg.cookie_threshold)
+		e->cfg.cookie_threshold = DEFAULT_COOKIE_THRESHOLD;
+	if (!e->cfg.cookie_secret_s)
+		e->cfg.cookie_secret_s = DEFAULT_COOKIE_SECRET_S;
+	e->cookies = ike_cookie_jar_new(e->cfg.host, random_cb, e,
+					(gint64)e->cfg.cookie_secret_s * USEC_PER_S);
 	e->sas = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
 				       (GDestroyNotify)ike_sa_free);
 	e->by_spi = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -355,6 +365,7 @@ ike_engine_free(IkeEngine *e)
 	g_hash_table_unref(e->sas);
 	g_ptr_array_unref(e->conns);
 	g_ptr_array_unref(e->actions);
+	ike_cookie_jar_free(e->cookies);
 	g_free(e);
 }
 
@@ -945,26 +956,81 @@ find_conn(IkeEngine *e, const VpndAddr *local, const VpndAddr *remote)
 	return NULL;
 }
 
-/* Room for one more half-open responder SA (from @remote)? A scan: fine for now. */
-static gboolean
-half_open_allowed(IkeEngine *e, const VpndAddr *remote)
+/* Half-open responder SAs, in all and from @remote. A scan: fine for now. */
+static void
+count_half_open(IkeEngine *e, const VpndAddr *remote, guint *total, guint *peer)
 {
 	GHashTableIter it;
 	gpointer value;
-	guint total = 0, peer = 0;
 
+	*total = *peer = 0;
 	g_hash_table_iter_init(&it, e->sas);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		IkeSa *sa = value;
 
 		if (sa->initiator || sa->state != IKE_SA_STATE_CONNECTING)
 			continue;
-		total++;
-		peer += sa->remote.family == remote->family &&
-			memcmp(sa->remote.addr, remote->addr, sizeof(remote->addr)) == 0;
+		(*total)++;
+		*peer += sa->remote.family == remote->family &&
+			 memcmp(sa->remote.addr, remote->addr, sizeof(remote->addr)) == 0;
 	}
-	return (!e->cfg.half_open_max || total < e->cfg.half_open_max) &&
-	       peer < e->cfg.half_open_per_peer;
+}
+
+/* The stateless answer { N(COOKIE) } to an IKE_SA_INIT request (RFC 7296 §2.6). */
+static void
+send_cookie(IkeEngine *e, IkeMsg *req, const guint8 *cookie, const VpndAddr *local,
+	    const VpndAddr *remote)
+{
+	const IkeHeader *rh = ike_msg_get_header(req);
+	IkeHeader h = {
+		.spi_i = rh->spi_i,
+		.major_version = IKE_MAJOR_VERSION,
+		.exchange = IKE_EXCHANGE_IKE_SA_INIT,
+		.flags = IKE_FLAG_RESPONSE,
+	};
+	g_autoptr(IkeMsg) resp = ike_msg_new(&h);
+	g_autoptr(GByteArray) out = g_byte_array_new();
+	IkeAction *a;
+
+	ike_msg_add_notify(resp, FALSE, IKE_NOTIFY_COOKIE, 0, NULL, 0, cookie, IKE_COOKIE_LEN);
+	if (!ike_msg_build(resp, out))
+		return;
+	a = ike_action_new(IKE_ACTION_SEND, NULL);
+	a->datagram = g_byte_array_free_to_bytes(g_steal_pointer(&out));
+	a->src = *local;
+	a->dst = *remote;
+	ike_engine_emit(e, a);
+	e->counters.cookies_sent++;
+}
+
+/*
+ * Under load, only an initiator that returns our cookie gets state (§2.6): TRUE to go on
+ * with @msg; FALSE when it was answered with a cookie (or dropped).
+ */
+static gboolean
+cookie_ok(IkeEngine *e, IkeMsg *msg, guint half_open, const VpndAddr *local,
+	  const VpndAddr *remote)
+{
+	const IkeHeader *h = ike_msg_get_header(msg);
+	IkePayload *nonce = ike_msg_find(msg, IKE_PAYLOAD_NONCE);
+	IkePayload *n = ike_msg_find_notify(msg, IKE_NOTIFY_COOKIE);
+	guint8 cookie[IKE_COOKIE_LEN];
+
+	if (e->cfg.cookie_threshold == G_MAXUINT || half_open < e->cfg.cookie_threshold)
+		return TRUE;
+	if (n) {
+		gsize len;
+		const guint8 *data = ike_payload_get_data(n, &len);
+
+		if (ike_cookie_check(e->cookies, e->now, nonce->nonce.data, remote, h->spi_i, data,
+				     len))
+			return TRUE;
+		e->counters.cookies_rejected++;
+	}
+	if (ike_cookie_make(e->cookies, e->now, nonce->nonce.data, remote, h->spi_i, cookie))
+		send_cookie(e, msg, cookie, local, remote);
+	explicit_bzero(cookie, sizeof(cookie));
+	return FALSE;
 }
 
 /* IKE_SA_INIT request: a retransmit for a half-open SA, or a new responder SA. */
@@ -990,7 +1056,12 @@ handle_init_request(IkeEngine *e, IkeMsg *msg, const VpndAddr *local, const Vpnd
 		e->counters.no_sa++;
 		return;
 	}
-	if (!half_open_allowed(e, remote)) {
+	guint total, from_peer;
+	count_half_open(e, remote, &total, &from_peer);
+	if (!cookie_ok(e, msg, total, local, remote))
+		return;
+	if ((e->cfg.half_open_max && total >= e->cfg.half_open_max) ||
+	    from_peer >= e->cfg.half_open_per_peer) {
 		e->counters.half_open_refused++;
 		return;
 	}

@@ -38,6 +38,10 @@ typedef struct {
 	guint half_open_timeout_s;   /* 0: 30 */
 	guint half_open_max;         /* responder SAs not yet authenticated; 0: no limit */
 	guint half_open_per_peer;    /* the same from one address; 0: 5 */
+	/* RFC 7296 §2.6: from this many half-open SAs on, a new IKE_SA_INIT must bring the
+	 * COOKIE we answer it with; 0: 10, G_MAXUINT: never */
+	guint cookie_threshold;
+	guint cookie_secret_s; /* a cookie secret is replaced after this; 0: 120 */
 } IkeEngineConfig;
 
 typedef enum {
@@ -176,6 +180,8 @@ typedef struct {
 	guint64 retransmits_answered;
 	guint64 invalid_syntax_sent;
 	guint64 half_open_refused; /* IKE_SA_INIT dropped: a half-open limit was reached */
+	guint64 cookies_sent;      /* IKE_SA_INIT answered with a COOKIE (no state kept) */
+	guint64 cookies_rejected;  /* IKE_SA_INIT with a COOKIE we did not make (or too old) */
 } IkeEngineCounters;
 const IkeEngineCounters *ike_engine_get_counters(IkeEngine *engine);
 

@@ -457,7 +457,14 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 {
 	g_autoptr(SaManager) mgr = g_new0(SaManager, 1);
 	const char *dir = settings_get_str(settings, "conf_dir", SA_MANAGER_DEFAULT_CONF_DIR);
-	IkeEngineConfig cfg = { .host = host, .psk_lookup = psk_lookup, .psk_data = mgr };
+	IkeEngineConfig cfg = {
+		.host = host,
+		.psk_lookup = psk_lookup,
+		.psk_data = mgr,
+		.half_open_max = (guint)settings_get_int(settings, "ike.half_open_max", 0),
+		.half_open_per_peer = (guint)settings_get_int(settings, "ike.half_open_per_peer", 0),
+		.cookie_threshold = (guint)settings_get_int(settings, "ike.cookie_threshold", 0),
+	};
 
 	mgr->host = host;
 	mgr->control = control;

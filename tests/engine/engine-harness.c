@@ -54,16 +54,15 @@ peer_psk(gpointer data, const ConnIdentity *local, const ConnIdentity *remote)
 }
 
 static void
-peer_init(Peer *p, guint32 seed, const char *addr, guint tries)
+peer_init(Peer *p, guint32 seed, const char *addr, const IkeEngineConfig *limits)
 {
-	IkeEngineConfig cfg = {
-		.retransmit_tries = tries,
-		.host = host,
-		.random = peer_random,
-		.random_data = p,
-		.psk_lookup = peer_psk,
-		.psk_data = p,
-	};
+	IkeEngineConfig cfg = *limits;
+
+	cfg.host = host;
+	cfg.random = peer_random;
+	cfg.random_data = p;
+	cfg.psk_lookup = peer_psk;
+	cfg.psk_data = p;
 
 	p->rand = g_rand_new_with_seed(seed);
 	p->engine = ike_engine_new(&cfg);
@@ -92,10 +91,18 @@ net_new(guint32 seed)
 Net *
 net_new_with_tries(guint32 seed, guint tries)
 {
+	IkeEngineConfig cfg = { .retransmit_tries = tries };
+
+	return net_new_with_config(seed, &cfg);
+}
+
+Net *
+net_new_with_config(guint32 seed, const IkeEngineConfig *limits)
+{
 	Net *net = g_new0(Net, 1);
 
-	peer_init(&net->a, seed, "192.0.2.1", tries);
-	peer_init(&net->b, seed + 1, "192.0.2.2", tries);
+	peer_init(&net->a, seed, "192.0.2.1", limits);
+	peer_init(&net->b, seed + 1, "192.0.2.2", limits);
 	net->wire = g_queue_new();
 	net->net_rand = g_rand_new_with_seed(seed + 2);
 	net->now = 1000 * G_USEC_PER_SEC;
