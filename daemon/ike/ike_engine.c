@@ -187,6 +187,8 @@ ike_reason_to_string(IkeReason reason)
 		return "lifetime expired";
 	case IKE_REASON_REKEYED:
 		return "rekeyed";
+	case IKE_REASON_REPLACED:
+		return "replaced (the peer restarted: INITIAL_CONTACT)";
 	}
 	return "unknown";
 }
@@ -691,6 +693,56 @@ ike_engine_retire(IkeSa *sa)
 	/* if the peer never deletes it, it goes by itself, once the peer's retransmits of
 	 * the rekey (answered from the cache) would have ended */
 	arm_timer(sa, IKE_TIMER_EXPIRE, e->now + retransmit_total(e));
+}
+
+gboolean
+ike_engine_has_sibling(IkeEngine *e, IkeSa *sa)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, e->sas);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		IkeSa *s = value;
+
+		if (s != sa && s->conn == sa->conn && s->state == IKE_SA_STATE_ESTABLISHED)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean
+same_identity(const ConnIdentity *a, const ConnIdentity *b)
+{
+	return a && b && a->type == b->type && a->data && b->data && g_bytes_equal(a->data, b->data);
+}
+
+void
+ike_engine_initial_contact(IkeEngine *e, IkeSa *sa)
+{
+	g_autoptr(GPtrArray) stale = g_ptr_array_new();
+	const ConnIdentity *me = conn_config_get_id(sa->conn, TRUE);
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, e->sas);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		IkeSa *s = value;
+		const ConnIdentity *my_id = conn_config_get_id(s->conn, TRUE);
+
+		if (s != sa && s->state != IKE_SA_STATE_DESTROYING &&
+		    same_identity(s->peer_id, sa->peer_id) &&
+		    (my_id == me || same_identity(my_id, me)))
+			g_ptr_array_add(stale, s);
+	}
+	for (guint i = 0; i < stale->len; i++) {
+		IkeSa *s = g_ptr_array_index(stale, i);
+
+		ike_sa_log(s, G_LOG_LEVEL_INFO, "INITIAL_CONTACT from '%s' on IKE SA %u: removing",
+			   sa->peer_id->text, sa->id);
+		/* the peer has forgotten it: no Delete, it would go unanswered */
+		destroy_sa(s, IKE_REASON_REPLACED, 0);
+	}
 }
 
 IkeSa *

@@ -81,6 +81,7 @@ typedef enum {
 	IKE_REASON_FAILED,          /* anything else: internal error, error notify */
 	IKE_REASON_EXPIRED,         /* hard lifetime reached before a rekey succeeded */
 	IKE_REASON_REKEYED,         /* replaced by a rekey (no up/down event for this) */
+	IKE_REASON_REPLACED,        /* the peer came back with INITIAL_CONTACT */
 } IkeReason;
 
 const char *ike_reason_to_string(IkeReason reason);

@@ -50,6 +50,7 @@ typedef struct {
 	gint64 expire_at; /* absolute; 0: lives as long as its IKE SA */
 	guint32 rekey_of; /* the inbound SPI of the child it replaces; 0: a new child */
 	gboolean replaced; /* rekeyed (or redundant after a collision): goes quietly */
+	gboolean peer_no_tfc; /* the peer sent ESP_TFC_PADDING_NOT_SUPPORTED */
 } ChildSa;
 
 /* What a task returns (STYLE.md "Exchanges and tasks"). */
@@ -119,6 +120,7 @@ struct _IkeSa {
 	IkeKeymat *keymat;              /* NULL until IKE_SA_INIT completes */
 	gboolean nat_local, nat_remote; /* NAT in front of us / in front of the peer */
 	ConnIdentity *peer_id;          /* once authenticated */
+	guint16 peer_hash_algs;         /* RFC 7427: bit n set when the peer announced hash n */
 
 	/* the driver: message IDs, window 1, retransmission */
 	guint32 mid_out;       /* ID of our next (or in-flight) request */
@@ -196,6 +198,10 @@ void ike_engine_ike_rekeyed(IkeEngine *engine, IkeSa *old, IkeSa *sa);
 void ike_engine_retire(IkeSa *sa);
 /* The SA a colliding rekey of @sa by the peer made, still undecided. (nullable) */
 IkeSa *ike_engine_find_successor(IkeEngine *engine, IkeSa *sa);
+/* Another IKE SA of @sa's connection is up (then INITIAL_CONTACT is not sent). */
+gboolean ike_engine_has_sibling(IkeEngine *engine, IkeSa *sa);
+/* INITIAL_CONTACT from @sa's peer: its other IKE SAs between the same identities go. */
+void ike_engine_initial_contact(IkeEngine *engine, IkeSa *sa);
 /* Starts @sa's next pending exchange if none is in flight. */
 void ike_engine_kick(IkeSa *sa);
 /* Moves every child of @from to @to. */

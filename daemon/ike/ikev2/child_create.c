@@ -157,6 +157,16 @@ compute_gir(ChildCreateTask *t, const IkePayload *ke)
 	return t->gir != NULL;
 }
 
+/* RFC 7296 §1.3.1: transport mode when asked for; we never add TFC padding nor want it */
+static void
+add_mode_notifies(IkeMsg *msg, VpndIpsecMode mode)
+{
+	if (mode == VPND_MODE_TRANSPORT)
+		ike_msg_add_notify(msg, TRUE, IKE_NOTIFY_USE_TRANSPORT_MODE, 0, NULL, 0, NULL, 0);
+	ike_msg_add_notify(msg, TRUE, IKE_NOTIFY_ESP_TFC_PADDING_NOT_SUPPORTED, 0, NULL, 0, NULL,
+			   0);
+}
+
 /* ---- rekeying ---- */
 
 static GArray *
@@ -357,8 +367,7 @@ child_build_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	}
 	ike_ts_add_payload(msg, IKE_PAYLOAD_TSI, t->my_tsi);
 	ike_ts_add_payload(msg, IKE_PAYLOAD_TSR, t->my_tsr);
-	if (t->cfg->mode == VPND_MODE_TRANSPORT)
-		ike_msg_add_notify(msg, TRUE, IKE_NOTIFY_USE_TRANSPORT_MODE, 0, NULL, 0, NULL, 0);
+	add_mode_notifies(msg, t->cfg->mode);
 	return IKE_TASK_DONE;
 }
 
@@ -406,6 +415,7 @@ child_process_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	c->remote_ts = g_steal_pointer(&tsr);
 	c->mode = ike_msg_find_notify(msg, IKE_NOTIFY_USE_TRANSPORT_MODE) ? VPND_MODE_TRANSPORT
 									  : VPND_MODE_TUNNEL;
+	c->peer_no_tfc = ike_msg_find_notify(msg, IKE_NOTIFY_ESP_TFC_PADDING_NOT_SUPPORTED) != NULL;
 	if (!derive_keys(t, sa, TRUE)) {
 		child_failed(t, sa, 0);
 		return IKE_TASK_DONE;
@@ -455,6 +465,8 @@ choose_child(ChildCreateTask *t, IkeSa *sa, IkeMsg *msg)
 		t->child->spi_out = chosen.spi;
 		t->child->local_ts = g_steal_pointer(&local);
 		t->child->remote_ts = g_steal_pointer(&remote);
+		t->child->peer_no_tfc =
+			ike_msg_find_notify(msg, IKE_NOTIFY_ESP_TFC_PADDING_NOT_SUPPORTED) != NULL;
 		t->child->mode =
 			cfg->mode == VPND_MODE_TRANSPORT &&
 					ike_msg_find_notify(msg, IKE_NOTIFY_USE_TRANSPORT_MODE)
@@ -537,8 +549,7 @@ child_build_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	/* TSi is the initiator's side: our remote */
 	ike_ts_add_payload(msg, IKE_PAYLOAD_TSI, c->remote_ts);
 	ike_ts_add_payload(msg, IKE_PAYLOAD_TSR, c->local_ts);
-	if (c->mode == VPND_MODE_TRANSPORT)
-		ike_msg_add_notify(msg, TRUE, IKE_NOTIFY_USE_TRANSPORT_MODE, 0, NULL, 0, NULL, 0);
+	add_mode_notifies(msg, c->mode);
 	install(t, sa);
 	if (old)
 		rekeyed_by_peer(t, sa, c);

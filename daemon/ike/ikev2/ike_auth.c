@@ -141,6 +141,9 @@ auth_build_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	if (!conn_identity_is_any(them))
 		add_id(msg, IKE_PAYLOAD_IDR, them);
 	add_auth(msg, auth);
+	/* RFC 7296 §2.4: our first IKE SA with this peer; older ones it may hold are stale */
+	if (!ike_engine_has_sibling(sa->engine, sa))
+		ike_msg_add_notify(msg, TRUE, IKE_NOTIFY_INITIAL_CONTACT, 0, NULL, 0, NULL, 0);
 	return IKE_TASK_DONE;
 }
 
@@ -158,6 +161,8 @@ auth_process_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	}
 	conn_identity_free(sa->peer_id);
 	sa->peer_id = peer;
+	if (ike_msg_find_notify(msg, IKE_NOTIFY_INITIAL_CONTACT))
+		ike_engine_initial_contact(sa->engine, sa);
 	return IKE_TASK_DONE;
 }
 
@@ -201,6 +206,8 @@ auth_process_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	}
 	conn_identity_free(sa->peer_id);
 	sa->peer_id = peer;
+	if (ike_msg_find_notify(msg, IKE_NOTIFY_INITIAL_CONTACT))
+		ike_engine_initial_contact(sa->engine, sa);
 	ike_sa_set_state(sa, IKE_SA_STATE_ESTABLISHED);
 	return IKE_TASK_DONE;
 }

@@ -22,6 +22,7 @@ typedef struct {
 	IkeTask task;
 	GBytes *cookie; /* initiator: sent back first after a COOKIE response */
 	guint n_cookies;
+	gboolean sig_hashes; /* responder: the initiator announced its hashes */
 } IkeInitTask;
 
 static GBytes *
@@ -72,6 +73,37 @@ derive(IkeSa *sa, const IkePayload *ke)
 	return TRUE;
 }
 
+/* RFC 7427 §4: the hashes we can sign and verify with: SHA2-256, -384, -512 */
+static const guint8 sig_hashes[] = { 0, 2, 0, 3, 0, 4 };
+
+static void
+add_sig_hashes(IkeMsg *msg)
+{
+	ike_msg_add_notify(msg, FALSE, IKE_NOTIFY_SIGNATURE_HASH_ALGORITHMS, 0, NULL, 0, sig_hashes,
+			   sizeof(sig_hashes));
+}
+
+/* The peer's list as bits; TRUE when it sent one. */
+static gboolean
+read_sig_hashes(IkeSa *sa, IkeMsg *msg)
+{
+	IkePayload *n = ike_msg_find_notify(msg, IKE_NOTIFY_SIGNATURE_HASH_ALGORITHMS);
+	gsize len;
+	const guint8 *d;
+
+	if (!n)
+		return FALSE;
+	d = ike_payload_get_data(n, &len);
+	sa->peer_hash_algs = 0;
+	for (gsize i = 0; i + 1 < len; i += 2) {
+		guint16 id = (guint16)(d[i] << 8 | d[i + 1]);
+
+		if (id < 16)
+			sa->peer_hash_algs |= (guint16)(1u << id);
+	}
+	return TRUE;
+}
+
 static void
 add_ke(IkeSa *sa, IkeMsg *msg)
 {
@@ -103,6 +135,7 @@ init_build_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	add_ke(sa, msg);
 	ike_msg_add_nonce(msg, FALSE, g_bytes_get_data(sa->nonce_i, NULL),
 			  g_bytes_get_size(sa->nonce_i));
+	add_sig_hashes(msg);
 	return IKE_TASK_DONE;
 }
 
@@ -182,6 +215,7 @@ init_process_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	}
 	sa->spi_r = ike_msg_get_header(msg)->spi_r;
 	sa->nonce_r = g_bytes_ref(nonce->nonce.data);
+	read_sig_hashes(sa, msg);
 	sa->init_req = g_bytes_ref(sa->request);
 	sa->init_resp = g_bytes_ref(ike_msg_get_raw(msg));
 	if (!derive(sa, ke)) {
@@ -221,6 +255,7 @@ init_process_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 		}
 	} while (!spi_r);
 	sa->spi_r = spi_r;
+	((IkeInitTask *)task)->sig_hashes = read_sig_hashes(sa, msg);
 	sa->nonce_i = g_bytes_ref(nonce->nonce.data);
 	sa->nonce_r = random_bytes(sa, NONCE_LEN);
 	sa->init_req = g_bytes_ref(ike_msg_get_raw(msg));
@@ -242,6 +277,8 @@ init_build_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	g_clear_pointer(&sa->ke, vpnd_ke_free); /* the private value is no longer needed */
 	ike_msg_add_nonce(msg, FALSE, g_bytes_get_data(sa->nonce_r, NULL),
 			  g_bytes_get_size(sa->nonce_r));
+	if (((IkeInitTask *)task)->sig_hashes)
+		add_sig_hashes(msg);
 	return IKE_TASK_DONE;
 }
 
