@@ -389,6 +389,48 @@ on_ike_datagram(const guint8 *data, gsize len, const VpndAddr *local, const Vpnd
 
 /* ---- Life cycle ---- */
 
+/* ike.KEY as a number from @min to @max; absent leaves @out alone. */
+static gboolean
+read_number(Settings *settings, const char *key, gdouble min, gdouble max, gdouble *out,
+	    GError **error)
+{
+	const char *text = settings_get(settings, key);
+	char *end = NULL;
+	gdouble value;
+
+	if (!text)
+		return TRUE;
+	value = g_ascii_strtod(text, &end);
+	if (end == text || *end || !(value >= min && value <= max)) {
+		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
+			    "%s: \"%s\" is not a number from %g to %g", key, text, min, max);
+		return FALSE;
+	}
+	*out = value;
+	return TRUE;
+}
+
+/* ike.retransmit_{timeout,base,tries}: how long a silent peer is tried (also DPD). */
+static gboolean
+read_retransmit(Settings *settings, IkeEngineConfig *cfg, GError **error)
+{
+	gdouble timeout = 0, base = 0, tries = 0;
+
+	if (!read_number(settings, "ike.retransmit_timeout", 0.05, 3600, &timeout, error) ||
+	    !read_number(settings, "ike.retransmit_base", 1, 10, &base, error) ||
+	    !read_number(settings, "ike.retransmit_tries", 1, 100, &tries, error))
+		return FALSE;
+	if (tries != (guint)tries) {
+		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
+			    "ike.retransmit_tries: %g is not a whole number", tries);
+		return FALSE;
+	}
+	cfg->retransmit_timeout_ms = (guint)(timeout * 1000);
+	cfg->retransmit_base = base;
+	cfg->retransmit_tries = (guint)tries;
+	return TRUE;
+}
+
 static gboolean
 open_net(SaManager *mgr, Settings *settings, GError **error)
 {
@@ -420,6 +462,8 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 	const char *dir = settings_get_str(settings, "conf_dir", SA_MANAGER_DEFAULT_CONF_DIR);
 	IkeEngineConfig cfg = { .host = host, .psk_lookup = psk_lookup, .psk_data = mgr };
 
+	if (!read_retransmit(settings, &cfg, error))
+		return NULL;
 	mgr->host = host;
 	mgr->control = control;
 	mgr->secrets = conn_secrets_new();
