@@ -13,6 +13,7 @@ typedef struct {
 	ConnConfig *conn;
 	ControlConn *state;
 	GArray *ike_sas; /* guint32 engine ids of this connection's IKE SAs */
+	GPtrArray *start_later; /* names of children to create once the IKE SA is up */
 } SaConn;
 
 struct SaManager {
@@ -44,6 +45,7 @@ sa_conn_free(SaConn *c)
 	conn_config_unref(c->conn);
 	control_conn_free(c->state);
 	g_array_unref(c->ike_sas);
+	g_ptr_array_unref(c->start_later);
 	g_free(c);
 }
 
@@ -56,6 +58,7 @@ sa_conn_new(ConnConfig *conn)
 	c->conn = conn_config_ref(conn);
 	c->state = control_conn_new(conn->name);
 	c->ike_sas = g_array_new(FALSE, FALSE, sizeof(guint32));
+	c->start_later = g_ptr_array_new_with_free_func(g_free);
 	if (conn->local_addr.family) {
 		g_free(c->state->local_address);
 		c->state->local_address =
@@ -291,6 +294,20 @@ open_kernel(SaManager *mgr, GError **error)
 
 /* ---- Engine events ---- */
 
+/* The further start_action = start children: CREATE_CHILD_SA on the IKE SA just up. */
+static void
+create_later_children(SaManager *mgr, SaConn *c, guint32 ike_sa_id)
+{
+	for (guint i = 0; i < c->start_later->len; i++) {
+		const char *child = c->start_later->pdata[i];
+
+		if (!ike_engine_create_child(mgr->engine, ike_sa_id, child, g_get_monotonic_time()))
+			g_warning("%s: cannot create child %s on IKE SA %u", c->conn->name, child,
+				  ike_sa_id);
+	}
+	g_ptr_array_set_size(c->start_later, 0);
+}
+
 static void
 do_ike_updown(SaManager *mgr, const IkeAction *a)
 {
@@ -305,9 +322,13 @@ do_ike_updown(SaManager *mgr, const IkeAction *a)
 	if (!c)
 		return;
 	track_ike_sa(c, a->ike_sa_id, a->up);
-	if (a->up)
+	if (a->up) {
+		create_later_children(mgr, c, a->ike_sa_id);
 		publish_state(mgr, c, CONTROL_CONN_ESTABLISHED, NULL);
-	else if (c->ike_sas->len == 0)
+		return;
+	}
+	g_ptr_array_set_size(c->start_later, 0); /* the IKE SA they waited for failed */
+	if (c->ike_sas->len == 0)
 		publish_state(mgr, c, CONTROL_CONN_DOWN,
 			      a->reason == IKE_REASON_DELETED_LOCAL ||
 					      a->reason == IKE_REASON_DELETED_PEER
@@ -428,6 +449,48 @@ on_ike_datagram(const guint8 *data, gsize len, const VpndAddr *local, const Vpnd
 
 /* ---- Life cycle ---- */
 
+/* ike.KEY as a number from @min to @max; absent leaves @out alone. */
+static gboolean
+read_number(Settings *settings, const char *key, gdouble min, gdouble max, gdouble *out,
+	    GError **error)
+{
+	const char *text = settings_get(settings, key);
+	char *end = NULL;
+	gdouble value;
+
+	if (!text)
+		return TRUE;
+	value = g_ascii_strtod(text, &end);
+	if (end == text || *end || !(value >= min && value <= max)) {
+		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
+			    "%s: \"%s\" is not a number from %g to %g", key, text, min, max);
+		return FALSE;
+	}
+	*out = value;
+	return TRUE;
+}
+
+/* ike.retransmit_{timeout,base,tries}: how long a silent peer is tried (also DPD). */
+static gboolean
+read_retransmit(Settings *settings, IkeEngineConfig *cfg, GError **error)
+{
+	gdouble timeout = 0, base = 0, tries = 0;
+
+	if (!read_number(settings, "ike.retransmit_timeout", 0.05, 3600, &timeout, error) ||
+	    !read_number(settings, "ike.retransmit_base", 1, 10, &base, error) ||
+	    !read_number(settings, "ike.retransmit_tries", 1, 100, &tries, error))
+		return FALSE;
+	if (tries != (guint)tries) {
+		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
+			    "ike.retransmit_tries: %g is not a whole number", tries);
+		return FALSE;
+	}
+	cfg->retransmit_timeout_ms = (guint)(timeout * 1000);
+	cfg->retransmit_base = base;
+	cfg->retransmit_tries = (guint)tries;
+	return TRUE;
+}
+
 static gboolean
 open_net(SaManager *mgr, Settings *settings, GError **error)
 {
@@ -466,6 +529,8 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 		.cookie_threshold = (guint)settings_get_int(settings, "ike.cookie_threshold", 0),
 	};
 
+	if (!read_retransmit(settings, &cfg, error))
+		return NULL;
 	mgr->host = host;
 	mgr->control = control;
 	mgr->secrets = conn_secrets_new();
@@ -510,7 +575,10 @@ sa_manager_start(SaManager *mgr)
 		for (guint j = 0; j < c->conn->children->len; j++) {
 			ChildConfig *child = c->conn->children->pdata[j];
 
-			if (child->start_action == CONN_START_START)
+			/* one IKE SA per connection: the first child comes with IKE_AUTH */
+			if (child->start_action == CONN_START_START && c->ike_sas->len)
+				g_ptr_array_add(c->start_later, g_strdup(child->name));
+			else if (child->start_action == CONN_START_START)
 				initiate_child(mgr, c, child->name);
 			else if (child->start_action == CONN_START_TRAP)
 				g_warning("%s: start_action = trap is not supported yet",
