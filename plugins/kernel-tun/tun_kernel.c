@@ -91,7 +91,7 @@ tun_create(VpndKernel *k, const char *name, GError **error)
 			    "TUN device \"%s\" has no index: %s", k->name, g_strerror(errno));
 		return FALSE;
 	}
-	return tun_netlink_link_up(k->nl, k->ifindex, k->mtu, error);
+	return tun_netlink_link_up(k->nl, k->ifindex, k->mtu, TUN_TXQUEUELEN, error);
 }
 
 /* ---- Routes: one per prefix of each outbound SA's remote selectors, counted --------- */
