@@ -258,6 +258,16 @@ on_kernel_send_esp(gpointer user_data, const VpndAddr *src, const VpndAddr *dst,
 
 /* Soft: the engine rekeys the child; hard: the kernel dropped it, the engine deletes it. */
 static void
+on_kernel_send_esp_batch(gpointer user_data, const VpndAddr *src, const VpndAddr *dst,
+			 const guint8 *data, gsize len, gsize seg_len)
+{
+	SaManager *mgr = user_data;
+
+	if (mgr->net)
+		net_service_send_esp_batch(mgr->net, src, dst, data, len, seg_len);
+}
+
+static void
 on_kernel_expire(gpointer user_data, const VpndSaId *sa, VpndExpireKind kind)
 {
 	SaManager *mgr = user_data;
@@ -276,6 +286,7 @@ open_kernel(SaManager *mgr, GError **error)
 	static const VpndKernelEvents events = {
 		.expire = on_kernel_expire,
 		.send_esp = on_kernel_send_esp,
+		.send_esp_batch = on_kernel_send_esp_batch,
 	};
 
 	if (!p) {
