@@ -136,6 +136,13 @@ gboolean ike_engine_create_child(IkeEngine *engine, guint32 ike_sa_id, const cha
 gboolean ike_engine_delete_child(IkeEngine *engine, guint32 ike_sa_id, guint32 spi_in, gint64 now);
 gboolean ike_engine_delete_ike(IkeEngine *engine, guint32 ike_sa_id, gint64 now);
 gboolean ike_engine_dpd(IkeEngine *engine, guint32 ike_sa_id, gint64 now);
+/*
+ * Gives up an IKE SA that is not established yet (the user changed their mind): no
+ * Delete, since the peer holds at most a half-open SA that it drops by itself; timers
+ * cancelled, IKE_UPDOWN down with IKE_REASON_DELETED_LOCAL. FALSE for any other SA
+ * (established ones get ike_engine_delete_ike()).
+ */
+gboolean ike_engine_abort_ike(IkeEngine *engine, guint32 ike_sa_id);
 
 /* Everything queued since the last call, in order. (transfer full) array of IkeAction */
 GPtrArray *ike_engine_steal_actions(IkeEngine *engine);
