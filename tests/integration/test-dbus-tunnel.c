@@ -45,6 +45,7 @@ typedef struct {
 	GSubprocess *vpnd[2];
 	GPtrArray *states; /* the State values a second client saw, in order */
 	guint sub;
+	GSubprocess *janitor; /* removes the namespaces and files when the test ends */
 } Fixture;
 
 static const char *const side_names[2] = { "a", "b" };
@@ -73,6 +74,24 @@ run_or_die(const char *const *argv)
 }
 
 #define RUN(...) run_or_die((const char *const[]){ __VA_ARGS__, NULL })
+
+/*
+ * A shell that waits for its stdin to close, then deletes the namespaces and the
+ * folder: when the teardown closes it, and just as well when a failed assertion aborts
+ * the test before any teardown runs. It does not die with the test, on purpose.
+ */
+static void
+start_janitor(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	const char *script = "read _; ip netns del \"$1\"; ip netns del \"$2\"; rm -rf \"$3\"";
+
+	f->janitor = g_subprocess_new(G_SUBPROCESS_FLAGS_STDIN_PIPE |
+					      G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+				      &error, "sh", "-c", script, "janitor", f->ns[0], f->ns[1],
+				      f->dir, NULL);
+	g_assert_no_error(error);
+}
 
 static void
 setup_namespaces(Fixture *f)
@@ -267,6 +286,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 	f->ns[0] = g_strdup_printf("vpnd-dt1-%d", getpid());
 	f->ns[1] = g_strdup_printf("vpnd-dt2-%d", getpid());
 	f->states = g_ptr_array_new_with_free_func(g_free);
+	start_janitor(f);
 	setup_namespaces(f);
 	write_side(f, 0);
 	write_side(f, 1);
@@ -300,12 +320,6 @@ stop_vpnd(Fixture *f, guint i)
 }
 
 static void
-remove_tree(const char *path)
-{
-	RUN("rm", "-rf", path);
-}
-
-static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
 	for (guint i = 0; i < 2; i++) {
@@ -317,13 +331,12 @@ fixture_teardown(Fixture *f, gconstpointer data)
 	}
 	g_dbus_connection_signal_unsubscribe(f->bus->conn, f->sub);
 	harness_bus_stop(f->bus);
-	for (guint i = 0; i < 2; i++) {
-		g_spawn_sync(NULL, (char *[]){ "ip", "netns", "del", f->ns[i], NULL }, NULL,
-			     G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL,
-			     NULL, NULL, NULL);
+	g_output_stream_close(g_subprocess_get_stdin_pipe(f->janitor), NULL, NULL);
+	g_assert_true(g_subprocess_wait(f->janitor, NULL, NULL));
+	g_clear_object(&f->janitor);
+	g_assert_false(g_file_test(f->dir, G_FILE_TEST_EXISTS));
+	for (guint i = 0; i < 2; i++)
 		g_free(f->ns[i]);
-	}
-	remove_tree(f->dir);
 	g_free(f->dir);
 	g_strfreev(f->env);
 	g_ptr_array_unref(f->states);
@@ -333,10 +346,10 @@ fixture_teardown(Fixture *f, gconstpointer data)
 
 /*
  * vpnctl on a terminal (script(1) gives it one): the output, colour codes and
- * carriage returns included, and its exit code.
+ * carriage returns included, and its exit code. @no_color sets NO_COLOR.
  */
 static int
-vpnctl_tty(Fixture *f, char **out, const char *args)
+vpnctl_tty(Fixture *f, char **out, const char *args, gboolean no_color)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *vpnctl = harness_build_path("cli/vpnctl");
@@ -344,7 +357,8 @@ vpnctl_tty(Fixture *f, char **out, const char *args)
 	char **env = g_environ_setenv(g_strdupv(f->env), "TERM", "xterm", TRUE);
 	int status;
 
-	env = g_environ_unsetenv(env, "NO_COLOR");
+	env = no_color ? g_environ_setenv(env, "NO_COLOR", "1", TRUE)
+		       : g_environ_unsetenv(env, "NO_COLOR");
 	const char *argv[] = { "timeout", "-s",   "KILL", HARNESS_VPNCTL_TIMEOUT,
 			       "script",  "-qec", cmd,    "/dev/null",
 			       NULL };
@@ -409,9 +423,9 @@ static void
 test_up_status_down(Fixture *f, gconstpointer data)
 {
 	g_autofree char *up = NULL, *tab = NULL, *out = NULL, *err = NULL, *dout = NULL,
-			*derr = NULL, *plain = NULL, *perr = NULL;
+			*derr = NULL, *plain = NULL, *perr = NULL, *bare = NULL;
 
-	g_assert_cmpint(vpnctl_tty(f, &up, "up site"), ==, 0);
+	g_assert_cmpint(vpnctl_tty(f, &up, "up site", FALSE), ==, 0);
 	/* the progress line is coloured and rewritten in place, the result stays */
 	assert_tty_output(up, "\r\033[Kconnection \"site\": \033[33mconnecting\033[0m…", FALSE);
 	assert_tty_output(up, "\r\033[Kconnection \"site\" established (192.0.2.1 - 192.0.2.2)\r\n",
@@ -436,9 +450,13 @@ test_up_status_down(Fixture *f, gconstpointer data)
 	json_object_put(st);
 
 	/* a table with a bold header on a terminal; tab-separated lines off it */
-	g_assert_cmpint(vpnctl_tty(f, &tab, "list"), ==, 0);
+	g_assert_cmpint(vpnctl_tty(f, &tab, "list", FALSE), ==, 0);
 	assert_tty_output(tab, "\033[1mNAME\033[0m", FALSE);
 	assert_tty_output(tab, "\r\nsite     \033[32mestablished\033[0m  192.0.2.2\r\n", FALSE);
+	/* NO_COLOR: the table stays, the colour goes */
+	g_assert_cmpint(vpnctl_tty(f, &bare, "list", TRUE), ==, 0);
+	g_assert_true(g_str_has_prefix(bare, "NAME     STATE        REMOTE\r\n"));
+	g_assert_null(strchr(bare, '\033'));
 	g_assert_cmpint(vpnctl(f, &plain, &perr, "list", NULL), ==, 0);
 	g_assert_cmpstr(plain, ==,
 			"site\testablished\t192.0.2.2\nbadpsk\tdown\t192.0.2.2\n"
@@ -549,6 +567,38 @@ test_unprivileged(Fixture *f, gconstpointer data)
 	stop_vpnd(f, 1);
 }
 
+static gboolean
+state_is(Fixture *f, gconstpointer want)
+{
+	g_autofree char *out = NULL, *err = NULL;
+
+	g_assert_cmpint(vpnctl(f, &out, &err, "--json", "status", "site", NULL), ==, 0);
+	json_object *st = harness_parse_json(out);
+	gboolean same = g_str_equal(harness_json_str(st, "state"), want);
+	json_object_put(st);
+	return same;
+}
+
+/* --no-wait: up and down return at once; the tunnel comes and goes all the same. */
+static void
+test_no_wait(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL, *dout = NULL, *derr = NULL;
+
+	g_assert_cmpint(vpnctl(f, &out, &err, "--json", "up", "--no-wait", "site", NULL), ==, 0);
+	json_object *obj = harness_parse_json(out);
+	g_assert_cmpstr(harness_json_str(obj, "name"), ==, "site");
+	g_assert_cmpstr(harness_json_str(obj, "path"), ==, "/org/vpnd1/connection/site");
+	json_object_put(obj);
+	wait_for(f, state_is, "established", TUNNEL_TIMEOUT_MS, "site established");
+	g_assert_cmpint(vpnctl(f, &dout, &derr, "down", "--no-wait", "site", NULL), ==, 0);
+	g_assert_cmpstr(dout, ==, "connection \"site\": closing\n");
+	wait_for(f, state_is, "down", PEER_DOWN_TIMEOUT_MS, "site down");
+	wait_log(f, 1, "CHILD SA net down", PEER_DOWN_TIMEOUT_MS);
+	stop_vpnd(f, 0);
+	stop_vpnd(f, 1);
+}
+
 /* The completion offers the connections vpnd has, as `vpnctl list` names them. */
 static void
 test_completion_names(Fixture *f, gconstpointer data)
@@ -588,6 +638,7 @@ main(int argc, char **argv)
 #define ADD(path, params, func)                                                                    \
 	g_test_add(path, Fixture, params, fixture_setup, func, fixture_teardown)
 	ADD("/dbus-tunnel/up-status-down", &strict, test_up_status_down);
+	ADD("/dbus-tunnel/no-wait", &strict, test_no_wait);
 	ADD("/dbus-tunnel/errors", &strict, test_errors);
 	ADD("/dbus-tunnel/unprivileged/bus-policy", &strict, test_unprivileged);
 	ADD("/dbus-tunnel/unprivileged/daemon-check", &open_policy, test_unprivileged);
