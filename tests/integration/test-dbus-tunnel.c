@@ -86,10 +86,9 @@ start_janitor(Fixture *f)
 	g_autoptr(GError) error = NULL;
 	const char *script = "read _; ip netns del \"$1\"; ip netns del \"$2\"; rm -rf \"$3\"";
 
-	f->janitor = g_subprocess_new(G_SUBPROCESS_FLAGS_STDIN_PIPE |
-					      G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-				      &error, "sh", "-c", script, "janitor", f->ns[0], f->ns[1],
-				      f->dir, NULL);
+	f->janitor = g_subprocess_new(
+		G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, "sh",
+		"-c", script, "janitor", f->ns[0], f->ns[1], f->dir, NULL);
 	g_assert_no_error(error);
 }
 
