@@ -1380,6 +1380,18 @@ ike_engine_delete_ike(IkeEngine *e, guint32 id, gint64 now)
 }
 
 gboolean
+ike_engine_abort_ike(IkeEngine *e, guint32 id)
+{
+	IkeSa *sa = ike_engine_get_sa(e, id);
+
+	if (!sa || (sa->state != IKE_SA_STATE_CREATED && sa->state != IKE_SA_STATE_CONNECTING))
+		return FALSE;
+	destroy_sa(sa, IKE_REASON_DELETED_LOCAL, 0);
+	reap(e);
+	return TRUE;
+}
+
+gboolean
 ike_engine_dpd(IkeEngine *e, guint32 id, gint64 now)
 {
 	return queue_on(e, id, IKE_PENDING_DPD, NULL, 0, now);

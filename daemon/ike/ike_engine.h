@@ -150,6 +150,13 @@ gboolean ike_engine_create_child(IkeEngine *engine, guint32 ike_sa_id, const cha
 gboolean ike_engine_delete_child(IkeEngine *engine, guint32 ike_sa_id, guint32 spi_in, gint64 now);
 gboolean ike_engine_delete_ike(IkeEngine *engine, guint32 ike_sa_id, gint64 now);
 gboolean ike_engine_dpd(IkeEngine *engine, guint32 ike_sa_id, gint64 now);
+/*
+ * Gives up an IKE SA that is not established yet (the user changed their mind): no
+ * Delete, since the peer holds at most a half-open SA that it drops by itself; timers
+ * cancelled, IKE_UPDOWN down with IKE_REASON_DELETED_LOCAL. FALSE for any other SA
+ * (established ones get ike_engine_delete_ike()).
+ */
+gboolean ike_engine_abort_ike(IkeEngine *engine, guint32 ike_sa_id);
 
 /*
  * Rekeying (RFC 7296 §1.3.3, §2.8): a CREATE_CHILD_SA with REKEY_SA makes a new child
