@@ -112,7 +112,7 @@ fi
 vpnd_start() {
 	local dir=$INTEROP_DIR/$1/vpnd
 	mkdir -p "$dir/conf.d"
-	printf 'plugins {\n\tdir = %s\n\tload = crypto-gnutls kernel-tun\n}\nvici {\n\tsocket = unix://%s/vici\n}\ndbus {\n\tenable = no\n}\nconf_dir = %s/conf.d\n' \
+	printf 'plugins {\n\tdir = %s\n\tload = crypto-gnutls kernel-tun auth-psk\n}\nvici {\n\tsocket = unix://%s/vici\n}\ndbus {\n\tenable = no\n}\nconf_dir = %s/conf.d\n' \
 		"$plugins" "$dir" "$dir" >"$dir/vpnd.conf"
 	cat >"$dir/conf.d/site.conf" <<CONF
 connections {

@@ -230,7 +230,8 @@ main(int argc, char **argv)
 	g_log_set_writer_func(quiet_writer, NULL, NULL);
 	host = host_new();
 	loader = plugin_loader_new(host);
-	if (!plugin_loader_load_one(loader, argv[1], "crypto-gnutls", &error)) {
+	if (!plugin_loader_load_one(loader, argv[1], "crypto-gnutls", &error) ||
+	    !plugin_loader_load_one(loader, argv[1], "auth-psk", &error)) {
 		fprintf(stderr, "%s\n", error->message);
 		return 1;
 	}

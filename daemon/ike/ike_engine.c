@@ -695,6 +695,13 @@ ike_engine_retire(IkeSa *sa)
 	arm_timer(sa, IKE_TIMER_EXPIRE, e->now + retransmit_total(e));
 }
 
+/* The same address, whatever the port (a NAT may have moved it). */
+static gboolean
+same_host(const VpndAddr *a, const VpndAddr *b)
+{
+	return a->family == b->family && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
 gboolean
 ike_engine_has_sibling(IkeEngine *e, IkeSa *sa)
 {
@@ -705,7 +712,8 @@ ike_engine_has_sibling(IkeEngine *e, IkeSa *sa)
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		IkeSa *s = value;
 
-		if (s != sa && s->conn == sa->conn && s->state == IKE_SA_STATE_ESTABLISHED)
+		if (s != sa && s->state == IKE_SA_STATE_ESTABLISHED &&
+		    (s->conn == sa->conn || same_host(&s->remote, &sa->remote)))
 			return TRUE;
 	}
 	return FALSE;
@@ -730,8 +738,10 @@ ike_engine_initial_contact(IkeEngine *e, IkeSa *sa)
 		IkeSa *s = value;
 		const ConnIdentity *my_id = conn_config_get_id(s->conn, TRUE);
 
+		/* same identities from the same host: the peer restarted; an SA from another
+		 * address of it (another outer family) is a different tunnel */
 		if (s != sa && s->state != IKE_SA_STATE_DESTROYING &&
-		    same_identity(s->peer_id, sa->peer_id) &&
+		    same_host(&s->remote, &sa->remote) && same_identity(s->peer_id, sa->peer_id) &&
 		    (my_id == me || same_identity(my_id, me)))
 			g_ptr_array_add(stale, s);
 	}

@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#define KEY_PAD "Key Pad for IKEv2"
 
 struct _IkeKeymat {
 	VpndHost *host;
@@ -287,46 +286,24 @@ ike_keymat_open(IkeKeymat *km, IkeMsg *msg, guint8 *critical_type)
 	return IKE_OPEN_INVALID_SYNTAX;
 }
 
-static VpndSecret *
-prf_once(VpndHost *host, guint16 prf_id, const guint8 *key, gsize key_len, const guint8 *a,
-	 gsize a_len, const guint8 *b, gsize b_len, const guint8 *c, gsize c_len, GError **error)
+static VpndPrf *
+auth_prf_new(gpointer data, const guint8 *key, gsize key_len, GError **error)
 {
-	g_autoptr(VpndPrf) prf = crypto_prf_new(host, prf_id, key, key_len, error);
-	VpndSecret *out;
+	IkeKeymat *km = data;
 
-	if (!prf)
-		return NULL;
-	out = vpnd_secret_new(prf->out_len);
-	vpnd_prf_update(prf, a, a_len);
-	if (b_len)
-		vpnd_prf_update(prf, b, b_len);
-	if (c_len)
-		vpnd_prf_update(prf, c, c_len);
-	vpnd_prf_finish(prf, out->data);
-	return out;
+	return crypto_prf_new_from(km->provider, km->alg.prf, key, key_len, error);
 }
 
-VpndSecret *
-ike_keymat_psk_auth(IkeKeymat *km, gboolean of_initiator, const VpndSecret *psk, GBytes *init_msg,
-		    GBytes *peer_nonce, GBytes *id_body, GError **error)
+void
+ike_keymat_auth_params(IkeKeymat *km, gboolean of_initiator, VpndAuthParams *params)
 {
 	const VpndSecret *sk_p = of_initiator ? km->sk_pi : km->sk_pr;
-	gsize id_len, msg_len, nonce_len;
-	const guint8 *id_p = g_bytes_get_data(id_body, &id_len);
-	const guint8 *msg_p = g_bytes_get_data(init_msg, &msg_len);
-	const guint8 *nonce_p = g_bytes_get_data(peer_nonce, &nonce_len);
-	g_autoptr(VpndSecret) maced_id = NULL, pad_key = NULL;
 
-	maced_id = prf_once(km->host, km->alg.prf, sk_p->data, sk_p->len, id_p, id_len, NULL, 0,
-			    NULL, 0, error);
-	if (!maced_id)
-		return NULL;
-	pad_key = prf_once(km->host, km->alg.prf, psk->data, psk->len, (const guint8 *)KEY_PAD,
-			   strlen(KEY_PAD), NULL, 0, NULL, 0, error);
-	if (!pad_key)
-		return NULL;
-	return prf_once(km->host, km->alg.prf, pad_key->data, pad_key->len, msg_p, msg_len, nonce_p,
-			nonce_len, maced_id->data, maced_id->len, error);
+	params->struct_size = sizeof(*params);
+	params->prf_new = auth_prf_new;
+	params->prf_data = km;
+	params->sk_p = sk_p->data;
+	params->sk_p_len = sk_p->len;
 }
 
 VpndSecret *

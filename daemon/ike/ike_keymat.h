@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include <vpnd/auth.h>
+
 #include "core/crypto.h"
 #include "ike_msg.h"
 #include "ike_proposal.h"
@@ -57,12 +59,10 @@ typedef enum {
 IkeOpenResult ike_keymat_open(IkeKeymat *km, IkeMsg *msg, guint8 *critical_type);
 
 /*
- * AUTH for shared keys (RFC 7296 §2.15): prf(prf(@psk, "Key Pad for IKEv2"),
- * @init_msg | @peer_nonce | prf(SK_px, @id_body)), SK_pi when @of_initiator.
+ * The keymat's part of an auth provider's parameters (RFC 7296 §2.15): the negotiated
+ * PRF and SK_pi (@of_initiator) or SK_pr. Valid while @km lives.
  */
-VpndSecret *ike_keymat_psk_auth(IkeKeymat *km, gboolean of_initiator, const VpndSecret *psk,
-				GBytes *init_msg, GBytes *peer_nonce, GBytes *id_body,
-				GError **error);
+void ike_keymat_auth_params(IkeKeymat *km, gboolean of_initiator, VpndAuthParams *params);
 
 /* KEYMAT = prf+(SK_d, [@gir |] Ni | Nr), @len bytes (RFC 7296 §2.17). */
 VpndSecret *ike_keymat_child(IkeKeymat *km, const VpndSecret *gir, GBytes *ni, GBytes *nr,

@@ -198,9 +198,11 @@ void ike_engine_ike_rekeyed(IkeEngine *engine, IkeSa *old, IkeSa *sa);
 void ike_engine_retire(IkeSa *sa);
 /* The SA a colliding rekey of @sa by the peer made, still undecided. (nullable) */
 IkeSa *ike_engine_find_successor(IkeEngine *engine, IkeSa *sa);
-/* Another IKE SA of @sa's connection is up (then INITIAL_CONTACT is not sent). */
+/* Another IKE SA of @sa's connection or to its peer's address is up (then
+ * INITIAL_CONTACT is not sent). */
 gboolean ike_engine_has_sibling(IkeEngine *engine, IkeSa *sa);
-/* INITIAL_CONTACT from @sa's peer: its other IKE SAs between the same identities go. */
+/* INITIAL_CONTACT from @sa's peer: its other IKE SAs between the same identities and
+ * from the same address go. */
 void ike_engine_initial_contact(IkeEngine *engine, IkeSa *sa);
 /* Starts @sa's next pending exchange if none is in flight. */
 void ike_engine_kick(IkeSa *sa);

@@ -20,6 +20,8 @@ harness_init(void)
 	g_assert_nonnull(dir);
 	g_assert_true(plugin_loader_load_one(loader, dir, "crypto-gnutls", &error));
 	g_assert_no_error(error);
+	g_assert_true(plugin_loader_load_one(loader, dir, "auth-psk", &error));
+	g_assert_no_error(error);
 }
 
 void

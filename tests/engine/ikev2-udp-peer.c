@@ -100,6 +100,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (!plugin_loader_load_one(loader, g_getenv("VPND_PLUGIN_BUILDDIR"), "crypto-gnutls",
+				    &error) ||
+	    !plugin_loader_load_one(loader, g_getenv("VPND_PLUGIN_BUILDDIR"), "auth-psk",
 				    &error)) {
 		g_printerr("%s\n", error->message);
 		return 1;

@@ -151,7 +151,7 @@ write_side(Fixture *f, guint i)
 	g_autofree char *conf_d = g_strdup_printf("%s/%s/conf.d", f->dir, side);
 	g_autofree char *plugins = harness_build_path("plugins");
 	g_autofree char *vpnd_conf = g_strdup_printf(
-		"plugins {\n\tdir = %s\n\tload = crypto-gnutls kernel-tun\n}\n"
+		"plugins {\n\tdir = %s\n\tload = crypto-gnutls kernel-tun auth-psk\n}\n"
 		"vici {\n\tsocket = unix://%s/%s/vici\n}\n"
 		"%s"
 		"log {\n\tdefault = info\n}\nconf_dir = %s\n",

@@ -75,7 +75,7 @@ write_side() {
 	cat >"$dir/vpnd.conf" <<CONF
 plugins {
 	dir = $PLUGINS
-	load = crypto-gnutls kernel-tun
+	load = crypto-gnutls kernel-tun auth-psk
 }
 vici {
 	socket = unix://$dir/vici

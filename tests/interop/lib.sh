@@ -386,7 +386,7 @@ interop_vpnd_start() {
 	cat >"$dir/vpnd.conf" <<VPNDCONF
 plugins {
 	dir = ${INTEROP_VPND_PLUGINS:?}
-	load = crypto-gnutls kernel-tun
+	load = crypto-gnutls kernel-tun auth-psk
 }
 vici {
 	socket = unix://$dir/vpnd.vici

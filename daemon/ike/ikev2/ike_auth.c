@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/host.h"
 #include "ike_msg.h"
 #include "ike_sa.h"
 
@@ -48,24 +49,70 @@ add_id(IkeMsg *msg, IkePayloadType type, const ConnIdentity *id)
 	ike_payload_set_data(p, g_bytes_get_data(id->data, NULL), g_bytes_get_size(id->data));
 }
 
-/* The AUTH value @of_initiator's side must send. (transfer full) (nullable) */
+/* The provider of AUTH method @method, with its user data. (nullable) */
+static const VpndAuthOps *
+auth_provider(IkeSa *sa, guint8 method, gpointer *user_data)
+{
+	GPtrArray *list = host_get_providers(ike_engine_get_host(sa->engine), VPND_PROVIDER_AUTH);
+
+	for (guint i = 0; i < list->len; i++) {
+		const HostProvider *p = g_ptr_array_index(list, i);
+		const VpndAuthOps *ops = p->ops;
+
+		if (ops->method == method) {
+			*user_data = p->user_data;
+			return ops;
+		}
+	}
+	ike_sa_log(sa, G_LOG_LEVEL_WARNING,
+		   "no auth provider for AUTH method %u%s is loaded", method,
+		   method == IKE_AUTH_SHARED_KEY_MIC ? " (pre-shared key: plugin auth-psk)" : "");
+	return NULL;
+}
+
+/* What @of_initiator's AUTH covers (RFC 7296 §2.15); @body and @psk owned by the caller. */
+static void
+auth_params(IkeSa *sa, gboolean of_initiator, GBytes *body, const VpndSecret *psk,
+	    VpndAuthParams *p)
+{
+	GBytes *init_msg = of_initiator ? sa->init_req : sa->init_resp;
+	GBytes *nonce = of_initiator ? sa->nonce_r : sa->nonce_i;
+
+	ike_keymat_auth_params(sa->keymat, of_initiator, p);
+	p->init_msg = g_bytes_get_data(init_msg, &p->init_msg_len);
+	p->nonce = g_bytes_get_data(nonce, &p->nonce_len);
+	p->id_body = g_bytes_get_data(body, &p->id_body_len);
+	p->secret = psk;
+}
+
+static VpndSecret *
+lookup_psk(IkeSa *sa, const ConnIdentity *local, const ConnIdentity *remote)
+{
+	VpndSecret *psk = ike_engine_lookup_psk(sa->engine, local, remote);
+
+	if (!psk)
+		ike_sa_log(sa, G_LOG_LEVEL_WARNING, "no shared key for '%s' - '%s'", local->text,
+			   remote->text);
+	return psk;
+}
+
+/* The AUTH value @of_initiator's side (@signer) sends. (transfer full) (nullable) */
 static VpndSecret *
 compute_auth(IkeSa *sa, gboolean of_initiator, const ConnIdentity *local,
 	     const ConnIdentity *remote, const ConnIdentity *signer)
 {
-	g_autoptr(VpndSecret) psk = ike_engine_lookup_psk(sa->engine, local, remote);
+	gpointer data = NULL;
+	const VpndAuthOps *ops = auth_provider(sa, IKE_AUTH_SHARED_KEY_MIC, &data);
+	g_autoptr(VpndSecret) psk = ops ? lookup_psk(sa, local, remote) : NULL;
 	g_autoptr(GBytes) body = id_body(signer->type, signer->data);
 	g_autoptr(GError) error = NULL;
+	VpndAuthParams params = { 0 };
 	VpndSecret *auth;
 
-	if (!psk) {
-		ike_sa_log(sa, G_LOG_LEVEL_WARNING, "no shared key for '%s' - '%s'", local->text,
-			   remote->text);
+	if (!psk)
 		return NULL;
-	}
-	auth = ike_keymat_psk_auth(sa->keymat, of_initiator, psk,
-				   of_initiator ? sa->init_req : sa->init_resp,
-				   of_initiator ? sa->nonce_r : sa->nonce_i, body, &error);
+	auth_params(sa, of_initiator, body, psk, &params);
+	auth = ops->build(data, &params, &error);
 	if (!auth)
 		ike_sa_log(sa, G_LOG_LEVEL_WARNING, "AUTH: %s", error->message);
 	return auth;
@@ -75,15 +122,27 @@ static gboolean
 verify_auth(IkeSa *sa, const IkePayload *auth, gboolean of_initiator, const ConnIdentity *peer)
 {
 	g_autoptr(ConnIdentity) me = local_identity(sa);
-	g_autoptr(VpndSecret) expect = NULL;
+	g_autoptr(GBytes) body = NULL;
+	g_autoptr(VpndSecret) psk = NULL;
+	g_autoptr(GError) error = NULL;
+	VpndAuthParams params = { 0 };
+	gpointer data = NULL;
+	const VpndAuthOps *ops;
 	gsize len;
-	const guint8 *data;
+	const guint8 *value;
 
 	if (!auth || auth->auth.method != IKE_AUTH_SHARED_KEY_MIC)
 		return FALSE;
-	data = ike_payload_get_data(auth, &len);
-	expect = compute_auth(sa, of_initiator, me, peer, peer);
-	return expect && expect->len == len && vpnd_memeq_const(expect->data, data, len);
+	if (!(ops = auth_provider(sa, auth->auth.method, &data)) ||
+	    !(psk = lookup_psk(sa, me, peer)))
+		return FALSE;
+	body = id_body(peer->type, peer->data);
+	auth_params(sa, of_initiator, body, psk, &params);
+	value = ike_payload_get_data(auth, &len);
+	if (ops->verify(data, &params, value, len, &error))
+		return TRUE;
+	ike_sa_log(sa, G_LOG_LEVEL_INFO, "AUTH of '%s': %s", peer->text, error->message);
+	return FALSE;
 }
 
 static void
