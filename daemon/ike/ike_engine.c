@@ -37,6 +37,13 @@ struct _IkeEngine {
 	IkeEngineCounters counters;
 };
 
+/* The same address, whatever the port (a NAT may have moved it). */
+static gboolean
+same_host(const VpndAddr *a, const VpndAddr *b)
+{
+	return a->family == b->family && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
 /* ---- the exchange table: (exchange, what we start) -> tasks; responders use the row of
  * the exchange received ---- */
 
@@ -695,13 +702,6 @@ ike_engine_retire(IkeSa *sa)
 	arm_timer(sa, IKE_TIMER_EXPIRE, e->now + retransmit_total(e));
 }
 
-/* The same address, whatever the port (a NAT may have moved it). */
-static gboolean
-same_host(const VpndAddr *a, const VpndAddr *b)
-{
-	return a->family == b->family && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
-}
-
 gboolean
 ike_engine_has_sibling(IkeEngine *e, IkeSa *sa)
 {
@@ -999,21 +999,36 @@ handle_request(IkeSa *sa, IkeMsg *msg, const VpndAddr *local, const VpndAddr *re
 		established(sa, now);
 }
 
+static gboolean
+conn_fits_addrs(const ConnConfig *c, const VpndAddr *local, const VpndAddr *remote)
+{
+	return (!c->local_addr.family || same_host(&c->local_addr, local)) &&
+	       (!c->remote_addr.family || same_host(&c->remote_addr, remote));
+}
+
 static ConnConfig *
 find_conn(IkeEngine *e, const VpndAddr *local, const VpndAddr *remote)
 {
 	for (guint i = 0; i < e->conns->len; i++) {
 		ConnConfig *c = g_ptr_array_index(e->conns, i);
 
-		if (c->local_addr.family &&
-		    (c->local_addr.family != local->family ||
-		     memcmp(c->local_addr.addr, local->addr, sizeof(local->addr))))
-			continue;
-		if (c->remote_addr.family &&
-		    (c->remote_addr.family != remote->family ||
-		     memcmp(c->remote_addr.addr, remote->addr, sizeof(remote->addr))))
-			continue;
-		return c;
+		if (conn_fits_addrs(c, local, remote))
+			return c;
+	}
+	return NULL;
+}
+
+ConnConfig *
+ike_engine_select_conn(IkeEngine *e, IkeSa *sa, IkeConnFilter fits, gpointer data)
+{
+	/* the one IKE_SA_INIT found first keeps priority, then the others in load order */
+	if (fits(sa->conn, data))
+		return sa->conn;
+	for (guint i = 0; i < e->conns->len; i++) {
+		ConnConfig *c = g_ptr_array_index(e->conns, i);
+
+		if (c != sa->conn && conn_fits_addrs(c, &sa->local, &sa->remote) && fits(c, data))
+			return c;
 	}
 	return NULL;
 }

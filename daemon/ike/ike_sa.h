@@ -204,6 +204,13 @@ gboolean ike_engine_has_sibling(IkeEngine *engine, IkeSa *sa);
 /* INITIAL_CONTACT from @sa's peer: its other IKE SAs between the same identities and
  * from the same address go. */
 void ike_engine_initial_contact(IkeEngine *engine, IkeSa *sa);
+typedef gboolean (*IkeConnFilter)(const ConnConfig *conn, gpointer data);
+/*
+ * Responder: the connection for @sa among those that fit its addresses, by @fits (the
+ * identities of IKE_AUTH): @sa's own if it fits, else the first that does. (nullable)
+ */
+ConnConfig *ike_engine_select_conn(IkeEngine *engine, IkeSa *sa, IkeConnFilter fits,
+				   gpointer data);
 /* Starts @sa's next pending exchange if none is in flight. */
 void ike_engine_kick(IkeSa *sa);
 /* Moves every child of @from to @to. */

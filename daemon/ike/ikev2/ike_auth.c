@@ -13,18 +13,24 @@
 #include "ike_msg.h"
 #include "ike_sa.h"
 
-/* Our identity: the configured one, else our IP address. (transfer full) */
+/* Our identity in @conn: the configured one, else our IP address. (transfer full) */
 static ConnIdentity *
-local_identity(IkeSa *sa)
+identity_of(const ConnConfig *conn, const VpndAddr *local)
 {
-	const ConnIdentity *id = conn_config_get_id(sa->conn, TRUE);
+	const ConnIdentity *id = conn_config_get_id(conn, TRUE);
 
 	if (id && !conn_identity_is_any(id))
 		return conn_identity_new_from_payload(id->type, g_bytes_get_data(id->data, NULL),
 						      g_bytes_get_size(id->data));
-	return conn_identity_new_from_payload(sa->local.family == AF_INET ? IKE_ID_IPV4_ADDR
-									  : IKE_ID_IPV6_ADDR,
-					      sa->local.addr, sa->local.family == AF_INET ? 4 : 16);
+	return conn_identity_new_from_payload(local->family == AF_INET ? IKE_ID_IPV4_ADDR
+								       : IKE_ID_IPV6_ADDR,
+					      local->addr, local->family == AF_INET ? 4 : 16);
+}
+
+static ConnIdentity *
+local_identity(IkeSa *sa)
+{
+	return identity_of(sa->conn, &sa->local);
 }
 
 /* RestOfIDPayload (RFC 7296 §2.15): ID Type | RESERVED | Identification Data. */
@@ -206,10 +212,74 @@ auth_build_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	return IKE_TASK_DONE;
 }
 
+/* IDi (and IDr, when sent) against one connection's identities. */
+typedef struct {
+	const ConnIdentity *peer, *me;
+	const VpndAddr *local;
+} IdMatch;
+
+static gboolean
+ids_fit(const ConnConfig *conn, gpointer data)
+{
+	const IdMatch *m = data;
+	const ConnIdentity *mine = conn_config_get_id(conn, TRUE);
+	g_autoptr(ConnIdentity) mine_or_ip = NULL;
+
+	if (!conn_identity_matches(conn_config_get_id(conn, FALSE), m->peer))
+		return FALSE;
+	if (!m->me || (mine && conn_identity_is_any(mine)))
+		return TRUE;
+	mine_or_ip = identity_of(conn, m->local);
+	return conn_identity_matches(mine_or_ip, m->me);
+}
+
+static ConnIdentity *
+id_from_payload(const IkePayload *p)
+{
+	gsize len;
+	const guint8 *data;
+
+	if (!p)
+		return NULL;
+	data = ike_payload_get_data(p, &len);
+	return conn_identity_new_from_payload(p->id.type, data, len);
+}
+
+/* Responder: the connection for these identities among those of our addresses. */
+static gboolean
+select_conn(IkeSa *sa, IkeMsg *msg)
+{
+	g_autoptr(ConnIdentity) peer = id_from_payload(ike_msg_find(msg, IKE_PAYLOAD_IDI));
+	g_autoptr(ConnIdentity) me = id_from_payload(ike_msg_find(msg, IKE_PAYLOAD_IDR));
+	IdMatch m = { .peer = peer, .me = me, .local = &sa->local };
+	ConnConfig *conn;
+
+	if (!peer)
+		return FALSE;
+	conn = ike_engine_select_conn(sa->engine, sa, ids_fit, &m);
+	if (!conn) {
+		ike_sa_log(sa, G_LOG_LEVEL_INFO, "no connection for '%s'%s%s", peer->text,
+			   me ? " asking for " : "", me ? me->text : "");
+		return FALSE;
+	}
+	if (conn != sa->conn) {
+		ike_sa_log(sa, G_LOG_LEVEL_INFO, "'%s' belongs to connection \"%s\"", peer->text,
+			   conn->name);
+		conn_config_ref(conn);
+		conn_config_unref(sa->conn);
+		sa->conn = conn;
+	}
+	return TRUE;
+}
+
 static IkeTaskStatus
 auth_process_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 {
-	ConnIdentity *peer = peer_identity(sa, ike_msg_find(msg, IKE_PAYLOAD_IDI));
+	ConnIdentity *peer;
+
+	if (!select_conn(sa, msg))
+		return auth_failed(task, sa);
+	peer = peer_identity(sa, ike_msg_find(msg, IKE_PAYLOAD_IDI));
 
 	if (!peer)
 		return auth_failed(task, sa);
