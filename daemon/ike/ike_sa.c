@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+/* seconds the kernel keeps an SA past its life_time (the engine deletes it first) */
+#define KERNEL_HARD_MARGIN_S 30
 #define IKE_SA_EVENT_MESSAGE_ID "7f3c2a9e5b1d4e08a6c4f2d19b0e7a53"
 
 const char *
@@ -298,6 +300,12 @@ sa_action(ChildSa *child, IkeActionKind kind, gboolean in)
 	p->integ_key = ik_len ? a->keys->data + ek->len : NULL;
 	p->integ_key_len = ik_len;
 	p->esn = child->alg.esn;
+	/* the engine deletes at life_time; the kernel's hard limit is the safety net when
+	 * vpnd is gone by then */
+	if (child->expire_at)
+		p->hard.seconds = (guint64)MAX(child->expire_at - ike_engine_now(sa->engine), 0) /
+					  G_USEC_PER_SEC +
+				  KERNEL_HARD_MARGIN_S;
 	guint nl = child->local_ts->len, nr = child->remote_ts->len;
 	a->ts = g_new0(VpndTs, nl + nr);
 	memcpy(a->ts, child->local_ts->data, nl * sizeof(VpndTs));
@@ -398,6 +406,7 @@ child_installed(ChildSa *child)
 {
 	IkeSa *sa = child->ike_sa;
 
+	child_sa_set_lifetimes(child);
 	ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, TRUE));
 	ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, FALSE));
 	if (!reqid_shared(child))
@@ -411,7 +420,6 @@ child_installed(ChildSa *child)
 		emit_child_rekey(child);
 	else
 		emit_child_updown(child, TRUE, IKE_REASON_ESTABLISHED);
-	child_sa_set_lifetimes(child);
 	ike_engine_update_child_timer(sa);
 }
 

@@ -200,6 +200,9 @@ test_child_rekey_timer(void)
 	g_assert_cmpint(c->rekey_at, >, p.net->now + SEC(80));
 	g_assert_cmpint(c->rekey_at, <=, p.net->now + SEC(100));
 	g_assert_cmpint(c->expire_at, ==, p.net->now + SEC(120));
+	/* the kernel gets life_time as the hard limit, with a margin */
+	g_assert_cmpuint(peer_last(&p.net->a, IKE_ACTION_ADD_SA)->sa.hard.seconds, ==, 150);
+	g_assert_cmpuint(peer_find_sa(&p.net->a, VPND_DIR_OUT, 0)->sa.hard.seconds, ==, 0);
 	/* 1000 s: at least 9 more rekeys, never an expiry */
 	net_advance(p.net, p.net->now + SEC(1000));
 	assert_settled(&p);
