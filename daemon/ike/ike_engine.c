@@ -829,9 +829,13 @@ handle_response(IkeSa *sa, IkeMsg *msg, gint64 now)
 		case IKE_TASK_DONE:
 			break;
 		case IKE_TASK_MORE:
-			/* the exchange again (new group, cookie): same message ID, no state kept */
+			/* the request again (new group, cookie): IKE_SA_INIT keeps message ID 0
+			 * and no state; elsewhere the answer ended that exchange, the retry is
+			 * a new one */
 			if (h->exchange == IKE_EXCHANGE_IKE_SA_INIT)
 				sa->spi_r = 0;
+			else
+				sa->mid_out++;
 			send_request(sa, now);
 			return;
 		case IKE_TASK_FAIL:

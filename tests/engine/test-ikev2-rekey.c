@@ -406,6 +406,50 @@ test_ike_rekey(gconstpointer data)
 	pair_free(&p);
 }
 
+/*
+ * The responder wants another group: INVALID_KE_PAYLOAD, then a new exchange with it.
+ *   CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, KEi(ecp256), … }  -->
+ *                  <--  { N(INVALID_KE_PAYLOAD, curve25519) }
+ *   CREATE_CHILD_SA { N(REKEY_SA), SA, Ni', KEi(curve25519), … }  -->   (next message ID)
+ * and the same for the IKE SA once b prefers ecp256.
+ */
+static void
+test_invalid_ke(void)
+{
+	g_autoptr(GError) error = NULL;
+	Pair p = { 0 };
+
+	p.net = net_new(43);
+	p.ca = net_conn(&p.net->a, &p.net->b, "aes128gcm16-prfsha256-curve25519-ecp256",
+			"aes128gcm16-ecp256-curve25519", NULL, NULL);
+	p.cb = net_conn(&p.net->b, &p.net->a, "aes128gcm16-prfsha256-curve25519-ecp256",
+			"aes128gcm16-curve25519", NULL, NULL);
+	ike_engine_add_conn(p.net->b.engine, p.cb);
+	p.id_a = ike_engine_initiate(p.net->a.engine, p.ca, "net", p.net->now, &error);
+	g_assert_no_error(error);
+	net_flush(p.net);
+	IkeSa *a = only_sa(&p.net->a);
+	ChildSa *c = g_ptr_array_index(a->children, 0);
+	g_assert_true(ike_engine_rekey_child(p.net->a.engine, a->id, c->spi_in, p.net->now));
+	net_flush(p.net);
+	c = assert_settled(&p);
+	g_assert_cmpuint(c->alg.ke, ==, VPND_KE_CURVE25519);
+	/* IKE_AUTH 1, two CREATE_CHILD_SA 2 and 3, the Delete 4 */
+	g_assert_cmpuint(only_sa(&p.net->a)->mid_out, ==, 5);
+	g_assert_cmpuint(only_sa(&p.net->b)->mid_in, ==, 5);
+	/* now b wants ecp256 for IKE SAs */
+	g_ptr_array_set_size(p.cb->ike_proposals, 0);
+	g_ptr_array_extend_and_steal(p.cb->ike_proposals,
+				     proposal_parse_list(PROPOSAL_PROTO_IKE,
+							 "aes128gcm16-prfsha256-ecp256", NULL));
+	g_assert_true(ike_engine_rekey_ike(p.net->a.engine, only_sa(&p.net->a)->id, p.net->now));
+	net_flush(p.net);
+	assert_settled(&p);
+	g_assert_cmpuint(only_sa(&p.net->a)->alg.ke, ==, VPND_KE_ECP_256);
+	g_assert_cmpuint(only_sa(&p.net->b)->alg.ke, ==, VPND_KE_ECP_256);
+	pair_free(&p);
+}
+
 /* rekey_time 300 s: the engine rekeys the IKE SA by itself, more than once. */
 static void
 test_ike_rekey_timer(void)
@@ -486,6 +530,7 @@ main(int argc, char **argv)
 		g_test_add_data_func(path, &ike_cases[i], test_ike_rekey);
 	}
 	g_test_add_func("/ikev2/rekey/ike/timer", test_ike_rekey_timer);
+	g_test_add_func("/ikev2/rekey/invalid-ke", test_invalid_ke);
 	g_test_add_func("/ikev2/rekey/ike/collision", test_ike_collision);
 	for (guint32 seed = 1; seed <= 10; seed++) {
 		g_autofree char *path = g_strdup_printf("/ikev2/rekey/lossy/%u", seed);

@@ -32,6 +32,7 @@ typedef struct {
 	VpndSecret *gir;
 	guint16 error; /* responder: the notify that refuses the child */
 	guint32 rekey_spi; /* rekey: our inbound SPI of the child replaced */
+	gboolean ke_retried; /* initiator: INVALID_KE_PAYLOAD answered once already */
 	/* initiator of a rekey that collided: the peer's exchange for the same child */
 	guint32 coll_spi; /* our inbound SPI of the child it made */
 	GBytes *coll_ni, *coll_nr;
@@ -320,6 +321,28 @@ rekeyed_by_peer(ChildCreateTask *t, IkeSa *sa, ChildSa *new_child)
 
 /* ---- initiator ---- */
 
+/* INVALID_KE_PAYLOAD (RFC 7296 §1.3): once more with the group asked for, if we offer it. */
+static gboolean
+retry_group(ChildCreateTask *t, IkeSa *sa, const IkePayload *n)
+{
+	gsize len;
+	const guint8 *d = ike_payload_get_data(n, &len);
+	guint16 group = len == 2 ? (guint16)(d[0] << 8 | d[1]) : 0;
+
+	if (t->in_ike_auth || t->ke_retried || !t->ke || !group || group == t->ke->id ||
+	    !ike_proposal_has_ke(t->cfg->esp_proposals, group))
+		return FALSE;
+	vpnd_ke_free(t->ke);
+	t->ke = NULL;
+	if (!new_ke(t, sa, group))
+		return FALSE;
+	t->ke_retried = TRUE;
+	g_clear_pointer(&t->nonce_i, g_bytes_unref); /* a new exchange: a new nonce */
+	ike_sa_log(sa, G_LOG_LEVEL_INFO, "peer asks for %s for the child, retrying",
+		   vpnd_ke_to_string(group));
+	return TRUE;
+}
+
 static IkeTaskStatus
 child_build_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 {
@@ -382,6 +405,8 @@ child_process_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 
 	if (!t->cfg)
 		return IKE_TASK_DONE;
+	if (err && err->notify.type == IKE_NOTIFY_INVALID_KE_PAYLOAD && retry_group(t, sa, err))
+		return IKE_TASK_MORE;
 	if (err || !sa_pl || sa_pl->sa.proposals->len != 1) {
 		child_failed(t, sa, err ? err->notify.type : 0);
 		return IKE_TASK_DONE;
