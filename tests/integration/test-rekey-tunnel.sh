@@ -22,27 +22,13 @@ VPND=$BUILD/daemon/vpnd
 PLUGINS=${VPND_PLUGIN_BUILDDIR:-$BUILD/plugins}
 # shellcheck source=tests/lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
+# shellcheck source=tests/lib/vpnd.sh
+. "$(dirname "$0")/../lib/vpnd.sh"
 netns_init rk
 
 write_side() { # NAME START_ACTION LOCAL REMOTE L R (L, R: the inner address numbers)
 	local dir=$TMP/$1
-	mkdir -p "$dir/conf.d"
-	cat >"$dir/vpnd.conf" <<CONF
-plugins {
-	dir = $PLUGINS
-	load = crypto-gnutls kernel-tun auth-psk
-}
-vici {
-	socket = unix://$dir/vici
-}
-dbus {
-	enable = no
-}
-log {
-	default = info
-}
-conf_dir = $dir/conf.d
-CONF
+	vpnd_conf "$1"
 	cat >"$dir/conf.d/site.conf" <<CONF
 connections {
 	site {
@@ -80,12 +66,6 @@ secrets {
 CONF
 }
 
-start_vpnd() { # NAME NS
-	ip netns exec "$2" "$VPND" --config "$TMP/$1/vpnd.conf" >>"$TMP/$1.log" 2>&1 &
-	PIDS+=($!)
-	eval "pid_$1=$!"
-}
-
 wait_log() { # NAME PATTERN SECONDS
 	for _ in $(seq $(($3 * 10))); do
 		grep -q -- "$2" "$TMP/$1.log" 2>/dev/null && return 0
@@ -108,20 +88,6 @@ at_least() { # N NAME PATTERN
 
 none() { # NAME PATTERN
 	! grep -- "$2" "$TMP/$1.log"
-}
-
-stop_vpnd() { # NAME: SIGTERM, exit 0, no critical or sanitizer report
-	local pid rc
-	eval "pid=\$pid_$1"
-	kill -TERM "$pid"
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	wait "$pid"
-	rc=$?
-	echo "vpnd $1 exited with $rc"
-	[ "$rc" = 0 ] && ! grep -Eq 'CRITICAL|Sanitizer|runtime error' "$TMP/$1.log"
 }
 
 ping_loss() { # at most 3 of 80 lost, and the last ones answered

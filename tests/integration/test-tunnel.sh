@@ -30,6 +30,8 @@ VPND=$BUILD/daemon/vpnd
 PLUGINS=${VPND_PLUGIN_BUILDDIR:-$BUILD/plugins}
 # shellcheck source=tests/lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
+# shellcheck source=tests/lib/vpnd.sh
+. "$(dirname "$0")/../lib/vpnd.sh"
 netns_init tt
 
 setup_namespaces() {
@@ -71,24 +73,7 @@ CONF
 # (INNER_*: 1 or 2, the NS whose inner addresses are meant)
 write_side() {
 	local dir=$TMP/$1 l=$7 r=$8
-	mkdir -p "$dir/conf.d"
-	cat >"$dir/vpnd.conf" <<CONF
-plugins {
-	dir = $PLUGINS
-	load = crypto-gnutls kernel-tun auth-psk
-}
-vici {
-	socket = unix://$dir/vici
-}
-dbus {
-	enable = no
-}
-log {
-	default = info
-	knl = debug
-}
-conf_dir = $dir/conf.d
-CONF
+	vpnd_conf "$1" "knl = debug"
 	{
 		echo "connections {"
 		SIDE=$1 conn site4 "$3" "$4" "10.$l.0.1/32,fd0$l::1/128" "10.$r.0.1/32,fd0$r::1/128" "$2"
@@ -104,15 +89,6 @@ secrets {
 }
 CONF
 	} >"$dir/conf.d/site.conf"
-}
-
-# start_vpnd NAME NS: vpnd in NS, log in $TMP/NAME.log (appended), pid in pid_NAME
-start_vpnd() {
-	local name=$1 ns=$2
-	ip netns exec "$ns" "$VPND" --config "$TMP/$name/vpnd.conf" \
-		>>"$TMP/$name.log" 2>&1 &
-	PIDS+=($!)
-	eval "pid_$name=$!"
 }
 
 # wait_log NAME PATTERN SECONDS [COUNT [AFTER]]: COUNT (1) lines matching PATTERN in
@@ -132,22 +108,6 @@ log_lines() { # NAME: how long its log is now
 }
 
 REMOVED='SA [0-9a-f]* \(in\|out\) removed'
-
-# stop_vpnd NAME: SIGTERM, exit 0 within 5 s, no critical or sanitizer report in its log
-stop_vpnd() {
-	local pid rc
-	eval "pid=\$pid_$1"
-	kill -TERM "$pid"
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && { echo "vpnd $1 still running"; return 1; }
-	wait "$pid"
-	rc=$?
-	echo "vpnd $1 exited with $rc"
-	[ "$rc" = 0 ] && ! grep -Eq 'CRITICAL|Sanitizer|runtime error' "$TMP/$1.log"
-}
 
 # both_up: each side reports both CHILD SAs up (COUNT: how many times so far)
 both_up() { # COUNT
