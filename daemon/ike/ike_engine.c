@@ -589,6 +589,24 @@ start_next(IkeSa *sa, gint64 now)
 	}
 }
 
+/* After a rekey: the new SAs start what came over with the children. */
+static void
+kick_successors(IkeSa *sa, gint64 now)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	if (!sa->rekeyed)
+		return;
+	g_hash_table_iter_init(&it, sa->engine->sas);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		IkeSa *s = value;
+
+		if (s->rekeyed_from == sa->id && !s->rekeyed)
+			start_next(s, now);
+	}
+}
+
 static void
 arm_dpd(IkeSa *sa, gint64 now)
 {
@@ -861,6 +879,7 @@ handle_response(IkeSa *sa, IkeMsg *msg, gint64 now)
 	if (h->exchange == IKE_EXCHANGE_IKE_AUTH)
 		established(sa, now);
 	start_next(sa, now);
+	kick_successors(sa, now);
 }
 
 static void
@@ -993,6 +1012,7 @@ handle_request(IkeSa *sa, IkeMsg *msg, const VpndAddr *local, const VpndAddr *re
 		return;
 	}
 	answer(sa, msg, resp);
+	kick_successors(sa, now);
 	if (h->exchange == IKE_EXCHANGE_IKE_SA_INIT) {
 		sa->init_resp = g_bytes_ref(sa->last_response);
 		index_spi(e->by_spi, sa->spi_r, sa);

@@ -127,6 +127,13 @@ ike_sa_inherit(IkeSa *sa, IkeSa *old)
 			old->peer_id->data ? g_bytes_get_size(old->peer_id->data) : 0);
 }
 
+static gboolean
+is_child_work(IkePendingKind kind)
+{
+	return kind == IKE_PENDING_CREATE_CHILD || kind == IKE_PENDING_REKEY_CHILD ||
+	       kind == IKE_PENDING_DELETE_CHILD;
+}
+
 void
 ike_sa_move_children(IkeSa *from, IkeSa *to)
 {
@@ -135,6 +142,16 @@ ike_sa_move_children(IkeSa *from, IkeSa *to)
 
 		c->ike_sa = to;
 		g_ptr_array_add(to->children, c);
+	}
+	/* queued rekeys, deletes and new children go with them */
+	for (GList *l = from->pending->head, *next; l; l = next) {
+		IkePending *p = l->data;
+
+		next = l->next;
+		if (!is_child_work(p->kind))
+			continue;
+		g_queue_delete_link(from->pending, l);
+		g_queue_push_tail(to->pending, p);
 	}
 	to->undecided = FALSE;
 	ike_engine_update_child_timer(from);

@@ -450,6 +450,62 @@ test_invalid_ke(void)
 	pair_free(&p);
 }
 
+/* A child rekey queued behind an IKE rekey runs on the new IKE SA. */
+static void
+test_ike_then_child(void)
+{
+	Pair p = { 0 };
+
+	pair_up(&p, 44, "aes256gcm16");
+	ChildSa *c = g_ptr_array_index(only_sa(&p.net->a)->children, 0);
+	guint32 old_in = c->spi_in;
+	g_assert_true(ike_engine_rekey_ike(p.net->a.engine, p.id_a, p.net->now));
+	g_assert_true(ike_engine_rekey_child(p.net->a.engine, p.id_a, old_in, p.net->now));
+	net_flush(p.net);
+	c = assert_settled(&p);
+	g_assert_cmpuint(c->spi_in, !=, old_in);
+	g_assert_true(c->ike_sa != NULL && c->ike_sa->id != p.id_a);
+	for (int i = 0; i < 2; i++) {
+		Peer *peer = i ? &p.net->b : &p.net->a;
+
+		g_assert_cmpuint(peer_count(peer, IKE_ACTION_IKE_REKEY), ==, 1);
+		g_assert_cmpuint(peer_count(peer, IKE_ACTION_CHILD_REKEY), ==, 1);
+		assert_no_updown(peer);
+	}
+	/* the child rekey went over the new IKE SA: its first request */
+	g_assert_cmpuint(only_sa(&p.net->a)->mid_out, ==, 2); /* CREATE_CHILD_SA, Delete */
+	pair_free(&p);
+}
+
+/*
+ * b's child rekey is in flight when a's IKE rekey arrives: b answers TEMPORARY_FAILURE
+ * (its exchange would end on an SA whose children left), a tries again seconds later.
+ */
+static void
+test_ike_rekey_busy(void)
+{
+	Pair p = { 0 };
+
+	pair_up(&p, 45, "aes256gcm16");
+	ChildSa *cb = g_ptr_array_index(only_sa(&p.net->b)->children, 0);
+	g_assert_true(ike_engine_rekey_child(p.net->b.engine, p.id_b, cb->spi_in, p.net->now));
+	g_assert_true(ike_engine_rekey_ike(p.net->a.engine, p.id_a, p.net->now));
+	net_flush(p.net);
+	/* the child rekey is done, the IKE rekey waits */
+	g_assert_cmpuint(peer_count(&p.net->a, IKE_ACTION_CHILD_REKEY), ==, 1);
+	g_assert_cmpuint(peer_count(&p.net->a, IKE_ACTION_IKE_REKEY), ==, 0);
+	IkeSa *a = only_sa(&p.net->a);
+	g_assert_cmpint(a->timers[IKE_TIMER_REKEY], >=, p.net->now + SEC(2));
+	g_assert_cmpint(a->timers[IKE_TIMER_REKEY], <=, p.net->now + SEC(10));
+	net_advance(p.net, p.net->now + SEC(30));
+	assert_settled(&p);
+	g_assert_cmpuint(peer_count(&p.net->a, IKE_ACTION_IKE_REKEY), ==, 1);
+	g_assert_cmpuint(peer_count(&p.net->b, IKE_ACTION_IKE_REKEY), ==, 1);
+	assert_no_updown(&p.net->a);
+	assert_no_updown(&p.net->b);
+	pair_free(&p);
+}
+
 /* rekey_time 300 s: the engine rekeys the IKE SA by itself, more than once. */
 static void
 test_ike_rekey_timer(void)
@@ -531,6 +587,8 @@ main(int argc, char **argv)
 	}
 	g_test_add_func("/ikev2/rekey/ike/timer", test_ike_rekey_timer);
 	g_test_add_func("/ikev2/rekey/invalid-ke", test_invalid_ke);
+	g_test_add_func("/ikev2/rekey/ike/then-child", test_ike_then_child);
+	g_test_add_func("/ikev2/rekey/ike/busy", test_ike_rekey_busy);
 	g_test_add_func("/ikev2/rekey/ike/collision", test_ike_collision);
 	for (guint32 seed = 1; seed <= 10; seed++) {
 		g_autofree char *path = g_strdup_printf("/ikev2/rekey/lossy/%u", seed);

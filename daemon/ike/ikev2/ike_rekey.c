@@ -254,6 +254,15 @@ note_collision(IkeSa *sa, IkeRekeyTask *resp, IkeSa *theirs)
 	return FALSE;
 }
 
+static gboolean
+own_rekey_in_flight(IkeSa *sa)
+{
+	for (guint i = 0; i < sa->tasks->len; i++)
+		if (((IkeTask *)g_ptr_array_index(sa->tasks, i))->ops == &ike_rekey_ops)
+			return TRUE;
+	return FALSE;
+}
+
 static IkeTaskStatus
 refuse(IkeTask *task, guint16 notify, guint16 group)
 {
@@ -280,6 +289,10 @@ rekey_process_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 		return IKE_TASK_DONE;
 	}
 	if (sa->rekeyed || sa->state != IKE_SA_STATE_ESTABLISHED)
+		return refuse(task, IKE_NOTIFY_TEMPORARY_FAILURE, 0);
+	/* an exchange of ours other than an IKE rekey is under way: its result would land
+	 * on an SA whose children have left (RFC 7296 §2.25), so later please */
+	if (sa->request && !own_rekey_in_flight(sa))
 		return refuse(task, IKE_NOTIFY_TEMPORARY_FAILURE, 0);
 	fresh = t->new_sa = ike_sa_new(sa->engine, 0, sa->conn, FALSE);
 	if (!ike_proposal_select(sa->conn->ike_proposals, &sa_pl->sa, IKE_PROTOCOL_IKE,
@@ -316,9 +329,7 @@ rekey_build_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 		ike_task_set_error(task, IKE_NOTIFY_INVALID_SYNTAX, IKE_REASON_FAILED);
 		return IKE_TASK_FAIL;
 	}
-	gboolean collided = FALSE;
-	for (guint i = 0; i < sa->tasks->len && !collided; i++)
-		collided = ((IkeTask *)g_ptr_array_index(sa->tasks, i))->ops == &ike_rekey_ops;
+	gboolean collided = own_rekey_in_flight(sa);
 	IkeSa *n = adopt(t, sa, !collided);
 	if (collided)
 		note_collision(sa, t, n);
