@@ -34,6 +34,8 @@ struct _IkeEngine {
 	guint32 next_id, next_reqid;
 	gint64 now; /* of the call being processed */
 	IkeCookieJar *cookies;
+	guint n_half_open;            /* responder SAs not yet authenticated */
+	GHashTable *half_open_by_host; /* peer address (GBytes) -> GUINT_TO_POINTER(count) */
 	IkeEngineCounters counters;
 };
 
@@ -359,6 +361,8 @@ ike_engine_new(const IkeEngineConfig *config)
 				       (GDestroyNotify)ike_sa_free);
 	e->by_spi = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	e->half_open = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	e->half_open_by_host = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+						     (GDestroyNotify)g_bytes_unref, NULL);
 	e->conns = g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
 	e->actions = g_ptr_array_new_with_free_func((GDestroyNotify)ike_action_free);
 	return e;
@@ -372,6 +376,7 @@ ike_engine_free(IkeEngine *e)
 	g_hash_table_unref(e->by_spi);
 	g_hash_table_unref(e->half_open);
 	g_hash_table_unref(e->sas);
+	g_hash_table_unref(e->half_open_by_host);
 	g_ptr_array_unref(e->conns);
 	g_ptr_array_unref(e->actions);
 	ike_cookie_jar_free(e->cookies);
@@ -1063,24 +1068,46 @@ ike_engine_select_conn(IkeEngine *e, IkeSa *sa, IkeConnFilter fits, gpointer dat
 	return NULL;
 }
 
-/* Half-open responder SAs, in all and from @remote. A scan: fine for now. */
-static void
-count_half_open(IkeEngine *e, const VpndAddr *remote, guint *total, guint *peer)
+static GBytes *
+host_key(const VpndAddr *addr)
 {
-	GHashTableIter it;
-	gpointer value;
+	guint8 key[1 + sizeof(addr->addr)];
 
-	*total = *peer = 0;
-	g_hash_table_iter_init(&it, e->sas);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		IkeSa *sa = value;
+	key[0] = (guint8)addr->family;
+	memcpy(key + 1, addr->addr, sizeof(addr->addr));
+	return g_bytes_new(key, sizeof(key));
+}
 
-		if (sa->initiator || sa->state != IKE_SA_STATE_CONNECTING)
-			continue;
-		(*total)++;
-		*peer += sa->remote.family == remote->family &&
-			 memcmp(sa->remote.addr, remote->addr, sizeof(remote->addr)) == 0;
+static guint
+half_open_from(IkeEngine *e, const VpndAddr *host)
+{
+	g_autoptr(GBytes) key = host_key(host);
+
+	return GPOINTER_TO_UINT(g_hash_table_lookup(e->half_open_by_host, key));
+}
+
+void
+ike_engine_half_open(IkeSa *sa, gboolean opening)
+{
+	IkeEngine *e = sa->engine;
+	GBytes *key;
+	guint n;
+
+	if (opening == sa->half_open)
+		return;
+	sa->half_open = opening;
+	if (opening)
+		sa->half_open_host = sa->remote;
+	key = host_key(&sa->half_open_host);
+	n = GPOINTER_TO_UINT(g_hash_table_lookup(e->half_open_by_host, key));
+	n = opening ? n + 1 : n - 1;
+	e->n_half_open = opening ? e->n_half_open + 1 : e->n_half_open - 1;
+	if (n) {
+		g_hash_table_replace(e->half_open_by_host, key, GUINT_TO_POINTER(n));
+		return;
 	}
+	g_hash_table_remove(e->half_open_by_host, key);
+	g_bytes_unref(key);
 }
 
 /* The stateless answer { N(COOKIE) } to an IKE_SA_INIT request (RFC 7296 §2.6). */
@@ -1163,8 +1190,7 @@ handle_init_request(IkeEngine *e, IkeMsg *msg, const VpndAddr *local, const Vpnd
 		e->counters.no_sa++;
 		return;
 	}
-	guint total, from_peer;
-	count_half_open(e, remote, &total, &from_peer);
+	guint total = e->n_half_open, from_peer = half_open_from(e, remote);
 	if (!cookie_ok(e, msg, total, local, remote))
 		return;
 	if ((e->cfg.half_open_max && total >= e->cfg.half_open_max) ||

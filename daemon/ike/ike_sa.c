@@ -207,6 +207,8 @@ ike_sa_set_state(IkeSa *sa, IkeSaState state)
 		return;
 	g_return_if_fail(old != IKE_SA_STATE_DESTROYING);
 	sa->state = state;
+	if (!sa->initiator && (old == IKE_SA_STATE_CONNECTING || state == IKE_SA_STATE_CONNECTING))
+		ike_engine_half_open(sa, state == IKE_SA_STATE_CONNECTING);
 	switch (state) {
 	case IKE_SA_STATE_ESTABLISHED:
 		ike_sa_log(sa, G_LOG_LEVEL_MESSAGE,

@@ -145,6 +145,10 @@ struct _IkeSa {
 	gboolean rekeying;          /* our rekey of this IKE SA is under way */
 	gboolean rekeyed;           /* replaced by a new IKE SA: goes quietly */
 	gboolean undecided;         /* made by a colliding rekey, children not (yet) here */
+
+	/* responder: counted as half-open from this address (ike_engine_half_open()) */
+	gboolean half_open;
+	VpndAddr half_open_host;
 };
 
 IkeSa *ike_sa_new(IkeEngine *engine, guint32 id, ConnConfig *conn, gboolean initiator);
@@ -198,6 +202,8 @@ void ike_engine_ike_rekeyed(IkeEngine *engine, IkeSa *old, IkeSa *sa);
 void ike_engine_retire(IkeSa *sa);
 /* The SA a colliding rekey of @sa by the peer made, still undecided. (nullable) */
 IkeSa *ike_engine_find_successor(IkeEngine *engine, IkeSa *sa);
+/* A responder SA starts (@opening) or stops being half-open: the engine's counters. */
+void ike_engine_half_open(IkeSa *sa, gboolean opening);
 /* Another IKE SA of @sa's connection or to its peer's address is up (then
  * INITIAL_CONTACT is not sent). */
 gboolean ike_engine_has_sibling(IkeEngine *engine, IkeSa *sa);
