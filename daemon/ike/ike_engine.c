@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ike_cookie.h"
+#include "ike_engine_private.h"
 #include "ike_msg.h"
 #include "ike_sa.h"
 
@@ -24,27 +25,6 @@
 #define USEC_PER_MS 1000
 #define USEC_PER_S G_USEC_PER_SEC
 
-struct _IkeEngine {
-	IkeEngineConfig cfg;
-	GHashTable *sas;       /* id -> IkeSa (owned) */
-	GHashTable *by_spi;    /* our SPI (guint64) -> IkeSa */
-	GHashTable *half_open; /* responder: initiator's SPI (guint64) -> IkeSa */
-	GPtrArray *conns;      /* ConnConfig */
-	GPtrArray *actions;    /* IkeAction */
-	guint32 next_id, next_reqid;
-	gint64 now; /* of the call being processed */
-	IkeCookieJar *cookies;
-	guint n_half_open;            /* responder SAs not yet authenticated */
-	GHashTable *half_open_by_host; /* peer address (GBytes) -> GUINT_TO_POINTER(count) */
-	IkeEngineCounters counters;
-};
-
-/* The same address, whatever the port (a NAT may have moved it). */
-static gboolean
-same_host(const VpndAddr *a, const VpndAddr *b)
-{
-	return a->family == b->family && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
-}
 
 /* ---- the exchange table: (exchange, what we start) -> tasks; responders use the row of
  * the exchange received ---- */
@@ -437,6 +417,12 @@ destroy_sa(IkeSa *sa, IkeReason reason, guint16 notify)
 	ike_sa_set_state(sa, IKE_SA_STATE_DESTROYING);
 }
 
+void
+ike_engine_destroy_sa(IkeSa *sa, IkeReason reason, guint16 notify)
+{
+	destroy_sa(sa, reason, notify);
+}
+
 static gboolean
 reap_one(gpointer key, gpointer value, gpointer user_data)
 {
@@ -731,76 +717,6 @@ ike_engine_retire(IkeSa *sa)
 	arm_timer(sa, IKE_TIMER_EXPIRE, e->now + retransmit_total(e));
 }
 
-gboolean
-ike_engine_has_sibling(IkeEngine *e, IkeSa *sa)
-{
-	GHashTableIter it;
-	gpointer value;
-
-	g_hash_table_iter_init(&it, e->sas);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		IkeSa *s = value;
-
-		if (s != sa && s->state == IKE_SA_STATE_ESTABLISHED &&
-		    (s->conn == sa->conn || same_host(&s->remote, &sa->remote)))
-			return TRUE;
-	}
-	return FALSE;
-}
-
-static gboolean
-same_identity(const ConnIdentity *a, const ConnIdentity *b)
-{
-	return a && b && a->type == b->type && a->data && b->data && g_bytes_equal(a->data, b->data);
-}
-
-void
-ike_engine_initial_contact(IkeEngine *e, IkeSa *sa)
-{
-	g_autoptr(GPtrArray) stale = g_ptr_array_new();
-	const ConnIdentity *me = conn_config_get_id(sa->conn, TRUE);
-	GHashTableIter it;
-	gpointer value;
-
-	g_hash_table_iter_init(&it, e->sas);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		IkeSa *s = value;
-		const ConnIdentity *my_id = conn_config_get_id(s->conn, TRUE);
-
-		/* same identities from the same host: the peer restarted; an SA from another
-		 * address of it (another outer family) is a different tunnel */
-		if (s != sa && s->state != IKE_SA_STATE_DESTROYING &&
-		    same_host(&s->remote, &sa->remote) && same_identity(s->peer_id, sa->peer_id) &&
-		    (my_id == me || same_identity(my_id, me)))
-			g_ptr_array_add(stale, s);
-	}
-	for (guint i = 0; i < stale->len; i++) {
-		IkeSa *s = g_ptr_array_index(stale, i);
-
-		ike_sa_log(s, G_LOG_LEVEL_INFO, "INITIAL_CONTACT from '%s' on IKE SA %u: removing",
-			   sa->peer_id->text, sa->id);
-		/* the peer has forgotten it: no Delete, it would go unanswered */
-		destroy_sa(s, IKE_REASON_REPLACED, 0);
-	}
-}
-
-IkeSa *
-ike_engine_find_successor(IkeEngine *e, IkeSa *sa)
-{
-	GHashTableIter it;
-	gpointer value;
-
-	g_hash_table_iter_init(&it, e->sas);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		IkeSa *s = value;
-
-		if (s->rekeyed_from == sa->id && s->undecided &&
-		    s->state == IKE_SA_STATE_ESTABLISHED)
-			return s;
-	}
-	return NULL;
-}
-
 void
 ike_engine_kick(IkeSa *sa)
 {
@@ -1034,82 +950,6 @@ handle_request(IkeSa *sa, IkeMsg *msg, const VpndAddr *local, const VpndAddr *re
 		established(sa, now);
 }
 
-static gboolean
-conn_fits_addrs(const ConnConfig *c, const VpndAddr *local, const VpndAddr *remote)
-{
-	return (!c->local_addr.family || same_host(&c->local_addr, local)) &&
-	       (!c->remote_addr.family || same_host(&c->remote_addr, remote));
-}
-
-static ConnConfig *
-find_conn(IkeEngine *e, const VpndAddr *local, const VpndAddr *remote)
-{
-	for (guint i = 0; i < e->conns->len; i++) {
-		ConnConfig *c = g_ptr_array_index(e->conns, i);
-
-		if (conn_fits_addrs(c, local, remote))
-			return c;
-	}
-	return NULL;
-}
-
-ConnConfig *
-ike_engine_select_conn(IkeEngine *e, IkeSa *sa, IkeConnFilter fits, gpointer data)
-{
-	/* the one IKE_SA_INIT found first keeps priority, then the others in load order */
-	if (fits(sa->conn, data))
-		return sa->conn;
-	for (guint i = 0; i < e->conns->len; i++) {
-		ConnConfig *c = g_ptr_array_index(e->conns, i);
-
-		if (c != sa->conn && conn_fits_addrs(c, &sa->local, &sa->remote) && fits(c, data))
-			return c;
-	}
-	return NULL;
-}
-
-static GBytes *
-host_key(const VpndAddr *addr)
-{
-	guint8 key[1 + sizeof(addr->addr)];
-
-	key[0] = (guint8)addr->family;
-	memcpy(key + 1, addr->addr, sizeof(addr->addr));
-	return g_bytes_new(key, sizeof(key));
-}
-
-static guint
-half_open_from(IkeEngine *e, const VpndAddr *host)
-{
-	g_autoptr(GBytes) key = host_key(host);
-
-	return GPOINTER_TO_UINT(g_hash_table_lookup(e->half_open_by_host, key));
-}
-
-void
-ike_engine_half_open(IkeSa *sa, gboolean opening)
-{
-	IkeEngine *e = sa->engine;
-	GBytes *key;
-	guint n;
-
-	if (opening == sa->half_open)
-		return;
-	sa->half_open = opening;
-	if (opening)
-		sa->half_open_host = sa->remote;
-	key = host_key(&sa->half_open_host);
-	n = GPOINTER_TO_UINT(g_hash_table_lookup(e->half_open_by_host, key));
-	n = opening ? n + 1 : n - 1;
-	e->n_half_open = opening ? e->n_half_open + 1 : e->n_half_open - 1;
-	if (n) {
-		g_hash_table_replace(e->half_open_by_host, key, GUINT_TO_POINTER(n));
-		return;
-	}
-	g_hash_table_remove(e->half_open_by_host, key);
-	g_bytes_unref(key);
-}
-
 /* The stateless answer { N(COOKIE) } to an IKE_SA_INIT request (RFC 7296 §2.6). */
 static void
 send_cookie(IkeEngine *e, IkeMsg *req, const guint8 *cookie, const VpndAddr *local,
@@ -1186,11 +1026,11 @@ handle_init_request(IkeEngine *e, IkeMsg *msg, const VpndAddr *local, const Vpnd
 		e->counters.malformed++;
 		return;
 	}
-	if (!(conn = find_conn(e, local, remote))) {
+	if (!(conn = ike_engine_find_conn(e, local, remote))) {
 		e->counters.no_sa++;
 		return;
 	}
-	guint total = e->n_half_open, from_peer = half_open_from(e, remote);
+	guint total = e->n_half_open, from_peer = ike_engine_half_open_from(e, remote);
 	if (!cookie_ok(e, msg, total, local, remote))
 		return;
 	if ((e->cfg.half_open_max && total >= e->cfg.half_open_max) ||

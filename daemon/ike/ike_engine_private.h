@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The engine's insides, shared by ike_engine.c (the driver) and ike_engine_peers.c
+ * (who belongs to whom: connections by address and identity, half-open counts,
+ * INITIAL_CONTACT, rekey successors). Nothing outside daemon/ike/ includes this.
+ */
+#pragma once
+
+#include "ike_cookie.h"
+#include "ike_engine.h"
+#include "ike_sa.h"
+
+struct _IkeEngine {
+	IkeEngineConfig cfg;
+	GHashTable *sas;       /* id -> IkeSa (owned) */
+	GHashTable *by_spi;    /* our SPI (guint64) -> IkeSa */
+	GHashTable *half_open; /* responder: initiator's SPI (guint64) -> IkeSa */
+	GPtrArray *conns;      /* ConnConfig */
+	GPtrArray *actions;    /* IkeAction */
+	guint32 next_id, next_reqid;
+	gint64 now; /* of the call being processed */
+	IkeCookieJar *cookies;
+	guint n_half_open;            /* responder SAs not yet authenticated */
+	GHashTable *half_open_by_host; /* peer address (GBytes) -> GUINT_TO_POINTER(count) */
+	IkeEngineCounters counters;
+};
+
+/* Marks @sa gone: children down, timers cancelled, ike-updown; freed by the engine. */
+void ike_engine_destroy_sa(IkeSa *sa, IkeReason reason, guint16 notify);
+
+/* The same address, whatever the port (a NAT may have moved it). */
+gboolean ike_same_host(const VpndAddr *a, const VpndAddr *b);
+/* The first connection that fits these addresses. (nullable) (transfer none) */
+ConnConfig *ike_engine_find_conn(IkeEngine *e, const VpndAddr *local, const VpndAddr *remote);
+/* Half-open responder SAs from @host's address. */
+guint ike_engine_half_open_from(IkeEngine *e, const VpndAddr *host);
