@@ -504,8 +504,8 @@ child_sa_set_lifetimes(ChildSa *child)
 		return;
 	rekey = cfg->rekey_time;
 	life = cfg->life_time ? cfg->life_time : rekey + rekey / 10;
-	if (rekey >= life)
-		rekey = life; /* a life_time shorter than rekey_time: rekey just before */
+	if (rekey >= life) /* life_time not after rekey_time: rekey a tenth before it */
+		rekey = life > 1 ? life - MAX(life / 10, 1) : life;
 	rand = cfg->rand_time ? cfg->rand_time : life - rekey;
 	if (rand >= rekey)
 		rand = rekey / 2;

@@ -216,6 +216,32 @@ test_child_rekey_timer(void)
 	pair_free(&p);
 }
 
+/* life_time not after rekey_time: the child is still rekeyed, a tenth before its end. */
+static void
+test_child_life_before_rekey(void)
+{
+	Pair p = { 0 };
+
+	pair_up(&p, 34, "aes256gcm16");
+	for (int i = 0; i < 2; i++) {
+		ChildConfig *child = conn_config_get_child(i ? p.cb : p.ca, "net");
+
+		child->rekey_time = 100;
+		child->life_time = 50;
+	}
+	ChildSa *c = g_ptr_array_index(only_sa(&p.net->a)->children, 0);
+	g_assert_true(ike_engine_rekey_child(p.net->a.engine, p.id_a, c->spi_in, p.net->now));
+	net_flush(p.net);
+	c = assert_settled(&p);
+	g_assert_cmpint(c->rekey_at, <, c->expire_at);
+	net_advance(p.net, p.net->now + SEC(200));
+	assert_settled(&p);
+	g_assert_cmpuint(peer_count(&p.net->a, IKE_ACTION_CHILD_REKEY), >=, 4);
+	assert_no_updown(&p.net->a);
+	assert_no_updown(&p.net->b);
+	pair_free(&p);
+}
+
 /* The kernel's soft expiry rekeys; its hard expiry deletes (on both sides). */
 static void
 test_child_kernel_expire(void)
@@ -579,6 +605,7 @@ main(int argc, char **argv)
 	}
 	g_test_add_func("/ikev2/rekey/child/timer", test_child_rekey_timer);
 	g_test_add_func("/ikev2/rekey/child/kernel-expire", test_child_kernel_expire);
+	g_test_add_func("/ikev2/rekey/child/life-before-rekey", test_child_life_before_rekey);
 	g_test_add_func("/ikev2/rekey/child/collision", test_child_collision);
 	for (gsize i = 0; i < G_N_ELEMENTS(ike_cases); i++) {
 		g_autofree char *path = g_strdup_printf(
