@@ -55,7 +55,7 @@ for _ in $(seq 100); do
 	grep -q "running, plugins:" "$work/log" && break
 	sleep 0.1
 done
-grep -q "running, plugins: crypto-gnutls crypto-openssl" "$work/log" ||
+grep -q "running, plugins: auth-psk crypto-gnutls crypto-openssl" "$work/log" ||
 	{ cat "$work/log" >&2; fail "packaged vpnd did not start with its plugins"; }
 kill -TERM "$pid"
 wait "$pid" || fail "vpnd exited with $? on SIGTERM"
