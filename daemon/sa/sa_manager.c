@@ -973,6 +973,22 @@ read_number(Settings *settings, const char *key, gdouble min, gdouble max, gdoub
 	return TRUE;
 }
 
+/* ike.half_open_max, half_open_per_peer, cookie_threshold: IKE_SA_INIT flood limits. */
+static gboolean
+read_limits(Settings *settings, IkeEngineConfig *cfg, GError **error)
+{
+	gdouble max = 0, per_peer = 0, cookies = 0;
+
+	if (!read_number(settings, "ike.half_open_max", 0, G_MAXINT, &max, error) ||
+	    !read_number(settings, "ike.half_open_per_peer", 1, G_MAXINT, &per_peer, error) ||
+	    !read_number(settings, "ike.cookie_threshold", 1, G_MAXINT, &cookies, error))
+		return FALSE;
+	cfg->half_open_max = (guint)max;
+	cfg->half_open_per_peer = (guint)per_peer;
+	cfg->cookie_threshold = (guint)cookies;
+	return TRUE;
+}
+
 /* ike.retransmit_{timeout,base,tries}: how long a silent peer is tried (also DPD). */
 static gboolean
 read_retransmit(Settings *settings, IkeEngineConfig *cfg, GError **error)
@@ -1028,12 +1044,9 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 		.host = host,
 		.psk_lookup = psk_lookup,
 		.psk_data = mgr,
-		.half_open_max = (guint)settings_get_int(settings, "ike.half_open_max", 0),
-		.half_open_per_peer = (guint)settings_get_int(settings, "ike.half_open_per_peer", 0),
-		.cookie_threshold = (guint)settings_get_int(settings, "ike.cookie_threshold", 0),
 	};
 
-	if (!read_retransmit(settings, &cfg, error))
+	if (!read_retransmit(settings, &cfg, error) || !read_limits(settings, &cfg, error))
 		return NULL;
 	mgr->host = host;
 	mgr->control = control;
