@@ -979,9 +979,9 @@ read_limits(Settings *settings, IkeEngineConfig *cfg, GError **error)
 {
 	gdouble max = 0, per_peer = 0, cookies = 0;
 
-	if (!read_number(settings, "ike.half_open_max", 0, G_MAXINT, &max, error) ||
-	    !read_number(settings, "ike.half_open_per_peer", 1, G_MAXINT, &per_peer, error) ||
-	    !read_number(settings, "ike.cookie_threshold", 1, G_MAXINT, &cookies, error))
+	if (!read_number(settings, "ike.half_open_max", 0, 100000, &max, error) ||
+	    !read_number(settings, "ike.half_open_per_peer", 1, 100000, &per_peer, error) ||
+	    !read_number(settings, "ike.cookie_threshold", 1, 100000, &cookies, error))
 		return FALSE;
 	cfg->half_open_max = (guint)max;
 	cfg->half_open_per_peer = (guint)per_peer;
