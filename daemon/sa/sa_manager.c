@@ -431,24 +431,45 @@ read_number(Settings *settings, const char *key, gdouble min, gdouble max, gdoub
 	return TRUE;
 }
 
-/* ike.retransmit_{timeout,base,tries}: how long a silent peer is tried (also DPD). */
+/* ike.KEY as a whole number from 0 to @max; absent leaves @out alone. */
 static gboolean
-read_retransmit(Settings *settings, IkeEngineConfig *cfg, GError **error)
+read_count(Settings *settings, const char *key, guint max, guint *out, GError **error)
 {
-	gdouble timeout = 0, base = 0, tries = 0;
+	gdouble value = *out;
+
+	if (!read_number(settings, key, 0, max, &value, error))
+		return FALSE;
+	if (value != (guint)value) {
+		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
+			    "%s: %g is not a whole number", key, value);
+		return FALSE;
+	}
+	*out = (guint)value;
+	return TRUE;
+}
+
+/*
+ * ike.retransmit_{timeout,base,tries}: how long a silent peer is tried (also DPD);
+ * ike.half_open_{max,per_peer}: IKE SAs not yet authenticated a responder keeps (DoS
+ * protection; 0: no limit).
+ */
+static gboolean
+read_engine_settings(Settings *settings, IkeEngineConfig *cfg, GError **error)
+{
+	gdouble timeout = 0, base = 0;
+	guint per_peer = G_MAXUINT;
 
 	if (!read_number(settings, "ike.retransmit_timeout", 0.05, 3600, &timeout, error) ||
 	    !read_number(settings, "ike.retransmit_base", 1, 10, &base, error) ||
-	    !read_number(settings, "ike.retransmit_tries", 1, 100, &tries, error))
+	    !read_count(settings, "ike.retransmit_tries", 100, &cfg->retransmit_tries, error) ||
+	    !read_count(settings, "ike.half_open_max", G_MAXINT, &cfg->half_open_max, error) ||
+	    !read_count(settings, "ike.half_open_per_peer", G_MAXINT, &per_peer, error))
 		return FALSE;
-	if (tries != (guint)tries) {
-		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
-			    "ike.retransmit_tries: %g is not a whole number", tries);
-		return FALSE;
-	}
 	cfg->retransmit_timeout_ms = (guint)(timeout * 1000);
 	cfg->retransmit_base = base;
-	cfg->retransmit_tries = (guint)tries;
+	/* the engine reads 0 as its default (5) */
+	if (per_peer != G_MAXUINT)
+		cfg->half_open_per_peer = per_peer ? per_peer : G_MAXUINT;
 	return TRUE;
 }
 
@@ -483,7 +504,7 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 	const char *dir = settings_get_str(settings, "conf_dir", SA_MANAGER_DEFAULT_CONF_DIR);
 	IkeEngineConfig cfg = { .host = host, .psk_lookup = psk_lookup, .psk_data = mgr };
 
-	if (!read_retransmit(settings, &cfg, error))
+	if (!read_engine_settings(settings, &cfg, error))
 		return NULL;
 	mgr->host = host;
 	mgr->control = control;
