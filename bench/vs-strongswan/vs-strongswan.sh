@@ -14,7 +14,12 @@
 #      after a VICI initiate (swanctl), vpnd at start-up (start_action = start); both
 #      from the initiator's "initiating" log line (ms resolution, the same for both),
 #      the reply seen by a prober in A that sends an ICMP echo every 0.5 ms.
+#  Also per establishment the responder's CPU time (all threads, schedstat): steadier
+#  than the rate on a shared machine, where a busy neighbour slows both sides.
 # Medians of RUNS runs each; METRIC VALUE UNIT lines, ratios are vpnd / charon.
+# Environment: VS_PARTS (rate mem ping), VS_IMPLS (vpnd charon), VS_RUNS, VS_BURST,
+# VS_MEM_SAS, VS_MEM_RUNS, VS_PING_RUNS; VS_PERF=DIR keeps a perf profile of each
+# rate run's responder there.
 # Usage: vs-strongswan.sh VPND PLUGIN_DIR. Needs root and scripts/install-deps.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -162,6 +167,9 @@ pid_of() { # IMPL NS
 
 rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"; }
 
+# cpu_ns PID: CPU time of all its threads so far (schedstat: ns on the CPU)
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ t += $1 } END { printf "%d\n", t }'; }
+
 # count_up IMPL NS: children up so far in that daemon's log
 count_up() {
 	if [ "$1" = vpnd ]; then
@@ -222,26 +230,41 @@ measure() {
 
 # ---- (a) establishments per second ----
 
-rate_run() { # IMPL GROUP
+# rate_run IMPL GROUP: "establishments/s responder-CPU-µs-per-establishment"
+rate_run() {
+	local first last cpu0 cpu1 pid
 	init_conf "$BURST" "$2" start >"$INTEROP_DIR/init.conf"
 	resp_conf "$2" >"$INTEROP_DIR/resp.conf"
 	start "$1" "$B" "$INTEROP_DIR/resp.conf"
+	pid=$(pid_of "$1" "$B")
+	# VS_PERF=DIR: a perf profile of the responder per run, for finding bottlenecks
+	if [ -n "${VS_PERF:-}" ]; then
+		perf record -q -g -o "$VS_PERF/$1-$2-$pid.data" -p "$pid" 2>/dev/null &
+		perf_pid=$!
+		sleep 0.2
+	fi
+	cpu0=$(cpu_ns "$pid")
 	start "$1" "$A" "$INTEROP_DIR/init.conf"
 	wait_up "$1" "$A" "$BURST" 60
+	wait_up "$1" "$B" "$BURST" 10
+	cpu1=$(cpu_ns "$pid")
+	if [ -n "${VS_PERF:-}" ]; then
+		kill -INT "$perf_pid"
+		wait "$perf_pid" || true
+	fi
 	read -r first last < <(stamps "$1" "$A")
 	stop_all
-	awk -v n="$BURST" -v a="$first" -v b="$last" 'BEGIN { printf "%.1f\n", n / (b - a > 0.001 ? b - a : 0.001) }'
+	awk -v n="$BURST" -v a="$first" -v b="$last" -v c="$((cpu1 - cpu0))" \
+		'BEGIN { printf "%.1f %.1f\n", n / (b - a > 0.001 ? b - a : 0.001), c / n / 1000 }'
 }
 
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
-declare -A rate
-part rate && for group in curve25519 ecp256; do
-	for impl in $IMPLS; do
-		rate[$impl-$group]=$(for _ in $(seq 1 "$RUNS"); do rate_run "$impl" "$group"; done | median)
-		echo "vs_handshake_rate_${impl}_${group} ${rate[$impl-$group]} /s"
-	done
-	ratio "vs_handshake_rate_ratio_$group" "${rate[vpnd-$group]:-}" "${rate[charon-$group]:-}"
+rate_curve25519() { rate_run "$1" curve25519; }
+rate_ecp256() { rate_run "$1" ecp256; }
+for group in curve25519 ecp256; do
+	part rate && measure "rate_$group" "$RUNS" "vs_handshake_rate_$group" /s \
+		"vs_responder_cpu_per_handshake_$group" us
 done
 
 # ---- (b) memory ----
