@@ -5,7 +5,7 @@
 #      B, vpnd -> vpnd against charon -> charon, PSK, Curve25519 and ECP-256; the rate
 #      is BURST over the initiator's log from the first "initiating" to the last child
 #      up (ms timestamps); both daemons restarted per run; charon's DoS protection
-#      off, vpnd's half-open limits off (ike.half_open_per_peer = 0);
+#      off, vpnd's too (ike.half_open_per_peer = 0, ike.cookie_threshold = 0);
 #  (b) RSS per established IKE SA (one child each) at MEM_SAS SAs: the responder's
 #      VmRSS with its one connection loaded, then with MEM_SAS SAs up, difference over
 #      MEM_SAS; and RSS per loaded connection (the initiator, MEM_SAS connections, none
@@ -133,6 +133,7 @@ EOF
 # the same retransmission start on both sides: a lost datagram costs 1 s, not 4
 vpnd_settings='ike {
 	half_open_per_peer = 0
+	cookie_threshold = 0
 	retransmit_timeout = 1
 }'
 export INTEROP_CHARON_SETTINGS='retransmit_timeout = 1'

@@ -989,28 +989,38 @@ read_count(Settings *settings, const char *key, guint max, guint *out, GError **
 	return TRUE;
 }
 
+/* ike.KEY as a limit: 0 lifts it (G_MAXUINT; the engine reads 0 as its default). */
+static gboolean
+read_limit(Settings *settings, const char *key, guint *out, GError **error)
+{
+	guint value = G_MAXUINT;
+
+	if (!read_count(settings, key, G_MAXINT, &value, error))
+		return FALSE;
+	if (value != G_MAXUINT)
+		*out = value ? value : G_MAXUINT;
+	return TRUE;
+}
+
 /*
  * ike.retransmit_{timeout,base,tries}: how long a silent peer is tried (also DPD);
- * ike.half_open_{max,per_peer}: IKE SAs not yet authenticated a responder keeps (DoS
- * protection; 0: no limit).
+ * ike.half_open_{max,per_peer}, ike.cookie_threshold: the responder's protection
+ * against IKE_SA_INIT floods (0: no limit, no cookies).
  */
 static gboolean
 read_engine_settings(Settings *settings, IkeEngineConfig *cfg, GError **error)
 {
 	gdouble timeout = 0, base = 0;
-	guint per_peer = G_MAXUINT;
 
 	if (!read_number(settings, "ike.retransmit_timeout", 0.05, 3600, &timeout, error) ||
 	    !read_number(settings, "ike.retransmit_base", 1, 10, &base, error) ||
 	    !read_count(settings, "ike.retransmit_tries", 100, &cfg->retransmit_tries, error) ||
 	    !read_count(settings, "ike.half_open_max", G_MAXINT, &cfg->half_open_max, error) ||
-	    !read_count(settings, "ike.half_open_per_peer", G_MAXINT, &per_peer, error))
+	    !read_limit(settings, "ike.half_open_per_peer", &cfg->half_open_per_peer, error) ||
+	    !read_limit(settings, "ike.cookie_threshold", &cfg->cookie_threshold, error))
 		return FALSE;
 	cfg->retransmit_timeout_ms = (guint)(timeout * 1000);
 	cfg->retransmit_base = base;
-	/* the engine reads 0 as its default (5) */
-	if (per_peer != G_MAXUINT)
-		cfg->half_open_per_peer = per_peer ? per_peer : G_MAXUINT;
 	return TRUE;
 }
 
@@ -1048,9 +1058,6 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 		.host = host,
 		.psk_lookup = psk_lookup,
 		.psk_data = mgr,
-		.half_open_max = (guint)settings_get_int(settings, "ike.half_open_max", 0),
-		.half_open_per_peer = (guint)settings_get_int(settings, "ike.half_open_per_peer", 0),
-		.cookie_threshold = (guint)settings_get_int(settings, "ike.cookie_threshold", 0),
 	};
 
 	if (!read_engine_settings(settings, &cfg, error))

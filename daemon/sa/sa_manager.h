@@ -7,7 +7,7 @@
  *
  *   settings: conf_dir (default /etc/vpnd/conf.d), net { port, port_nat_t, addresses },
  *   ike { retransmit_timeout, retransmit_base, retransmit_tries, half_open_max,
- *   half_open_per_peer }
+ *   half_open_per_peer, cookie_threshold }
  */
 #pragma once
 
