@@ -43,11 +43,12 @@ results=$INTEROP_DIR/results
 # ---- configuration of a cell ----
 # IKE ESP: proposals; ID_A ID_B: identities of A (charon) and B (vpnd); START_A START_B:
 # start_action of child tun; DPD_A DPD_B: dpd_delay; TUN2: "yes" adds child tun2
-# (10.x.1.0/24) with ESP2 (start_action START2_B on vpnd's side).
+# (10.x.1.0/24) with ESP2 (start_action START2_B on vpnd's side; LIFE2_B: its life_time
+# there, without rekeying).
 cell_defaults() {
 	IKE=aes256gcm16-prfsha256-curve25519 IKE_A='' IKE_B='' ESP=aes256gcm16
 	ID_A=a.vpnd.test ID_B=b.vpnd.test START_A=none START_B=none DPD_A=0 DPD_B=0
-	TUN2=no ESP2=aes256gcm16-ecp256 START2_B=none
+	TUN2=no ESP2=aes256gcm16-ecp256 START2_B=none LIFE2_B=''
 }
 
 # site_conf SIDE (a or b): the swanctl.conf of that side from the cell variables
@@ -89,8 +90,11 @@ EOF
 				remote_ts = 10.$r.1.0/24
 				esp_proposals = $ESP2
 				start_action = $([ "$me" = b ] && echo "$START2_B" || echo none)
-			}
 EOF
+		if [ "$me" = b ] && [ -n "$LIFE2_B" ]; then
+			printf '\t\t\t\trekey_time = 0\n\t\t\t\tlife_time = %s\n' "$LIFE2_B"
+		fi
+		printf '\t\t\t}\n'
 	fi
 	cat <<EOF
 		}
@@ -322,6 +326,28 @@ second_child() {
 	fi
 }
 
+# vpnd deletes a child: tun2 has a life_time of 2 s and no rekeying at vpnd, so vpnd
+# sends a Delete for it (as initiator or responder of tun2); charon drops it, and tun
+# still carries traffic.
+child_delete_by_vpnd() {
+	TUN2=yes LIFE2_B=2s
+	[ "$1" = "v>c" ] && START_B=start START2_B=start
+	cell_setup
+	initiate "$1" && up tun || return 1
+	if [ "$1" = "c>v" ]; then
+		check "swanctl --initiate --child tun2 failed" \
+			interop_swanctl "$A" --initiate --child tun2 --timeout 10 >/dev/null 2>&1 || return 1
+	fi
+	up tun2 &&
+		check "vpnd: tun2 not down after its life_time" vpnd_logged "CHILD SA tun2 down" 5 &&
+		check "charon got no Delete for tun2" \
+			charon_logged "received DELETE for ESP CHILD_SA with SPI" 3 &&
+		check "charon still lists tun2" no_child tun2 &&
+		check "tun stopped carrying pings after tun2 went" ping_pair "$B" 10.2.0.1 10.1.0.1 &&
+		check "the IKE SA did not survive tun2" one_ike_sa &&
+		vpnd_delete
+}
+
 # Dead peer detection. v>c: vpnd checks liveness every second (charon answers), then
 # charon is killed (no Delete) and vpnd gives up on it. c>v: charon checks liveness
 # (vpnd answers), then vpnd is frozen with SIGSTOP and charon gives up on it.
@@ -376,6 +402,7 @@ for dir in 'v>c' 'c>v'; do
 	run_cell "IKE chacha20poly1305-prfsha256-curve25519, ESP chacha20poly1305" "$dir" p_chacha
 	run_cell "INVALID_KE_PAYLOAD (ECP-256 guessed, Curve25519 wanted), retry" "$dir" invalid_ke
 	run_cell "second CHILD_SA with PFS (aes256gcm16-ecp256), deletes" "$dir" second_child
+	run_cell "delete a CHILD_SA by vpnd (life_time expiry)" "$dir" child_delete_by_vpnd
 	run_cell "identity FQDN" "$dir" id_fqdn
 	run_cell "identity IP address" "$dir" id_ip
 	run_cell "identity email (RFC 822)" "$dir" id_email
