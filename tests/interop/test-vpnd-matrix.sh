@@ -294,11 +294,8 @@ invalid_ke() {
 		fi && vpnd_delete
 }
 
-# A second CHILD_SA on the same IKE SA, created with PFS (ESP aes256gcm16-ecp256: a KE
-# in CREATE_CHILD_SA), then charon deletes it and the first child still carries
-# traffic; then the IKE SA is deleted by charon (c>v) or by vpnd (v>c).
-second_child() {
-	TUN2=yes
+# two_children DIR: tun and then tun2 up, both created by the initiator of the cell
+two_children() {
 	[ "$1" = "v>c" ] && START_B=start START2_B=start
 	cell_setup
 	initiate "$1" && up tun || return 1
@@ -306,7 +303,15 @@ second_child() {
 		check "swanctl --initiate --child tun2 failed" \
 			interop_swanctl "$A" --initiate --child tun2 --timeout 10 >/dev/null 2>&1 || return 1
 	fi
-	up tun2 &&
+	up tun2
+}
+
+# A second CHILD_SA on the same IKE SA, created with PFS (ESP aes256gcm16-ecp256: a KE
+# in CREATE_CHILD_SA), then charon deletes it and the first child still carries
+# traffic; then the IKE SA is deleted by charon (c>v) or by vpnd (v>c).
+second_child() {
+	TUN2=yes
+	two_children "$1" &&
 		check "not exactly one IKE SA at charon" one_ike_sa &&
 		check "tun2 not ESP:AES_GCM_16-256/ECP_256 (PFS)" \
 			charon_has 'INSTALLED, TUNNEL-in-UDP, ESP:AES_GCM_16-256/ECP_256$' &&
@@ -331,14 +336,7 @@ second_child() {
 # still carries traffic.
 child_delete_by_vpnd() {
 	TUN2=yes LIFE2_B=2s
-	[ "$1" = "v>c" ] && START_B=start START2_B=start
-	cell_setup
-	initiate "$1" && up tun || return 1
-	if [ "$1" = "c>v" ]; then
-		check "swanctl --initiate --child tun2 failed" \
-			interop_swanctl "$A" --initiate --child tun2 --timeout 10 >/dev/null 2>&1 || return 1
-	fi
-	up tun2 &&
+	two_children "$1" &&
 		check "vpnd: tun2 not down after its life_time" vpnd_logged "CHILD SA tun2 down" 5 &&
 		check "charon got no Delete for tun2" \
 			charon_logged "received DELETE for ESP CHILD_SA with SPI" 3 &&
