@@ -49,6 +49,7 @@ cell_defaults() {
 	IKE=aes256gcm16-prfsha256-curve25519 IKE_A='' IKE_B='' ESP=aes256gcm16
 	ID_A=a.vpnd.test ID_B=b.vpnd.test START_A=none START_B=none DPD_A=0 DPD_B=0
 	TUN2=no ESP2=aes256gcm16-ecp256 START2_B=none LIFE2_B=''
+	REKEY_B=0 CHILD_REKEY_B=0
 }
 
 # site_conf SIDE (a or b): the swanctl.conf of that side from the cell variables
@@ -59,6 +60,9 @@ site_conf() {
 	else
 		lid=$ID_B rid=$ID_A l=2 r=1 start=$START_B dpd=$DPD_B ike=${IKE_B:-$IKE}
 	fi
+	# rekeying: the cell's REKEY_B/CHILD_REKEY_B at vpnd, none at charon unless asked
+	local rekey=0 child_rekey=0
+	[ "$me" = b ] && rekey=$REKEY_B child_rekey=$CHILD_REKEY_B
 	cat <<EOF
 connections {
 	tun {
@@ -67,6 +71,7 @@ connections {
 		remote_addrs = 192.0.2.$r
 		proposals = $ike
 		dpd_delay = $dpd
+		rekey_time = $rekey
 		local {
 			auth = psk
 			id = "$lid"
@@ -81,6 +86,7 @@ connections {
 				remote_ts = 10.$r.0.0/24
 				esp_proposals = $ESP
 				start_action = $start
+				rekey_time = $child_rekey
 			}
 EOF
 	if [ "$TUN2" = yes ]; then
@@ -177,6 +183,7 @@ charon_has() { # REGEX (grep -E) in charon's --list-sas
 	sas | grep -Eq -- "$1"
 }
 one_ike_sa() { [ "$(sas | grep -c ESTABLISHED)" = 1 ]; }
+one_child() { [ "$(sas | grep -Ec "^ +$1: #[0-9]+, reqid [0-9]+, INSTALLED")" = 1 ]; }
 no_child() { ! sas | grep -q "^  *$1:"; }
 vpnd_logged() { # REGEX SECONDS
 	interop_vpnd_wait_log "$B" "$1" "${2:-5}"
@@ -342,6 +349,48 @@ child_delete_by_vpnd() {
 		vpnd_delete
 }
 
+# ike_spi, child_spi: charon's established IKE SAs' SPIs and the inbound SPI of its
+# INSTALLED tun (a rekeyed child stays listed a while, not INSTALLED)
+ike_spi() { sas | awk '/ESTABLISHED, IKEv2/ { printf "%s%s ", $5, $6 }'; }
+child_spi() {
+	sas | awk '/^ +tun: #[0-9]+, reqid [0-9]+, INSTALLED/ { on = 1; next }
+		on && $1 == "in" { sub(",", "", $2); print $2; exit }'
+}
+# wait_changed FUNCTION OLD SECONDS: FUNCTION prints something else than OLD (not empty)
+wait_changed() {
+	local now _
+	for _ in $(seq 1 $(($3 * 10))); do
+		now=$("$1")
+		[ -n "$now" ] && [ "$now" != "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Rekeying (CREATE_CHILD_SA with REKEY_SA, and of the IKE SA): v>c vpnd rekeys (child
+# every 2 s, IKE SA every 3 s), c>v charon does (swanctl --rekey). Charon must list new
+# SPIs, one IKE SA, one tun child, and the tunnel still carries pings both ways.
+rekey() {
+	local child0 ike0
+	[ "$1" = "v>c" ] && START_B=start CHILD_REKEY_B=2s REKEY_B=3s
+	cell_setup
+	initiate "$1" && up tun || return 1
+	child0=$(child_spi) ike0=$(ike_spi)
+	if [ "$1" = "c>v" ]; then
+		check "swanctl --rekey --child failed" \
+			interop_swanctl "$A" --rekey --child tun >/dev/null 2>&1 &&
+			check "swanctl --rekey --ike failed" \
+				interop_swanctl "$A" --rekey --ike tun >/dev/null 2>&1 || return 1
+	fi
+	check "charon: tun kept its SPI $child0" wait_changed child_spi "$child0" 6 &&
+		check "charon: the IKE SA kept its SPIs $ike0" wait_changed ike_spi "$ike0" 6 &&
+		check "charon: the old IKE SA is left" one_ike_sa &&
+		check "charon: not exactly one tun INSTALLED" one_child tun &&
+		check "ping 10.1.0.1 -> 10.2.0.1 after the rekeys" ping_pair "$A" 10.1.0.1 10.2.0.1 &&
+		check "ping 10.2.0.1 -> 10.1.0.1 after the rekeys" ping_pair "$B" 10.2.0.1 10.1.0.1 &&
+		vpnd_delete
+}
+
 # Dead peer detection. v>c: vpnd checks liveness every second (charon answers), then
 # charon is killed (no Delete) and vpnd gives up on it. c>v: charon checks liveness
 # (vpnd answers), then vpnd is frozen with SIGSTOP and charon gives up on it.
@@ -397,6 +446,7 @@ for dir in 'v>c' 'c>v'; do
 	run_cell "INVALID_KE_PAYLOAD (ECP-256 guessed, Curve25519 wanted), retry" "$dir" invalid_ke
 	run_cell "second CHILD_SA with PFS (aes256gcm16-ecp256), deletes" "$dir" second_child
 	run_cell "delete a CHILD_SA by vpnd (life_time expiry)" "$dir" child_delete_by_vpnd
+	run_cell "rekey the CHILD_SA and the IKE_SA" "$dir" rekey
 	run_cell "identity FQDN" "$dir" id_fqdn
 	run_cell "identity IP address" "$dir" id_ip
 	run_cell "identity email (RFC 822)" "$dir" id_email
