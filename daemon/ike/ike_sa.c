@@ -497,24 +497,22 @@ child_sa_set_lifetimes(ChildSa *child)
 	IkeEngine *e = child->ike_sa->engine;
 	const ChildConfig *cfg = child->cfg;
 	gint64 now = ike_engine_now(e);
-	guint64 rekey, life, rand;
+	guint64 rekey, life, rand; /* µs: 10 % of a few seconds is not 0 */
 
 	child->rekey_at = child->expire_at = 0;
 	if (!cfg || (!cfg->rekey_time && !cfg->life_time))
 		return;
-	rekey = cfg->rekey_time;
-	life = cfg->life_time ? cfg->life_time : rekey + rekey / 10;
-	if (rekey >= life) /* life_time not after rekey_time: rekey a tenth before it */
-		rekey = life > 1 ? life - MAX(life / 10, 1) : life;
-	rand = cfg->rand_time ? cfg->rand_time : life - rekey;
+	rekey = (guint64)cfg->rekey_time * G_USEC_PER_SEC;
+	life = cfg->life_time ? (guint64)cfg->life_time * G_USEC_PER_SEC : rekey + rekey / 10;
+	/* a life_time not above rekey_time: rekey before it ends, not when (the expiry wins) */
+	if (rekey >= life)
+		rekey = life - life / 10;
+	rand = cfg->rand_time ? (guint64)cfg->rand_time * G_USEC_PER_SEC : life - rekey;
 	if (rand >= rekey)
 		rand = rekey / 2;
-	if (rekey) {
-		guint64 jitter = ike_engine_random_below(e, rand * G_USEC_PER_SEC + 1);
-
-		child->rekey_at = now + (gint64)(rekey * G_USEC_PER_SEC - jitter);
-	}
-	child->expire_at = now + (gint64)(life * G_USEC_PER_SEC);
+	if (rekey)
+		child->rekey_at = now + (gint64)(rekey - ike_engine_random_below(e, rand + 1));
+	child->expire_at = now + (gint64)life;
 }
 
 ChildSa *

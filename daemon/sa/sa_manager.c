@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The IKE engine on the main loop: sockets in, actions out (sa_manager.h). */
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "config/conn_loader.h"
 #include "core/crypto.h"
@@ -336,6 +339,11 @@ sa_manager_load_conf_dir(SaManager *mgr, GError **error)
 		if (!names)
 			return FALSE;
 	}
+#ifdef __GLIBC__
+	/* The files' settings trees are gone; without this their pages (5 MB for 1000
+	 * connections) stay resident in the heap for the daemon's lifetime. */
+	malloc_trim(0);
+#endif
 	if (mgr->conns->len == 0)
 		g_info("no connections in %s", mgr->conf_dir);
 	else
@@ -973,40 +981,55 @@ read_number(Settings *settings, const char *key, gdouble min, gdouble max, gdoub
 	return TRUE;
 }
 
-/* ike.half_open_max, half_open_per_peer, cookie_threshold: IKE_SA_INIT flood limits. */
+/* ike.KEY as a whole number from 0 to @max; absent leaves @out alone. */
 static gboolean
-read_limits(Settings *settings, IkeEngineConfig *cfg, GError **error)
+read_count(Settings *settings, const char *key, guint max, guint *out, GError **error)
 {
-	gdouble max = 0, per_peer = 0, cookies = 0;
+	gdouble value = *out;
 
-	if (!read_number(settings, "ike.half_open_max", 0, 100000, &max, error) ||
-	    !read_number(settings, "ike.half_open_per_peer", 1, 100000, &per_peer, error) ||
-	    !read_number(settings, "ike.cookie_threshold", 1, 100000, &cookies, error))
+	if (!read_number(settings, key, 0, max, &value, error))
 		return FALSE;
-	cfg->half_open_max = (guint)max;
-	cfg->half_open_per_peer = (guint)per_peer;
-	cfg->cookie_threshold = (guint)cookies;
+	if (value != (guint)value) {
+		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
+			    "%s: %g is not a whole number", key, value);
+		return FALSE;
+	}
+	*out = (guint)value;
 	return TRUE;
 }
 
-/* ike.retransmit_{timeout,base,tries}: how long a silent peer is tried (also DPD). */
+/* ike.KEY as a limit: 0 lifts it (G_MAXUINT; the engine reads 0 as its default). */
 static gboolean
-read_retransmit(Settings *settings, IkeEngineConfig *cfg, GError **error)
+read_limit(Settings *settings, const char *key, guint *out, GError **error)
 {
-	gdouble timeout = 0, base = 0, tries = 0;
+	guint value = G_MAXUINT;
+
+	if (!read_count(settings, key, G_MAXINT, &value, error))
+		return FALSE;
+	if (value != G_MAXUINT)
+		*out = value ? value : G_MAXUINT;
+	return TRUE;
+}
+
+/*
+ * ike.retransmit_{timeout,base,tries}: how long a silent peer is tried (also DPD);
+ * ike.half_open_{max,per_peer}, ike.cookie_threshold: the responder's protection
+ * against IKE_SA_INIT floods (0: no limit, no cookies).
+ */
+static gboolean
+read_engine_settings(Settings *settings, IkeEngineConfig *cfg, GError **error)
+{
+	gdouble timeout = 0, base = 0;
 
 	if (!read_number(settings, "ike.retransmit_timeout", 0.05, 3600, &timeout, error) ||
 	    !read_number(settings, "ike.retransmit_base", 1, 10, &base, error) ||
-	    !read_number(settings, "ike.retransmit_tries", 1, 100, &tries, error))
+	    !read_count(settings, "ike.retransmit_tries", 100, &cfg->retransmit_tries, error) ||
+	    !read_count(settings, "ike.half_open_max", G_MAXINT, &cfg->half_open_max, error) ||
+	    !read_limit(settings, "ike.half_open_per_peer", &cfg->half_open_per_peer, error) ||
+	    !read_limit(settings, "ike.cookie_threshold", &cfg->cookie_threshold, error))
 		return FALSE;
-	if (tries != (guint)tries) {
-		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
-			    "ike.retransmit_tries: %g is not a whole number", tries);
-		return FALSE;
-	}
 	cfg->retransmit_timeout_ms = (guint)(timeout * 1000);
 	cfg->retransmit_base = base;
-	cfg->retransmit_tries = (guint)tries;
 	return TRUE;
 }
 
@@ -1046,7 +1069,7 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 		.psk_data = mgr,
 	};
 
-	if (!read_retransmit(settings, &cfg, error) || !read_limits(settings, &cfg, error))
+	if (!read_engine_settings(settings, &cfg, error))
 		return NULL;
 	mgr->host = host;
 	mgr->control = control;

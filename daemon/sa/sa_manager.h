@@ -6,7 +6,8 @@
  * carried out here, and state changes are published to the control API.
  *
  *   settings: conf_dir (default /etc/vpnd/conf.d), net { port, port_nat_t, addresses },
- *   ike { retransmit_timeout, retransmit_base, retransmit_tries }
+ *   ike { retransmit_timeout, retransmit_base, retransmit_tries, half_open_max,
+ *   half_open_per_peer, cookie_threshold }
  */
 #pragma once
 

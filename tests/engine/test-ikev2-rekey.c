@@ -530,6 +530,37 @@ test_ike_rekey_busy(void)
 	assert_no_updown(&p.net->a);
 	assert_no_updown(&p.net->b);
 	pair_free(&p);
+/*
+ * rekey_time 2 s (life_time by default 10 % more: 2.2 s, not 2 s), and rekey_time 100 s
+ * with a life_time of 60 s: in both the rekey comes before the expiry, so the child is
+ * rekeyed, never deleted.
+ */
+static void
+test_child_rekey_short(void)
+{
+	const guint rekey[] = { 2, 100 }, life[] = { 0, 60 };
+
+	for (int k = 0; k < 2; k++) {
+		Pair p = { 0 };
+
+		pair_up(&p, 32, "aes256gcm16");
+		for (int i = 0; i < 2; i++) {
+			ChildConfig *child = conn_config_get_child(i ? p.cb : p.ca, "net");
+			child->rekey_time = rekey[k];
+			child->life_time = life[k];
+		}
+		ChildSa *c = g_ptr_array_index(only_sa(&p.net->a)->children, 0);
+		g_assert_true(ike_engine_rekey_child(p.net->a.engine, p.id_a, c->spi_in, p.net->now));
+		net_flush(p.net);
+		c = assert_settled(&p);
+		g_assert_cmpint(c->rekey_at, <, c->expire_at);
+		net_advance(p.net, p.net->now + SEC(10 * (life[k] ? life[k] : rekey[k])));
+		assert_settled(&p);
+		g_assert_cmpuint(peer_count(&p.net->a, IKE_ACTION_CHILD_REKEY), >=, 8);
+		assert_no_updown(&p.net->a);
+		assert_no_updown(&p.net->b);
+		pair_free(&p);
+	}
 }
 
 /* rekey_time 300 s: the engine rekeys the IKE SA by itself, more than once. */
@@ -604,6 +635,7 @@ main(int argc, char **argv)
 		g_test_add_data_func(path, &child_cases[i], test_child_rekey);
 	}
 	g_test_add_func("/ikev2/rekey/child/timer", test_child_rekey_timer);
+	g_test_add_func("/ikev2/rekey/child/short", test_child_rekey_short);
 	g_test_add_func("/ikev2/rekey/child/kernel-expire", test_child_kernel_expire);
 	g_test_add_func("/ikev2/rekey/child/life-before-rekey", test_child_life_before_rekey);
 	g_test_add_func("/ikev2/rekey/child/collision", test_child_collision);

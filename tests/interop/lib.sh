@@ -224,6 +224,7 @@ charon {
 		main {
 			path = $dir/charon.log
 			time_format = %H:%M:%S
+			time_add_ms = yes
 			flush_line = yes
 			ike_name = yes
 			default = ${INTEROP_LOGLEVEL:-1}

@@ -43,11 +43,13 @@ results=$INTEROP_DIR/results
 # ---- configuration of a cell ----
 # IKE ESP: proposals; ID_A ID_B: identities of A (charon) and B (vpnd); START_A START_B:
 # start_action of child tun; DPD_A DPD_B: dpd_delay; TUN2: "yes" adds child tun2
-# (10.x.1.0/24) with ESP2 (start_action START2_B on vpnd's side).
+# (10.x.1.0/24) with ESP2 (start_action START2_B on vpnd's side; LIFE2_B: its life_time
+# there, without rekeying).
 cell_defaults() {
 	IKE=aes256gcm16-prfsha256-curve25519 IKE_A='' IKE_B='' ESP=aes256gcm16
 	ID_A=a.vpnd.test ID_B=b.vpnd.test START_A=none START_B=none DPD_A=0 DPD_B=0
-	TUN2=no ESP2=aes256gcm16-ecp256 START2_B=none
+	TUN2=no ESP2=aes256gcm16-ecp256 START2_B=none LIFE2_B=''
+	REKEY_B=0 CHILD_REKEY_B=0
 }
 
 # site_conf SIDE (a or b): the swanctl.conf of that side from the cell variables
@@ -58,6 +60,9 @@ site_conf() {
 	else
 		lid=$ID_B rid=$ID_A l=2 r=1 start=$START_B dpd=$DPD_B ike=${IKE_B:-$IKE}
 	fi
+	# rekeying: the cell's REKEY_B/CHILD_REKEY_B at vpnd, none at charon unless asked
+	local rekey=0 child_rekey=0
+	[ "$me" = b ] && rekey=$REKEY_B child_rekey=$CHILD_REKEY_B
 	cat <<EOF
 connections {
 	tun {
@@ -66,6 +71,7 @@ connections {
 		remote_addrs = 192.0.2.$r
 		proposals = $ike
 		dpd_delay = $dpd
+		rekey_time = $rekey
 		local {
 			auth = psk
 			id = "$lid"
@@ -80,6 +86,7 @@ connections {
 				remote_ts = 10.$r.0.0/24
 				esp_proposals = $ESP
 				start_action = $start
+				rekey_time = $child_rekey
 			}
 EOF
 	if [ "$TUN2" = yes ]; then
@@ -89,8 +96,11 @@ EOF
 				remote_ts = 10.$r.1.0/24
 				esp_proposals = $ESP2
 				start_action = $([ "$me" = b ] && echo "$START2_B" || echo none)
-			}
 EOF
+		if [ "$me" = b ] && [ -n "$LIFE2_B" ]; then
+			printf '\t\t\t\trekey_time = 0\n\t\t\t\tlife_time = %s\n' "$LIFE2_B"
+		fi
+		printf '\t\t\t}\n'
 	fi
 	cat <<EOF
 		}
@@ -173,6 +183,7 @@ charon_has() { # REGEX (grep -E) in charon's --list-sas
 	sas | grep -Eq -- "$1"
 }
 one_ike_sa() { [ "$(sas | grep -c ESTABLISHED)" = 1 ]; }
+one_child() { [ "$(sas | grep -Ec "^ +$1: #[0-9]+, reqid [0-9]+, INSTALLED")" = 1 ]; }
 no_child() { ! sas | grep -q "^  *$1:"; }
 vpnd_logged() { # REGEX SECONDS
 	interop_vpnd_wait_log "$B" "$1" "${2:-5}"
@@ -290,11 +301,8 @@ invalid_ke() {
 		fi && vpnd_delete
 }
 
-# A second CHILD_SA on the same IKE SA, created with PFS (ESP aes256gcm16-ecp256: a KE
-# in CREATE_CHILD_SA), then charon deletes it and the first child still carries
-# traffic; then the IKE SA is deleted by charon (c>v) or by vpnd (v>c).
-second_child() {
-	TUN2=yes
+# two_children DIR: tun and then tun2 up, both created by the initiator of the cell
+two_children() {
 	[ "$1" = "v>c" ] && START_B=start START2_B=start
 	cell_setup
 	initiate "$1" && up tun || return 1
@@ -302,7 +310,15 @@ second_child() {
 		check "swanctl --initiate --child tun2 failed" \
 			interop_swanctl "$A" --initiate --child tun2 --timeout 10 >/dev/null 2>&1 || return 1
 	fi
-	up tun2 &&
+	up tun2
+}
+
+# A second CHILD_SA on the same IKE SA, created with PFS (ESP aes256gcm16-ecp256: a KE
+# in CREATE_CHILD_SA), then charon deletes it and the first child still carries
+# traffic; then charon deletes the IKE SA (vpnd deletes it in every other cell).
+second_child() {
+	TUN2=yes
+	two_children "$1" &&
 		check "not exactly one IKE SA at charon" one_ike_sa &&
 		check "tun2 not ESP:AES_GCM_16-256/ECP_256 (PFS)" \
 			charon_has 'INSTALLED, TUNNEL-in-UDP, ESP:AES_GCM_16-256/ECP_256$' &&
@@ -311,15 +327,68 @@ second_child() {
 		check "vpnd: tun2 not deleted by peer" vpnd_logged "CHILD SA tun2 down: deleted by peer" 3 &&
 		check "charon still lists tun2" no_child tun2 &&
 		check "tun stopped carrying pings after tun2 went" ping_pair "$B" 10.2.0.1 10.1.0.1 || return 1
-	if [ "$1" = "c>v" ]; then
-		check "swanctl --terminate --ike failed" \
-			interop_swanctl "$A" --terminate --ike tun --timeout 5 >/dev/null 2>&1 &&
-			check "vpnd: IKE SA not deleted by peer" vpnd_logged "IKE SA [0-9]+ down: deleted by peer" 3 &&
-			check "vpnd: tun not down" vpnd_logged "CHILD SA tun down" 1 &&
-			interop_vpnd_stop "$B"
-	else
+	check "swanctl --terminate --ike failed" \
+		interop_swanctl "$A" --terminate --ike tun --timeout 5 >/dev/null 2>&1 &&
+		check "vpnd: IKE SA not deleted by peer" vpnd_logged "IKE SA [0-9]+ down: deleted by peer" 3 &&
+		check "vpnd: tun not down" vpnd_logged "CHILD SA tun down" 1 &&
+		interop_vpnd_stop "$B"
+}
+
+# vpnd deletes a child: tun2 has a life_time of 2 s and no rekeying at vpnd, so vpnd
+# sends a Delete for it (as initiator or responder of tun2); charon drops it, and tun
+# still carries traffic.
+child_delete_by_vpnd() {
+	TUN2=yes LIFE2_B=2s
+	two_children "$1" &&
+		check "vpnd: tun2 not down after its life_time" vpnd_logged "CHILD SA tun2 down" 5 &&
+		check "charon got no Delete for tun2" \
+			charon_logged "received DELETE for ESP CHILD_SA with SPI" 3 &&
+		check "charon still lists tun2" no_child tun2 &&
+		check "tun stopped carrying pings after tun2 went" ping_pair "$B" 10.2.0.1 10.1.0.1 &&
+		check "the IKE SA did not survive tun2" one_ike_sa &&
 		vpnd_delete
+}
+
+# ike_spi, child_spi: charon's established IKE SAs' SPIs and the inbound SPI of its
+# INSTALLED tun (a rekeyed child stays listed a while, not INSTALLED)
+ike_spi() { sas | awk '/ESTABLISHED, IKEv2/ { printf "%s%s ", $5, $6 }'; }
+child_spi() {
+	sas | awk '/^ +tun: #[0-9]+, reqid [0-9]+, INSTALLED/ { on = 1; next }
+		on && $1 == "in" { sub(",", "", $2); print $2; exit }'
+}
+# wait_changed FUNCTION OLD SECONDS: FUNCTION prints something else than OLD (not empty)
+wait_changed() {
+	local now _
+	for _ in $(seq 1 $(($3 * 10))); do
+		now=$("$1")
+		[ -n "$now" ] && [ "$now" != "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Rekeying (CREATE_CHILD_SA with REKEY_SA, and of the IKE SA): v>c vpnd rekeys (child
+# every 2 s, IKE SA every 3 s), c>v charon does (swanctl --rekey). Charon must list new
+# SPIs, one IKE SA, one tun child, and the tunnel still carries pings both ways.
+rekey() {
+	local child0 ike0
+	[ "$1" = "v>c" ] && START_B=start CHILD_REKEY_B=2s REKEY_B=3s
+	cell_setup
+	initiate "$1" && up tun || return 1
+	child0=$(child_spi) ike0=$(ike_spi)
+	if [ "$1" = "c>v" ]; then
+		check "swanctl --rekey --child failed" \
+			interop_swanctl "$A" --rekey --child tun >/dev/null 2>&1 &&
+			check "swanctl --rekey --ike failed" \
+				interop_swanctl "$A" --rekey --ike tun >/dev/null 2>&1 || return 1
 	fi
+	check "charon: tun kept its SPI $child0" wait_changed child_spi "$child0" 6 &&
+		check "charon: the IKE SA kept its SPIs $ike0" wait_changed ike_spi "$ike0" 6 &&
+		check "charon: the old IKE SA is left" one_ike_sa &&
+		check "charon: not exactly one tun INSTALLED" one_child tun &&
+		check "ping 10.1.0.1 -> 10.2.0.1 after the rekeys" ping_pair "$A" 10.1.0.1 10.2.0.1 &&
+		check "ping 10.2.0.1 -> 10.1.0.1 after the rekeys" ping_pair "$B" 10.2.0.1 10.1.0.1 &&
+		vpnd_delete
 }
 
 # Dead peer detection. v>c: vpnd checks liveness every second (charon answers), then
@@ -376,6 +445,8 @@ for dir in 'v>c' 'c>v'; do
 	run_cell "IKE chacha20poly1305-prfsha256-curve25519, ESP chacha20poly1305" "$dir" p_chacha
 	run_cell "INVALID_KE_PAYLOAD (ECP-256 guessed, Curve25519 wanted), retry" "$dir" invalid_ke
 	run_cell "second CHILD_SA with PFS (aes256gcm16-ecp256), deletes" "$dir" second_child
+	run_cell "delete a CHILD_SA by vpnd (life_time expiry)" "$dir" child_delete_by_vpnd
+	run_cell "rekey the CHILD_SA and the IKE_SA" "$dir" rekey
 	run_cell "identity FQDN" "$dir" id_fqdn
 	run_cell "identity IP address" "$dir" id_ip
 	run_cell "identity email (RFC 822)" "$dir" id_email
