@@ -530,6 +530,8 @@ test_ike_rekey_busy(void)
 	assert_no_updown(&p.net->a);
 	assert_no_updown(&p.net->b);
 	pair_free(&p);
+}
+
 /*
  * rekey_time 2 s (life_time by default 10 % more: 2.2 s, not 2 s), and rekey_time 100 s
  * with a life_time of 60 s: in both the rekey comes before the expiry, so the child is
