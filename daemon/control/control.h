@@ -101,6 +101,9 @@ typedef struct {
 	GStrv (*list_shared)(gpointer user_data);
 	/* IKE SAs with their children. (transfer full: ControlIkeSa) */
 	GPtrArray *(*list_sas)(gpointer user_data);
+	/* Start negotiating @child of connection @name (NULL: its first child). */
+	gboolean (*initiate_child)(gpointer user_data, const char *name, const char *child,
+				   GError **error);
 	/* Counters of the IKE runtime; FALSE: vpnd runs no IKE (yet). */
 	gboolean (*get_counters)(gpointer user_data, struct ControlCounters *counters);
 	void (*reset_counters)(gpointer user_data);
@@ -310,6 +313,43 @@ typedef struct ControlCounters {
 		create_child_out_resp;
 	guint64 info_in_req, info_in_resp, info_out_req, info_out_resp;
 } ControlCounters;
+
+/*
+ * Starts @child (NULL: the first) of connection @name; as control_initiate(), with
+ * CONTROL_ERROR_NOT_FOUND for an unknown connection or child.
+ */
+gboolean control_initiate_child(Control *ctl, const char *name, const char *child,
+				GError **error);
+
+/*
+ * Every line logged in the main thread whatever the log thresholds, with the
+ * connection it is about (NULL if none is known): for clients that asked to follow
+ * one negotiation (VICI control-log). Lines logged by a tracer are not passed on.
+ */
+typedef void (*ControlTraceFunc)(const ControlLogLine *line, const char *conn,
+				 gpointer user_data);
+guint control_trace_add(Control *ctl, ControlTraceFunc func, gpointer user_data);
+void control_trace_remove(Control *ctl, guint id);
+
+typedef enum {
+	CONTROL_SA_IKE_UP,
+	CONTROL_SA_IKE_DOWN,
+	CONTROL_SA_CHILD_UP,
+	CONTROL_SA_CHILD_DOWN,
+} ControlSaEvent;
+
+/*
+ * An IKE or CHILD SA came up or went down. @sa is the IKE SA as it is (as it was, when
+ * down: then it may carry only its name and unique id); @child names the CHILD SA for
+ * the CHILD events; @reason says why an SA went down ("" when asked to).
+ */
+typedef void (*ControlSaFunc)(ControlSaEvent event, const ControlIkeSa *sa, const char *child,
+			      const char *reason, gpointer user_data);
+guint control_sa_watch_add(Control *ctl, ControlSaFunc func, gpointer user_data);
+void control_sa_watch_remove(Control *ctl, guint id);
+/* For the engine's runtime: tells the watchers. */
+void control_publish_sa(Control *ctl, ControlSaEvent event, const ControlIkeSa *sa,
+			const char *child, const char *reason);
 
 /* Fills @counters (zeroes while vpnd runs no IKE). */
 void control_get_counters(Control *ctl, ControlCounters *counters);

@@ -31,6 +31,7 @@ struct SaManager {
 	gboolean force_encap; /* kernel-tun carries ESP in UDP only */
 	GHashTable *timers;   /* SaTimer by timer_key() */
 	ControlCounters counters;
+	GHashTable *snapshots; /* engine IKE SA id -> ControlIkeSa last published */
 };
 
 typedef struct {
@@ -557,9 +558,17 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 	}
 	s->established = -1;
 	s->rekey_in = -1;
+	/* the connection knows when its (one) IKE SA came up */
+	SaConn *c = find_conn(mgr, sa->conn->name);
+	if (sa->state == IKE_SA_STATE_ESTABLISHED && c && c->state->established_at)
+		s->established = MAX(0, g_get_real_time() / G_USEC_PER_SEC - c->state->established_at);
 	s->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
-	for (guint i = 0; i < sa->children->len; i++)
-		g_ptr_array_add(s->children, list_child(mgr, sa, sa->children->pdata[i]));
+	for (guint i = 0; i < sa->children->len; i++) {
+		ControlChildSa *child = list_child(mgr, sa, sa->children->pdata[i]);
+
+		child->installed = s->established;
+		g_ptr_array_add(s->children, child);
+	}
 	return s;
 }
 
@@ -583,6 +592,69 @@ sa_manager_list_sas(SaManager *mgr)
 
 /* ---- Engine events ---- */
 
+static ControlIkeSa *
+minimal_snapshot(const IkeAction *a)
+{
+	ControlIkeSa *s = g_new0(ControlIkeSa, 1);
+
+	s->name = g_strdup(a->conn_name ? a->conn_name : "");
+	s->unique_id = a->ike_sa_id;
+	s->state = g_strdup("DESTROYING");
+	s->local_host = g_strdup("");
+	s->remote_host = g_strdup("");
+	s->local_id = g_strdup("");
+	s->remote_id = g_strdup("");
+	s->established = -1;
+	s->rekey_in = -1;
+	s->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
+	return s;
+}
+
+static void
+set_state(char **state, const char *value)
+{
+	g_free(*state);
+	*state = g_strdup(value);
+}
+
+/*
+ * The IKE SA as it is; once the engine let it go, as it was last seen (DELETING, the
+ * child that went down DELETED), so a down event still says what went down.
+ * (transfer none): kept in mgr->snapshots until the IKE SA is down.
+ */
+static ControlIkeSa *
+sa_snapshot(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
+{
+	gpointer key = GUINT_TO_POINTER(a->ike_sa_id);
+	IkeSa *sa = ike_engine_get_sa(mgr->engine, a->ike_sa_id);
+	ControlIkeSa *s = sa ? list_ike_sa(mgr, sa) : NULL;
+
+	if (s)
+		g_hash_table_replace(mgr->snapshots, key, s);
+	else if (!(s = g_hash_table_lookup(mgr->snapshots, key)))
+		g_hash_table_replace(mgr->snapshots, key, (s = minimal_snapshot(a)));
+	if (!sa) /* gone: only a down event can come now */
+		set_state(&s->state, "DELETING");
+	for (guint i = 0; event == CONTROL_SA_CHILD_DOWN && i < s->children->len; i++) {
+		ControlChildSa *child = s->children->pdata[i];
+		if (g_strcmp0(child->name, a->child_name) == 0)
+			set_state(&child->state, "DELETED");
+	}
+	return s;
+}
+
+static void
+publish_sa(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
+{
+	ControlIkeSa *snap = sa_snapshot(mgr, a, event);
+	gboolean asked = a->reason == IKE_REASON_DELETED_LOCAL || a->reason == IKE_REASON_ESTABLISHED;
+
+	control_publish_sa(mgr->control, event, snap, a->child_name,
+			   a->up || asked ? "" : ike_reason_to_string(a->reason));
+	if (event == CONTROL_SA_IKE_DOWN)
+		g_hash_table_remove(mgr->snapshots, GUINT_TO_POINTER(a->ike_sa_id));
+}
+
 static void
 do_ike_updown(SaManager *mgr, const IkeAction *a)
 {
@@ -594,17 +666,19 @@ do_ike_updown(SaManager *mgr, const IkeAction *a)
 	else
 		g_message("%s: IKE SA %u down: %s", a->conn_name ? a->conn_name : "?", a->ike_sa_id,
 			  ike_reason_to_string(a->reason));
-	if (!c)
-		return;
-	track_ike_sa(c, a->ike_sa_id, a->up);
-	if (a->up)
-		publish_state(mgr, c, CONTROL_CONN_ESTABLISHED, NULL);
-	else if (c->ike_sas->len == 0)
-		publish_state(mgr, c, CONTROL_CONN_DOWN,
-			      a->reason == IKE_REASON_DELETED_LOCAL ||
-					      a->reason == IKE_REASON_DELETED_PEER
-				      ? NULL
-				      : ike_reason_to_string(a->reason));
+	if (c) {
+		track_ike_sa(c, a->ike_sa_id, a->up);
+		if (a->up)
+			publish_state(mgr, c, CONTROL_CONN_ESTABLISHED, NULL);
+		else if (c->ike_sas->len == 0)
+			publish_state(mgr, c, CONTROL_CONN_DOWN,
+				      a->reason == IKE_REASON_DELETED_LOCAL ||
+						      a->reason == IKE_REASON_DELETED_PEER
+					      ? NULL
+					      : ike_reason_to_string(a->reason));
+	}
+	/* after the state: an SA that came up is listed as established */
+	publish_sa(mgr, a, a->up ? CONTROL_SA_IKE_UP : CONTROL_SA_IKE_DOWN);
 }
 
 static void
@@ -618,6 +692,7 @@ do_child_updown(SaManager *mgr, const IkeAction *a)
 	else
 		g_message("%s: CHILD SA %s down: %s", a->conn_name, a->child_name,
 			  ike_reason_to_string(a->reason));
+	publish_sa(mgr, a, a->up ? CONTROL_SA_CHILD_UP : CONTROL_SA_CHILD_DOWN);
 	if (c)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
@@ -728,6 +803,8 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 	mgr->secrets = conn_secrets_new();
 	mgr->conns = g_ptr_array_new_with_free_func((GDestroyNotify)sa_conn_free);
 	mgr->timers = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)sa_timer_free);
+	mgr->snapshots =
+		g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)control_ike_sa_free);
 	mgr->engine = ike_engine_new(&cfg);
 	mgr->force_encap = kernel_is_tun(mgr);
 	/* checked now, used when the first connection arrives (none: UDP 500 stays free) */
@@ -784,7 +861,7 @@ sa_manager_list_connections(SaManager *mgr)
 }
 
 gboolean
-sa_manager_initiate(SaManager *mgr, const char *name, GError **error)
+sa_manager_initiate_child(SaManager *mgr, const char *name, const char *child, GError **error)
 {
 	SaConn *c = find_conn(mgr, name);
 
@@ -793,13 +870,27 @@ sa_manager_initiate(SaManager *mgr, const char *name, GError **error)
 			    "connection \"%s\" not found", name);
 		return FALSE;
 	}
+	if (child && !conn_config_get_child(c->conn, child)) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND,
+			    "connection \"%s\" has no child \"%s\"", name, child);
+		return FALSE;
+	}
 	if (c->ike_sas->len) {
 		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_ALREADY_ACTIVE,
 			    "connection \"%s\" is already up or connecting", name);
 		return FALSE;
 	}
-	initiate_child(mgr, c, NULL);
+	initiate_child(mgr, c, child);
+	if (c->ike_sas->len == 0)
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_FAILED, "connection \"%s\": %s",
+			    name, c->state->last_error);
 	return c->ike_sas->len > 0;
+}
+
+gboolean
+sa_manager_initiate(SaManager *mgr, const char *name, GError **error)
+{
+	return sa_manager_initiate_child(mgr, name, NULL, error);
 }
 
 static void
@@ -861,6 +952,7 @@ sa_manager_free(SaManager *mgr)
 	g_clear_pointer(&mgr->conns, g_ptr_array_unref);
 	g_clear_pointer(&mgr->secrets, conn_secrets_free);
 	g_clear_pointer(&mgr->net_cfg, net_config_free);
+	g_clear_pointer(&mgr->snapshots, g_hash_table_unref);
 	g_free(mgr->conf_dir);
 	g_free(mgr);
 }

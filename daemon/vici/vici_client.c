@@ -12,6 +12,8 @@ struct ViciClient {
 	GByteArray *out;     /* frames not written yet, from out_off on */
 	gsize out_off;
 	gboolean paused; /* too much output waits: requests wait too */
+	gboolean held;        /* a request is being answered: the next ones wait */
+	gboolean dispatching; /* in the packet handler: process_frames() must not recurse */
 	gboolean closed;
 	GHashTable *events; /* name -> registration count */
 };
@@ -122,7 +124,7 @@ process_frames(ViciClient *c)
 {
 	gsize off = 0;
 
-	while (!c->closed && output_pending(c) < VICI_CLIENT_OUTPUT_HIGH &&
+	while (!c->closed && !c->held && output_pending(c) < VICI_CLIENT_OUTPUT_HIGH &&
 	       c->in->len - off >= VICI_FRAME_HEADER) {
 		guint32 len = read_be32(c->in->data + off);
 
@@ -137,8 +139,11 @@ process_frames(ViciClient *c)
 		if (c->in->len - off - VICI_FRAME_HEADER < len)
 			break;
 		off += VICI_FRAME_HEADER;
-		if (len > 0) /* an empty frame is ignored, as charon does */
+		if (len > 0) { /* an empty frame is ignored, as charon does */
+			c->dispatching = TRUE;
 			c->handlers.packet(c, c->in->data + off, len, c->user_data);
+			c->dispatching = FALSE;
+		}
 		off += len;
 	}
 	if (!c->closed)
@@ -164,6 +169,9 @@ on_readable(GSocket *socket, GIOCondition cond, gpointer user_data)
 	}
 	g_byte_array_append(c->in, buf, (guint)n);
 	process_frames(c);
+	/* a held client may hang up, so it is read; but what it piles up is bounded */
+	if (c->held && c->in->len >= VICI_CLIENT_OUTPUT_HIGH)
+		clear_source(&c->in_source);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -224,6 +232,25 @@ vici_client_send_frame(ViciClient *c, GBytes *frame)
 	}
 	g_byte_array_append(c->out, data, (guint)len);
 	watch_output(c);
+}
+
+void
+vici_client_hold(ViciClient *c)
+{
+	c->held = TRUE;
+}
+
+void
+vici_client_release(ViciClient *c)
+{
+	if (!c->held)
+		return;
+	c->held = FALSE;
+	if (c->dispatching || c->closed)
+		return; /* the loop that called the handler goes on by itself */
+	process_frames(c);
+	if (!c->paused)
+		watch_input(c);
 }
 
 void

@@ -261,8 +261,34 @@ handle_request(ViciServer *s, ViciClient *client, const ViciPacket *pkt)
 		request = vici_msg_new();
 	}
 	g_debug("client %u: %s", vici_client_get_id(client), pkt->name);
+	/* held until answered, now or (NULL) by vici_server_respond(), maybe from inside */
+	vici_client_hold(client);
 	g_autoptr(GBytes) response = cmd->func(s, client, pkt->name, request, cmd->user_data);
-	send_packet(client, VICI_PACKET_CMD_RESPONSE, NULL, response);
+	if (response) {
+		send_packet(client, VICI_PACKET_CMD_RESPONSE, NULL, response);
+		vici_client_release(client);
+	}
+}
+
+ViciClient *
+vici_server_find_client(ViciServer *s, guint client_id)
+{
+	for (guint i = 0; i < s->clients->len; i++) {
+		if (vici_client_get_id(s->clients->pdata[i]) == client_id)
+			return s->clients->pdata[i];
+	}
+	return NULL;
+}
+
+void
+vici_server_respond(ViciServer *s, guint client_id, GBytes *msg)
+{
+	ViciClient *client = vici_server_find_client(s, client_id);
+
+	if (!client)
+		return;
+	send_packet(client, VICI_PACKET_CMD_RESPONSE, NULL, msg);
+	vici_client_release(client);
 }
 
 static gboolean

@@ -35,8 +35,10 @@ typedef enum {
 typedef struct ViciServer ViciServer;
 
 /*
- * Answers one request: build the response message (transfer full; may be empty, never
- * NULL). Streamed events go out before it through vici_server_send_event().
+ * Answers one request: build the response message (transfer full; may be empty).
+ * Streamed events go out before it through vici_server_send_event(). NULL means the
+ * answer comes later, through vici_server_respond(); until then the client's further
+ * requests wait.
  */
 typedef GBytes *(*ViciCommandFunc)(ViciServer *server, ViciClient *client, const char *command,
 				   const ViciMsg *request, gpointer user_data);
@@ -60,6 +62,11 @@ guint vici_server_get_n_clients(ViciServer *server);
 /* Adds commands, table-wise; @table lives as long as the server. */
 void vici_server_add_commands(ViciServer *server, const ViciCommand *table, guint n,
 			      gpointer user_data);
+
+/* The connected client with that id; NULL once it is gone. (transfer none) */
+ViciClient *vici_server_find_client(ViciServer *server, guint client_id);
+/* The answer to a request whose handler returned NULL; nothing if the client is gone. */
+void vici_server_respond(ViciServer *server, guint client_id, GBytes *msg);
 
 /* Whether any client is registered for @event (so it is worth building). */
 gboolean vici_server_has_listeners(ViciServer *server, const char *event);
