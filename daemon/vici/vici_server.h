@@ -7,7 +7,9 @@
  * URIs: unix:///absolute/path (the socket file: stale files are replaced, a live
  * socket is not stolen; mode 0660, group "vpnd" if that group exists), and
  * systemd://NAME for a socket systemd passes (LISTEN_FDS, FileDescriptorName=NAME).
- * A unix:// path that systemd passes as a listening socket is taken over too.
+ * A unix:// path that systemd passes as a listening socket is taken over too. One
+ * server may listen on several URIs (a comma-separated list), e.g. vpnd's own path
+ * and strongSwan's default /var/run/charon.vici.
  */
 #pragma once
 
@@ -48,14 +50,15 @@ typedef struct {
 	ViciCommandFunc func;
 } ViciCommand;
 
-/* Listens on @uri and serves @ctl (borrowed: it outlives the server). NULL and @error
- * naming the path and the reason when the socket cannot be set up. */
-ViciServer *vici_server_new(Control *ctl, const char *uri, GError **error);
+/* Listens on every URI of @uris (comma-separated) and serves @ctl (borrowed: it
+ * outlives the server). NULL and @error naming the path and the reason when a socket
+ * cannot be set up. */
+ViciServer *vici_server_new(Control *ctl, const char *uris, GError **error);
 /* Closes every client and the socket, and removes the socket file if it is ours. */
 void vici_server_free(ViciServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ViciServer, vici_server_free)
 
-/* The socket file, or NULL for a socket systemd passed by name. (transfer none) */
+/* The first socket file, or NULL for a socket systemd passed by name. (transfer none) */
 const char *vici_server_get_path(ViciServer *server);
 guint vici_server_get_n_clients(ViciServer *server);
 

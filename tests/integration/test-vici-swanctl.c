@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -91,6 +92,44 @@ can_connect(const char *path)
 	return ok;
 }
 
+/*
+ * Starts vpnd and waits for f->socket. With @listen_fd >= 0 it is passed as systemd
+ * does (fd 3, LISTEN_FDS=1, LISTEN_FDNAMES=@name); else vpnd binds its sockets.
+ */
+static void
+start_vpnd(Fixture *f, int listen_fd, const char *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+
+	g_subprocess_launcher_unsetenv(l, "NOTIFY_SOCKET");
+	g_subprocess_launcher_unsetenv(l, "JOURNAL_STREAM");
+	g_subprocess_launcher_unsetenv(l, "LISTEN_FDS");
+	g_subprocess_launcher_unsetenv(l, "LISTEN_FDNAMES");
+	g_subprocess_launcher_set_stderr_file_path(l, f->stderr_path);
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+	if (listen_fd >= 0) {
+		g_subprocess_launcher_take_fd(l, listen_fd, 3);
+		g_subprocess_launcher_setenv(l, "LISTEN_FDS", "1", TRUE);
+		g_subprocess_launcher_setenv(l, "LISTEN_FDNAMES", name ? name : "vici", TRUE);
+		/* LISTEN_PID is vpnd's own: the shell's, which execs it */
+		f->vpnd = g_subprocess_launcher_spawn(l, &error, "/bin/sh", "-c",
+						      "LISTEN_PID=$$ exec \"$0\" \"$@\"",
+						      vpnd_path(), "--config", f->config, NULL);
+	} else {
+		f->vpnd = g_subprocess_launcher_spawn(l, &error, vpnd_path(), "--config",
+						      f->config, NULL);
+	}
+	g_assert_no_error(error);
+
+	gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * 1000;
+	while (!can_connect(f->socket)) {
+		if (g_get_monotonic_time() > deadline || !g_subprocess_get_identifier(f->vpnd))
+			g_error("vpnd did not open %s", f->socket);
+		g_usleep(10 * 1000);
+	}
+}
+
 static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
@@ -112,21 +151,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 	g_autofree char *sconf = g_build_filename(f->dir, "strongswan.conf", NULL);
 	f->env = g_environ_setenv(g_get_environ(), "STRONGSWAN_CONF", sconf, TRUE);
 
-	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
-	g_subprocess_launcher_unsetenv(l, "NOTIFY_SOCKET");
-	g_subprocess_launcher_unsetenv(l, "JOURNAL_STREAM");
-	g_subprocess_launcher_unsetenv(l, "LISTEN_FDS");
-	g_subprocess_launcher_set_stderr_file_path(l, f->stderr_path);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	f->vpnd = g_subprocess_launcher_spawn(l, &error, vpnd_path(), "--config", f->config, NULL);
-	g_assert_no_error(error);
-
-	gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * 1000;
-	while (!can_connect(f->socket)) {
-		if (g_get_monotonic_time() > deadline || !g_subprocess_get_identifier(f->vpnd))
-			g_error("vpnd did not open %s", f->socket);
-		g_usleep(10 * 1000);
-	}
+	start_vpnd(f, -1, NULL);
 }
 
 static char *
@@ -149,9 +174,9 @@ wait_exit(GSubprocess *p, guint timeout_ms)
 	return g_subprocess_get_identifier(p) == NULL;
 }
 
-/* SIGTERM: vpnd exits 0 and removes its socket. */
+/* SIGTERM: vpnd exits 0. */
 static void
-stop_vpnd(Fixture *f)
+stop_vpnd_keep_socket(Fixture *f)
 {
 	g_subprocess_send_signal(f->vpnd, SIGTERM);
 	if (!wait_exit(f->vpnd, STOP_TIMEOUT_MS))
@@ -159,8 +184,15 @@ stop_vpnd(Fixture *f)
 	g_autofree char *err = vpnd_stderr(f);
 	if (!g_subprocess_get_if_exited(f->vpnd) || g_subprocess_get_exit_status(f->vpnd) != 0)
 		g_error("vpnd did not exit cleanly; its stderr:\n%s", err);
-	g_assert_false(g_file_test(f->socket, G_FILE_TEST_EXISTS));
 	g_clear_object(&f->vpnd);
+}
+
+/* SIGTERM: vpnd exits 0 and removes the socket it made. */
+static void
+stop_vpnd(Fixture *f)
+{
+	stop_vpnd_keep_socket(f);
+	g_assert_false(g_file_test(f->socket, G_FILE_TEST_EXISTS));
 }
 
 static void
@@ -697,6 +729,69 @@ test_golden(Fixture *f, gconstpointer data)
 	stop_vpnd(f);
 }
 
+/* A listening UNIX socket at @path, as systemd would create it. */
+static int
+listening_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(fd, 16), ==, 0);
+	return fd;
+}
+
+static void
+expect_daemon_version(Fixture *f, const char *uri)
+{
+	g_autofree char *out = NULL, *err = NULL;
+
+	g_assert_cmpint(swanctl_uri(f, uri, &out, &err, "--version", "--daemon", NULL), ==, 0);
+	g_assert_true(g_str_has_prefix(out, "strongSwan " VPND_VERSION " vpnd ("));
+}
+
+/* Mode 0660; several sockets (vpnd's and strongSwan's default path, say); sockets
+ * systemd passes, by path and by name. */
+static void
+test_sockets(Fixture *f, gconstpointer data)
+{
+	struct stat st;
+	g_autofree char *second = g_build_filename(f->dir, "charon.vici", NULL);
+	g_autofree char *uri2 = g_strdup_printf("unix://%s", second);
+
+	g_assert_cmpint(stat(f->socket, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0660);
+	stop_vpnd(f);
+
+	g_autofree char *two = g_strdup_printf("vici {\n\tsocket = unix://%s, %s\n}\n", f->socket,
+					       uri2);
+	write_config(f, two);
+	start_vpnd(f, -1, NULL);
+	expect_daemon_version(f, NULL);
+	expect_daemon_version(f, uri2);
+	g_assert_cmpint(stat(second, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0660);
+	stop_vpnd(f);
+	g_assert_false(g_file_test(second, G_FILE_TEST_EXISTS));
+
+	/* by path: vpnd takes the socket systemd holds instead of binding one */
+	write_config(f, NULL);
+	start_vpnd(f, listening_socket(f->socket), NULL);
+	expect_daemon_version(f, NULL);
+	g_autofree char *log = vpnd_stderr(f);
+	g_assert_null(strstr(log, "another process is listening"));
+	stop_vpnd_keep_socket(f);
+	g_unlink(f->socket);
+
+	/* by name: systemd://NAME */
+	write_config(f, "vici {\n\tsocket = systemd://vici-test\n}\n");
+	start_vpnd(f, listening_socket(f->socket), "vici-test");
+	expect_daemon_version(f, NULL);
+	stop_vpnd_keep_socket(f);
+	g_unlink(f->socket);
+}
+
 /* ---- raw protocol ---- */
 
 static int
@@ -897,6 +992,72 @@ flood_requests(int fd, guint n)
 	g_byte_array_unref(a);
 }
 
+/* The response to the request just sent: {success=no errmsg=@errmsg}. */
+static void
+expect_refusal(int fd, const char *errmsg)
+{
+	g_autoptr(GBytes) p = raw_read_packet(fd);
+	GByteArray *want = g_byte_array_new();
+	static const guint8 head[] = { 1, 3, 7, 's', 'u', 'c', 'c', 'e', 's', 's', 0, 2, 'n', 'o',
+				       3, 6, 'e', 'r', 'r', 'm', 's', 'g' };
+	guint8 len[2] = { (guint8)(strlen(errmsg) >> 8), (guint8)strlen(errmsg) };
+
+	g_byte_array_append(want, head, sizeof(head));
+	g_byte_array_append(want, len, 2);
+	g_byte_array_append(want, (const guint8 *)errmsg, (guint)strlen(errmsg));
+	g_assert_nonnull(p);
+	g_assert_cmpmem(g_bytes_get_data(p, NULL), g_bytes_get_size(p), want->data, want->len);
+	g_byte_array_unref(want);
+}
+
+/*
+ * Messages that cannot be read, from one client while a second one is connected:
+ * unknown element types and nesting past the limit. Nothing is loaded from them
+ * (load-* answer charon's "parsing request failed"), other commands answer with their
+ * defaults, the unknown command gets CMD_UNKNOWN, and the second client is served.
+ */
+static void
+test_raw_bad_messages(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	int bad = raw_connect(f);
+	int good = raw_connect(f);
+	static const guint8 unknown_element[] = { 1, 1, 'x', 9, 1, 'k', 2 };
+	static const guint8 item_outside_list[] = { 5, 0, 1, 'v' };
+	guint8 deep[2 * 40];
+
+	for (guint i = 0; i < 40; i++) {
+		deep[2 * i] = 1; /* SECTION_START "a", 40 deep (the limit is 32) */
+		deep[2 * i + 1] = 0;
+	}
+	raw_send_packet(bad, 0, "load-conn", unknown_element, sizeof(unknown_element));
+	expect_refusal(bad, "parsing request failed: unknown type");
+	expect_version_works(good);
+	raw_send_packet(bad, 0, "load-conn", deep, sizeof(deep));
+	expect_refusal(bad, "parsing request failed: sections nested too deep");
+	expect_version_works(good);
+	raw_send_packet(bad, 0, "load-shared", item_outside_list, sizeof(item_outside_list));
+	expect_refusal(bad, "parsing request failed: misplaced element");
+	raw_send_packet(bad, 0, "load-pool", deep, 7);
+	expect_refusal(bad, "parsing request failed: truncated");
+	/* a listing ignores what it cannot read: there is nothing, as without a filter */
+	raw_send_packet(bad, 0, "get-conns", unknown_element, sizeof(unknown_element));
+	g_autoptr(GBytes) conns = raw_read_packet(bad);
+	static const guint8 empty_conns[] = { 1, 4, 5, 'c', 'o', 'n', 'n', 's', 6 };
+	g_assert_cmpmem(g_bytes_get_data(conns, NULL), g_bytes_get_size(conns), empty_conns,
+			sizeof(empty_conns));
+	raw_send_packet(bad, 0, "no-such-command", deep, sizeof(deep));
+	expect_simple(bad, 2); /* CMD_UNKNOWN */
+	expect_version_works(bad);
+	expect_version_works(good);
+	close(bad);
+	close(good);
+
+	g_assert_cmpint(swanctl(f, &out, &err, "--list-conns", "--raw", NULL), ==, 0);
+	g_assert_cmpstr(out, ==, "list-conns reply {}\n");
+	stop_vpnd(f);
+}
+
 static void
 test_raw_abuse(Fixture *f, gconstpointer data)
 {
@@ -972,7 +1133,10 @@ main(int argc, char **argv)
 		   fixture_teardown);
 	g_test_add("/vici/swanctl/golden", Fixture, NET_LOOPBACK, fixture_setup, test_golden,
 		   fixture_teardown);
+	g_test_add("/vici/sockets", Fixture, NULL, fixture_setup, test_sockets, fixture_teardown);
 	g_test_add("/vici/raw/answers", Fixture, NULL, fixture_setup, test_raw_answers,
+		   fixture_teardown);
+	g_test_add("/vici/raw/bad-messages", Fixture, NULL, fixture_setup, test_raw_bad_messages,
 		   fixture_teardown);
 	g_test_add("/vici/raw/abuse", Fixture, NULL, fixture_setup, test_raw_abuse,
 		   fixture_teardown);
