@@ -11,10 +11,20 @@
 #include "net/net_service.h"
 #include "sa/sa_manager.h"
 
+/* An installed child SA, so that its counters can be read. */
+typedef struct {
+	VpndSaId id;
+	VpndDirection dir;
+} SaRef;
+
 typedef struct {
 	ConnConfig *conn;
 	ControlConn *state;
 	GArray *ike_sas; /* guint32 engine ids of this connection's IKE SAs */
+	GPtrArray *start_later; /* names of children to create once the IKE SA is up */
+	GArray *sas;            /* SaRef: its child SAs in the kernel */
+	/* what SAs deleted since the connection went up carried: rekeys keep the totals */
+	VpndSaStats gone_in, gone_out;
 } SaConn;
 
 struct SaManager {
@@ -30,6 +40,7 @@ struct SaManager {
 	char *conf_dir;
 	gboolean force_encap; /* kernel-tun carries ESP in UDP only */
 	GHashTable *timers;   /* SaTimer by timer_key() */
+	guint counter_timer;  /* while any child SA is installed */
 	ControlCounters counters;
 	GHashTable *snapshots; /* engine IKE SA id -> ControlIkeSa last published */
 };
@@ -42,6 +53,7 @@ typedef struct {
 } SaTimer;
 
 static void run_actions(SaManager *mgr);
+static gboolean refresh_counters(SaManager *mgr, SaConn *c);
 
 /* ---- Connections ---- */
 
@@ -51,27 +63,40 @@ sa_conn_free(SaConn *c)
 	conn_config_unref(c->conn);
 	control_conn_free(c->state);
 	g_array_unref(c->ike_sas);
+	g_ptr_array_unref(c->start_later);
+	g_array_unref(c->sas);
 	g_free(c);
+}
+
+/* The address alone, as clients show it: ports change with NAT-T, the address is the
+ * peer's. (transfer full) */
+static char *
+format_ip(const VpndAddr *addr)
+{
+	VpndAddr ip = *addr;
+	char buf[64];
+
+	ip.port = 0;
+	return g_strdup(net_addr_format(&ip, buf, sizeof(buf)));
 }
 
 static SaConn *
 sa_conn_new(ConnConfig *conn)
 {
 	SaConn *c = g_new0(SaConn, 1);
-	char buf[64];
 
 	c->conn = conn_config_ref(conn);
 	c->state = control_conn_new(conn->name);
 	c->ike_sas = g_array_new(FALSE, FALSE, sizeof(guint32));
+	c->start_later = g_ptr_array_new_with_free_func(g_free);
+	c->sas = g_array_new(FALSE, FALSE, sizeof(SaRef));
 	if (conn->local_addr.family) {
 		g_free(c->state->local_address);
-		c->state->local_address =
-			g_strdup(net_addr_format(&conn->local_addr, buf, sizeof(buf)));
+		c->state->local_address = format_ip(&conn->local_addr);
 	}
 	if (conn->remote_addr.family) {
 		g_free(c->state->remote_address);
-		c->state->remote_address =
-			g_strdup(net_addr_format(&conn->remote_addr, buf, sizeof(buf)));
+		c->state->remote_address = format_ip(&conn->remote_addr);
 	}
 	return c;
 }
@@ -103,18 +128,64 @@ track_ike_sa(SaConn *c, guint32 id, gboolean add)
 		g_array_append_val(c->ike_sas, id);
 }
 
+/* A new tunnel counts from zero. */
 static void
-publish_state(SaManager *mgr, SaConn *c, ControlConnState state, const char *error)
+reset_counters(SaConn *c)
 {
+	c->gone_in = c->gone_out = (VpndSaStats){ 0 };
+	c->state->bytes_in = c->state->bytes_out = 0;
+	c->state->packets_in = c->state->packets_out = 0;
+}
+
+/* @error: why it went down (NULL: it did not fail), in words and as a ControlError. */
+static void
+publish_state(SaManager *mgr, SaConn *c, ControlConnState state, const char *error,
+	      ControlError code)
+{
+	if (c->state->state == CONTROL_CONN_DOWN && state != CONTROL_CONN_DOWN)
+		reset_counters(c);
+	if (state == CONTROL_CONN_CONNECTING) {
+		g_free(c->state->last_error); /* a new attempt: the old reason is history */
+		c->state->last_error = g_strdup("");
+	}
+	if (state == CONTROL_CONN_DOWN) {
+		/* the last figures stay readable; SAs whose Delete got lost are not read again */
+		refresh_counters(mgr, c);
+		g_array_set_size(c->sas, 0);
+	}
 	c->state->state = state;
 	c->state->established_at =
 		state == CONTROL_CONN_ESTABLISHED ? g_get_real_time() / G_USEC_PER_SEC : 0;
 	if (error) {
 		g_free(c->state->last_error);
 		c->state->last_error = g_strdup(error);
-		c->state->last_error_code = CONTROL_ERROR_FAILED;
+		c->state->last_error_code = code;
 	}
 	control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+}
+
+/* What clients may act on: a refused authentication, a peer that never answered. */
+static ControlError
+reason_to_control_error(IkeReason reason)
+{
+	switch (reason) {
+	case IKE_REASON_AUTH_FAILED:
+		return CONTROL_ERROR_AUTHENTICATION_FAILED;
+	case IKE_REASON_PEER_TIMEOUT:
+	case IKE_REASON_HALF_OPEN_TIMEOUT:
+		return CONTROL_ERROR_TIMEOUT;
+	case IKE_REASON_ESTABLISHED:
+	case IKE_REASON_DELETED_LOCAL:
+	case IKE_REASON_DELETED_PEER:
+	case IKE_REASON_NO_PROPOSAL:
+	case IKE_REASON_TS_UNACCEPTABLE:
+	case IKE_REASON_INVALID_KE:
+	case IKE_REASON_EXPIRED:
+	case IKE_REASON_REKEYED:
+	case IKE_REASON_FAILED:
+		break;
+	}
+	return CONTROL_ERROR_FAILED;
 }
 
 static VpndSecret *
@@ -327,6 +398,125 @@ set_timer(SaManager *mgr, const IkeAction *a)
 	g_hash_table_insert(mgr->timers, key, t);
 }
 
+/* ---- Counters ---- */
+
+#define SA_MANAGER_COUNTER_INTERVAL_S 1 /* how often clients see the counters move */
+
+static gboolean
+sa_id_equal(const VpndSaId *a, const VpndSaId *b)
+{
+	return a->spi == b->spi && a->protocol == b->protocol && a->dst.family == b->dst.family &&
+	       memcmp(a->dst.addr, b->dst.addr, sizeof(a->dst.addr)) == 0;
+}
+
+static void
+add_stats(VpndSaStats *sum, const VpndSaStats *s)
+{
+	sum->bytes += s->bytes;
+	sum->packets += s->packets;
+}
+
+/* The SA's counters now; zero when the provider cannot tell. */
+static VpndSaStats
+query_sa(SaManager *mgr, const VpndSaId *id)
+{
+	VpndSaStats stats = { 0 };
+
+	if (mgr->kops && mgr->kops->query_sa)
+		mgr->kops->query_sa(mgr->kernel, id, &stats, NULL);
+	return stats;
+}
+
+/* Totals of the connection's SAs, gone and installed; TRUE when they moved. */
+static gboolean
+refresh_counters(SaManager *mgr, SaConn *c)
+{
+	VpndSaStats in = c->gone_in, out = c->gone_out;
+	ControlConn *st = c->state;
+
+	for (guint i = 0; i < c->sas->len; i++) {
+		const SaRef *ref = &g_array_index(c->sas, SaRef, i);
+		VpndSaStats now = query_sa(mgr, &ref->id);
+
+		add_stats(ref->dir == VPND_DIR_IN ? &in : &out, &now);
+	}
+	if (st->bytes_in == in.bytes && st->packets_in == in.packets &&
+	    st->bytes_out == out.bytes && st->packets_out == out.packets)
+		return FALSE;
+	st->bytes_in = in.bytes;
+	st->packets_in = in.packets;
+	st->bytes_out = out.bytes;
+	st->packets_out = out.packets;
+	return TRUE;
+}
+
+static void
+refresh_all_counters(SaManager *mgr)
+{
+	for (guint i = 0; i < mgr->conns->len; i++) {
+		SaConn *c = mgr->conns->pdata[i];
+
+		if (c->sas->len && refresh_counters(mgr, c))
+			control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+	}
+}
+
+static gboolean
+any_sas(SaManager *mgr)
+{
+	for (guint i = 0; i < mgr->conns->len; i++) {
+		if (((SaConn *)mgr->conns->pdata[i])->sas->len)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean
+on_counter_timer(gpointer user_data)
+{
+	SaManager *mgr = user_data;
+
+	refresh_all_counters(mgr);
+	if (any_sas(mgr))
+		return G_SOURCE_CONTINUE;
+	mgr->counter_timer = 0;
+	return G_SOURCE_REMOVE;
+}
+
+static void
+track_sa(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+	SaRef ref = { .id = { .spi = a->sa.spi, .protocol = a->sa.protocol, .dst = a->sa.dst },
+		      .dir = a->sa.dir };
+
+	if (!c)
+		return;
+	g_array_append_val(c->sas, ref);
+	if (!mgr->counter_timer)
+		mgr->counter_timer =
+			g_timeout_add_seconds(SA_MANAGER_COUNTER_INTERVAL_S, on_counter_timer, mgr);
+}
+
+/* Before the SA goes: what it carried stays in the connection's totals. */
+static void
+untrack_sa(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+
+	for (guint i = 0; c && i < c->sas->len; i++) {
+		SaRef *ref = &g_array_index(c->sas, SaRef, i);
+		VpndSaStats last;
+
+		if (!sa_id_equal(&ref->id, &a->sa_key))
+			continue;
+		last = query_sa(mgr, &ref->id);
+		add_stats(ref->dir == VPND_DIR_IN ? &c->gone_in : &c->gone_out, &last);
+		g_array_remove_index(c->sas, i);
+		return;
+	}
+}
+
 /* ---- Kernel ---- */
 
 static gboolean
@@ -346,8 +536,10 @@ do_add_sa(SaManager *mgr, const IkeAction *a)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (kernel_add_sa(mgr, a, &error))
+	if (kernel_add_sa(mgr, a, &error)) {
+		track_sa(mgr, a);
 		return;
+	}
 	g_warning("%s: installing the %s SA %08x failed: %s; deleting IKE SA %u", a->conn_name,
 		  a->sa.dir == VPND_DIR_IN ? "inbound" : "outbound", a->sa.spi, error->message,
 		  a->ike_sa_id);
@@ -362,9 +554,10 @@ do_kernel(SaManager *mgr, const IkeAction *a)
 
 	if (!mgr->kops)
 		return;
-	if (a->kind == IKE_ACTION_DEL_SA)
+	if (a->kind == IKE_ACTION_DEL_SA) {
+		untrack_sa(mgr, a);
 		ok = mgr->kops->del_sa(mgr->kernel, &a->sa_key, &error);
-	else if (a->kind == IKE_ACTION_ADD_POLICY)
+	} else if (a->kind == IKE_ACTION_ADD_POLICY)
 		ok = mgr->kops->add_policy(mgr->kernel, &a->policy, &error);
 	else if (a->kind == IKE_ACTION_DEL_POLICY)
 		ok = mgr->kops->del_policy(mgr->kernel, &a->policy, &error);
@@ -382,11 +575,27 @@ on_kernel_send_esp(gpointer user_data, const VpndAddr *src, const VpndAddr *dst,
 		net_service_send_esp(mgr->net, src, dst, data, len);
 }
 
+/* Soft: the engine rekeys the child; hard: the kernel dropped it, the engine deletes it. */
+static void
+on_kernel_send_esp_batch(gpointer user_data, const VpndAddr *src, const VpndAddr *dst,
+			 const guint8 *data, gsize len, gsize seg_len)
+{
+	SaManager *mgr = user_data;
+
+	if (mgr->net)
+		net_service_send_esp_batch(mgr->net, src, dst, data, len, seg_len);
+}
+
 static void
 on_kernel_expire(gpointer user_data, const VpndSaId *sa, VpndExpireKind kind)
 {
-	g_message("SA %08x reached its %s lifetime", sa->spi,
-		  kind == VPND_EXPIRE_HARD ? "hard" : "soft");
+	SaManager *mgr = user_data;
+	gboolean hard = kind == VPND_EXPIRE_HARD;
+
+	g_message("SA %08x reached its %s lifetime", sa->spi, hard ? "hard" : "soft");
+	if (!ike_engine_child_expired(mgr->engine, sa->spi, hard, g_get_monotonic_time()))
+		g_info("SA %08x: no child SA of ours", sa->spi);
+	run_actions(mgr);
 }
 
 static gboolean
@@ -396,6 +605,7 @@ open_kernel(SaManager *mgr, GError **error)
 	static const VpndKernelEvents events = {
 		.expire = on_kernel_expire,
 		.send_esp = on_kernel_send_esp,
+		.send_esp_batch = on_kernel_send_esp_batch,
 	};
 
 	if (!p) {
@@ -655,6 +865,20 @@ publish_sa(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
 		g_hash_table_remove(mgr->snapshots, GUINT_TO_POINTER(a->ike_sa_id));
 }
 
+/* The further start_action = start children: CREATE_CHILD_SA on the IKE SA just up. */
+static void
+create_later_children(SaManager *mgr, SaConn *c, guint32 ike_sa_id)
+{
+	for (guint i = 0; i < c->start_later->len; i++) {
+		const char *child = c->start_later->pdata[i];
+
+		if (!ike_engine_create_child(mgr->engine, ike_sa_id, child, g_get_monotonic_time()))
+			g_warning("%s: cannot create child %s on IKE SA %u", c->conn->name, child,
+				  ike_sa_id);
+	}
+	g_ptr_array_set_size(c->start_later, 0);
+}
+
 static void
 do_ike_updown(SaManager *mgr, const IkeAction *a)
 {
@@ -668,14 +892,19 @@ do_ike_updown(SaManager *mgr, const IkeAction *a)
 			  ike_reason_to_string(a->reason));
 	if (c) {
 		track_ike_sa(c, a->ike_sa_id, a->up);
-		if (a->up)
-			publish_state(mgr, c, CONTROL_CONN_ESTABLISHED, NULL);
-		else if (c->ike_sas->len == 0)
-			publish_state(mgr, c, CONTROL_CONN_DOWN,
-				      a->reason == IKE_REASON_DELETED_LOCAL ||
-						      a->reason == IKE_REASON_DELETED_PEER
-					      ? NULL
-					      : ike_reason_to_string(a->reason));
+		if (a->up) {
+			create_later_children(mgr, c, a->ike_sa_id);
+			publish_state(mgr, c, CONTROL_CONN_ESTABLISHED, NULL, 0);
+		} else {
+			g_ptr_array_set_size(c->start_later, 0); /* their IKE SA failed */
+			if (c->ike_sas->len == 0)
+				publish_state(mgr, c, CONTROL_CONN_DOWN,
+					      a->reason == IKE_REASON_DELETED_LOCAL ||
+							      a->reason == IKE_REASON_DELETED_PEER
+						      ? NULL
+						      : ike_reason_to_string(a->reason),
+					      reason_to_control_error(a->reason));
+		}
 	}
 	/* after the state: an SA that came up is listed as established */
 	publish_sa(mgr, a, a->up ? CONTROL_SA_IKE_UP : CONTROL_SA_IKE_DOWN);
@@ -693,6 +922,33 @@ do_child_updown(SaManager *mgr, const IkeAction *a)
 		g_message("%s: CHILD SA %s down: %s", a->conn_name, a->child_name,
 			  ike_reason_to_string(a->reason));
 	publish_sa(mgr, a, a->up ? CONTROL_SA_CHILD_UP : CONTROL_SA_CHILD_DOWN);
+	if (c)
+		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+}
+
+/* The connection stays up: the new IKE SA takes the old one's place. */
+static void
+do_ike_rekey(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+
+	g_message("%s: IKE SA %u rekeyed, now IKE SA %u", a->conn_name, a->ike_sa_id,
+		  a->new_ike_sa_id);
+	if (!c)
+		return;
+	track_ike_sa(c, a->ike_sa_id, FALSE);
+	track_ike_sa(c, a->new_ike_sa_id, TRUE);
+	control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+}
+
+static void
+do_child_rekey(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+
+	g_message("%s: CHILD SA %s rekeyed, SPIs %08x (in) %08x (out), were %08x %08x",
+		  a->conn_name, a->child_name, a->spi_in, a->spi_out, a->old_spi_in,
+		  a->old_spi_out);
 	if (c)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
@@ -733,6 +989,12 @@ do_action(SaManager *mgr, const IkeAction *a)
 	case IKE_ACTION_CHILD_UPDOWN:
 		do_child_updown(mgr, a);
 		break;
+	case IKE_ACTION_IKE_REKEY:
+		do_ike_rekey(mgr, a);
+		break;
+	case IKE_ACTION_CHILD_REKEY:
+		do_child_rekey(mgr, a);
+		break;
 	}
 }
 
@@ -764,6 +1026,48 @@ on_ike_datagram(const guint8 *data, gsize len, const VpndAddr *local, const Vpnd
 
 /* ---- Life cycle ---- */
 
+/* ike.KEY as a number from @min to @max; absent leaves @out alone. */
+static gboolean
+read_number(Settings *settings, const char *key, gdouble min, gdouble max, gdouble *out,
+	    GError **error)
+{
+	const char *text = settings_get(settings, key);
+	char *end = NULL;
+	gdouble value;
+
+	if (!text)
+		return TRUE;
+	value = g_ascii_strtod(text, &end);
+	if (end == text || *end || !(value >= min && value <= max)) {
+		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
+			    "%s: \"%s\" is not a number from %g to %g", key, text, min, max);
+		return FALSE;
+	}
+	*out = value;
+	return TRUE;
+}
+
+/* ike.retransmit_{timeout,base,tries}: how long a silent peer is tried (also DPD). */
+static gboolean
+read_retransmit(Settings *settings, IkeEngineConfig *cfg, GError **error)
+{
+	gdouble timeout = 0, base = 0, tries = 0;
+
+	if (!read_number(settings, "ike.retransmit_timeout", 0.05, 3600, &timeout, error) ||
+	    !read_number(settings, "ike.retransmit_base", 1, 10, &base, error) ||
+	    !read_number(settings, "ike.retransmit_tries", 1, 100, &tries, error))
+		return FALSE;
+	if (tries != (guint)tries) {
+		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
+			    "ike.retransmit_tries: %g is not a whole number", tries);
+		return FALSE;
+	}
+	cfg->retransmit_timeout_ms = (guint)(timeout * 1000);
+	cfg->retransmit_base = base;
+	cfg->retransmit_tries = (guint)tries;
+	return TRUE;
+}
+
 static gboolean
 kernel_is_tun(SaManager *mgr)
 {
@@ -794,8 +1098,17 @@ SaManager *
 sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **error)
 {
 	g_autoptr(SaManager) mgr = g_new0(SaManager, 1);
-	IkeEngineConfig cfg = { .host = host, .psk_lookup = psk_lookup, .psk_data = mgr };
+	IkeEngineConfig cfg = {
+		.host = host,
+		.psk_lookup = psk_lookup,
+		.psk_data = mgr,
+		.half_open_max = (guint)settings_get_int(settings, "ike.half_open_max", 0),
+		.half_open_per_peer = (guint)settings_get_int(settings, "ike.half_open_per_peer", 0),
+		.cookie_threshold = (guint)settings_get_int(settings, "ike.cookie_threshold", 0),
+	};
 
+	if (!read_retransmit(settings, &cfg, error))
+		return NULL;
 	mgr->host = host;
 	mgr->control = control;
 	mgr->conf_dir =
@@ -823,12 +1136,12 @@ initiate_child(SaManager *mgr, SaConn *c, const char *child)
 
 	if (!id) {
 		g_warning("%s: cannot initiate: %s", c->conn->name, error->message);
-		publish_state(mgr, c, CONTROL_CONN_DOWN, error->message);
+		publish_state(mgr, c, CONTROL_CONN_DOWN, error->message, CONTROL_ERROR_FAILED);
 		return;
 	}
 	g_message("%s: initiating IKE SA %u", c->conn->name, id);
 	track_ike_sa(c, id, TRUE);
-	publish_state(mgr, c, CONTROL_CONN_CONNECTING, NULL);
+	publish_state(mgr, c, CONTROL_CONN_CONNECTING, NULL, 0);
 	run_actions(mgr);
 }
 
@@ -841,7 +1154,10 @@ sa_manager_start(SaManager *mgr)
 		for (guint j = 0; j < c->conn->children->len; j++) {
 			ChildConfig *child = c->conn->children->pdata[j];
 
-			if (child->start_action == CONN_START_START)
+			/* one IKE SA per connection: the first child comes with IKE_AUTH */
+			if (child->start_action == CONN_START_START && c->ike_sas->len)
+				g_ptr_array_add(c->start_later, g_strdup(child->name));
+			else if (child->start_action == CONN_START_START)
 				initiate_child(mgr, c, child->name);
 			else if (child->start_action == CONN_START_TRAP)
 				g_warning("%s: start_action = trap is not supported yet",
@@ -855,6 +1171,7 @@ sa_manager_list_connections(SaManager *mgr)
 {
 	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)control_conn_free);
 
+	refresh_all_counters(mgr); /* a client asking sees the counters as they are */
 	for (guint i = 0; i < mgr->conns->len; i++)
 		g_ptr_array_add(list, control_conn_copy(((SaConn *)mgr->conns->pdata[i])->state));
 	return list;
@@ -893,14 +1210,18 @@ sa_manager_initiate(SaManager *mgr, const char *name, GError **error)
 	return sa_manager_initiate_child(mgr, name, NULL, error);
 }
 
+/* Established SAs get a Delete; those still negotiating are dropped on the spot. */
 static void
 delete_all(SaManager *mgr, SaConn *c)
 {
 	g_autoptr(GArray) ids = g_array_copy(c->ike_sas);
 
-	for (guint i = 0; i < ids->len; i++)
-		ike_engine_delete_ike(mgr->engine, g_array_index(ids, guint32, i),
-				      g_get_monotonic_time());
+	for (guint i = 0; i < ids->len; i++) {
+		guint32 id = g_array_index(ids, guint32, i);
+
+		if (!ike_engine_delete_ike(mgr->engine, id, g_get_monotonic_time()))
+			ike_engine_abort_ike(mgr->engine, id);
+	}
 }
 
 gboolean
@@ -914,7 +1235,7 @@ sa_manager_terminate(SaManager *mgr, const char *name, GError **error)
 		return FALSE;
 	}
 	if (c->ike_sas->len)
-		publish_state(mgr, c, CONTROL_CONN_DISCONNECTING, NULL);
+		publish_state(mgr, c, CONTROL_CONN_DISCONNECTING, NULL, 0);
 	delete_all(mgr, c);
 	run_actions(mgr);
 	return TRUE;
@@ -945,6 +1266,7 @@ sa_manager_free(SaManager *mgr)
 	if (mgr->engine && mgr->net)
 		say_goodbye(mgr);
 	g_clear_pointer(&mgr->timers, g_hash_table_unref);
+	g_clear_handle_id(&mgr->counter_timer, g_source_remove);
 	if (mgr->kernel)
 		mgr->kops->close(mgr->kernel);
 	g_clear_pointer(&mgr->net, net_service_free);

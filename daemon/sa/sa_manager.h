@@ -5,7 +5,8 @@
  * into the engine; what it asks for (send, arm a timer, install an SA or a policy) is
  * carried out here, and state changes are published to the control API.
  *
- *   settings: conf_dir (default /etc/vpnd/conf.d), net { port, port_nat_t, addresses }
+ *   settings: conf_dir (default /etc/vpnd/conf.d), net { port, port_nat_t, addresses },
+ *   ike { retransmit_timeout, retransmit_base, retransmit_tries }
  */
 #pragma once
 
@@ -29,7 +30,8 @@ typedef struct SaManager SaManager;
 SaManager *sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **error);
 /* The *.conf files of conf_dir, each as sa_manager_load() takes a text. */
 gboolean sa_manager_load_conf_dir(SaManager *mgr, GError **error);
-/* Initiates every child with start_action = start. */
+/* Initiates every child with start_action = start: per connection one IKE SA, the
+ * first such child in IKE_AUTH, the others in CREATE_CHILD_SA once it is up. */
 void sa_manager_start(SaManager *mgr);
 /* Sends a Delete for every IKE SA (best effort), then removes SAs and policies. */
 void sa_manager_free(SaManager *mgr);

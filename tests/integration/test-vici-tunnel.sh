@@ -20,10 +20,10 @@ BUILD=${VPND_BUILD_ROOT:?}
 VPND=$BUILD/daemon/vpnd
 PLUGINS=${VPND_PLUGIN_BUILDDIR:-$BUILD/plugins}
 SWANCTL=/usr/sbin/swanctl
-NS1=vpnd-vt1-$$
-NS2=vpnd-vt2-$$
-TMP=$(mktemp -d /tmp/vpnd-vici-tunnel.XXXXXX)
-. "$(dirname "$0")/netns-lib.sh"
+LOG_GLOBS="*.log *.out"
+# shellcheck source=tests/lib/netns.sh
+. "$(dirname "$0")/../lib/netns.sh"
+netns_init vt
 
 # swanctl SIDE ARGS…: Debian's swanctl against that side's vpnd, bounded in time
 swanctl() {
@@ -169,23 +169,23 @@ monitor_saw_updown() {
 [ -x "$VPND" ] || die "no vpnd at $VPND"
 [ -x "$SWANCTL" ] || die "no $SWANCTL: run scripts/install-deps (strongswan-swanctl)"
 printf 'swanctl {\n\tload = pem\n}\n' >"$TMP/strongswan.conf"
-netns_pair vt 10.1.0.1/32 10.2.0.1/32
+netns_setup_pair vt1 vt2
 write_side a
 write_side b
 conn a 192.0.2.1 192.0.2.2 10.1.0.1/32 10.2.0.1/32 >"$TMP/a/swanctl.conf"
 conn b 192.0.2.2 192.0.2.1 10.2.0.1/32 10.1.0.1/32 >"$TMP/b/conf.d/site.conf"
 
 start_vpnd b "$NS2"
-wait_for "$TMP/b.log" "running" 10 || die "vpnd b did not start"
+wait_log b "running" 10 || die "vpnd b did not start"
 start_vpnd a "$NS1"
-wait_for "$TMP/a.log" "running" 10 || die "vpnd a did not start"
+wait_log a "running" 10 || die "vpnd a did not start"
 grep -q "IKE on UDP" "$TMP/a.log" && die "vpnd a opened its IKE sockets without a connection"
 
 STRONGSWAN_CONF=$TMP/strongswan.conf timeout -s KILL 60 stdbuf -oL \
 	"$SWANCTL" --monitor-sa --raw --uri "unix://$TMP/b/vici" >"$TMP/monitor.out" 2>&1 &
 MONITOR=$!
 PIDS+=("$MONITOR")
-wait_for "$TMP/b.log" "EVENT_REGISTER child-updown: confirmed" 10 ||
+wait_log b "EVENT_REGISTER child-updown: confirmed" 10 ||
 	die "swanctl --monitor-sa did not register"
 
 check "a: swanctl --load-all loads the connection and the PSK at run time" load_all
