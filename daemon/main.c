@@ -259,6 +259,15 @@ hook_initiate_child(gpointer user_data, const char *name, const char *child, GEr
 }
 
 static gboolean
+hook_rekey(gpointer user_data, const char *name, const char *child, guint *matches,
+	   GError **error)
+{
+	Daemon *d = user_data;
+
+	return have_sa(d, error) && sa_manager_rekey(d->sa, name, child, matches, error);
+}
+
+static gboolean
 hook_terminate(gpointer user_data, const char *name, GError **error)
 {
 	Daemon *d = user_data;
@@ -357,6 +366,7 @@ start_control(Daemon *d)
 		.initiate = hook_initiate,
 		.terminate = hook_terminate,
 		.initiate_child = hook_initiate_child,
+		.rekey = hook_rekey,
 		.load = hook_load,
 		.unload = hook_unload,
 		.list_conn_configs = hook_list_conn_configs,

@@ -834,6 +834,19 @@ control_initiate_child(Control *ctl, const char *name, const char *child, GError
 	return ctl->hooks.initiate_child(ctl->hooks.user_data, name, child, error);
 }
 
+gboolean
+control_rekey(Control *ctl, const char *name, const char *child, guint *matches, GError **error)
+{
+	g_autoptr(ControlConn) conn = control_lookup_connection(ctl, name, error);
+
+	*matches = 0;
+	if (!conn)
+		return FALSE;
+	if (!ctl->hooks.rekey)
+		return unsupported(error, "rekeying");
+	return ctl->hooks.rekey(ctl->hooks.user_data, name, child, matches, error);
+}
+
 static void
 on_trace(LogLevel level, const char *domain, const char *message, const char *conn,
 	 gpointer user_data)

@@ -104,6 +104,10 @@ typedef struct {
 	/* Start negotiating @child of connection @name (NULL: its first child). */
 	gboolean (*initiate_child)(gpointer user_data, const char *name, const char *child,
 				   GError **error);
+	/* Rekey the IKE SAs of connection @name, or with @child its CHILD SAs of that name;
+	 * sets *matches to how many rekeyings were started. */
+	gboolean (*rekey)(gpointer user_data, const char *name, const char *child,
+			  guint *matches, GError **error);
 	/* Counters of the IKE runtime; FALSE: vpnd runs no IKE (yet). */
 	gboolean (*get_counters)(gpointer user_data, struct ControlCounters *counters);
 	void (*reset_counters)(gpointer user_data);
@@ -320,6 +324,14 @@ typedef struct ControlCounters {
  */
 gboolean control_initiate_child(Control *ctl, const char *name, const char *child,
 				GError **error);
+
+/*
+ * Starts rekeying the IKE SAs of connection @name, or (@child) its CHILD SAs of that
+ * name; *@matches says how many. The outcome comes as SA events; CONTROL_ERROR_NOT_FOUND
+ * for an unknown connection.
+ */
+gboolean control_rekey(Control *ctl, const char *name, const char *child, guint *matches,
+		       GError **error);
 
 /*
  * Every line logged in the main thread whatever the log thresholds, with the

@@ -707,6 +707,13 @@ query_traffic(SaManager *mgr, IkeSa *sa, guint32 spi, gboolean in, guint64 *byte
 		*use = MAX(0, g_get_real_time() / G_USEC_PER_SEC - st.last_use);
 }
 
+/* Seconds from now to @when (g_get_monotonic_time() scale); -1 for none (0). */
+static gint64
+seconds_until(gint64 when)
+{
+	return when ? MAX(0, (when - g_get_monotonic_time()) / G_USEC_PER_SEC) : -1;
+}
+
 static ControlChildSa *
 list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 {
@@ -728,8 +735,8 @@ list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 	query_traffic(mgr, sa, child->spi_out, FALSE, &c->bytes_out, &c->packets_out,
 		      &c->use_out);
 	c->installed = -1;
-	c->rekey_in = -1;
-	c->life_in = -1;
+	c->rekey_in = seconds_until(child->rekey_at);
+	c->life_in = seconds_until(child->expire_at);
 	c->local_ts = ts_list(child->local_ts);
 	c->remote_ts = ts_list(child->remote_ts);
 	return c;
@@ -767,7 +774,7 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 		s->dh_group = alg_name(VPND_ALG_KE, sa->alg.ke);
 	}
 	s->established = -1;
-	s->rekey_in = -1;
+	s->rekey_in = seconds_until(sa->rekey_at);
 	/* the connection knows when its (one) IKE SA came up */
 	SaConn *c = find_conn(mgr, sa->conn->name);
 	if (sa->state == IKE_SA_STATE_ESTABLISHED && c && c->state->established_at)
@@ -853,6 +860,16 @@ sa_snapshot(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
 	return s;
 }
 
+/* Keeps what list-sas would show of IKE SA @id for its down events. */
+static void
+refresh_snapshot(SaManager *mgr, guint32 id)
+{
+	IkeSa *sa = ike_engine_get_sa(mgr->engine, id);
+
+	if (sa)
+		g_hash_table_replace(mgr->snapshots, GUINT_TO_POINTER(id), list_ike_sa(mgr, sa));
+}
+
 static void
 publish_sa(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
 {
@@ -932,12 +949,22 @@ do_ike_rekey(SaManager *mgr, const IkeAction *a)
 {
 	SaConn *c = find_conn(mgr, a->conn_name);
 
+	IkeSa *fresh = ike_engine_get_sa(mgr->engine, a->new_ike_sa_id);
+
 	g_message("%s: IKE SA %u rekeyed, now IKE SA %u", a->conn_name, a->ike_sa_id,
 		  a->new_ike_sa_id);
+	/* who started the rekey is the new SA's original initiator (RFC 7296 §2.18) */
+	if (fresh && fresh->initiator)
+		mgr->counters.ike_rekey_init++;
+	else if (fresh)
+		mgr->counters.ike_rekey_resp++;
 	if (!c)
 		return;
 	track_ike_sa(c, a->ike_sa_id, FALSE);
 	track_ike_sa(c, a->new_ike_sa_id, TRUE);
+	/* the new SA's down events must say what went down, as the old one's would have */
+	g_hash_table_remove(mgr->snapshots, GUINT_TO_POINTER(a->ike_sa_id));
+	refresh_snapshot(mgr, a->new_ike_sa_id);
 	control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
 
@@ -949,6 +976,8 @@ do_child_rekey(SaManager *mgr, const IkeAction *a)
 	g_message("%s: CHILD SA %s rekeyed, SPIs %08x (in) %08x (out), were %08x %08x",
 		  a->conn_name, a->child_name, a->spi_in, a->spi_out, a->old_spi_in,
 		  a->old_spi_out);
+	mgr->counters.child_rekey++;
+	refresh_snapshot(mgr, a->ike_sa_id);
 	if (c)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
@@ -1208,6 +1237,51 @@ gboolean
 sa_manager_initiate(SaManager *mgr, const char *name, GError **error)
 {
 	return sa_manager_initiate_child(mgr, name, NULL, error);
+}
+
+/* Rekeys one IKE SA, or its children named @child; how many rekeyings started. */
+static guint
+rekey_ike_sa(SaManager *mgr, guint32 id, const char *child)
+{
+	IkeSa *sa = ike_engine_get_sa(mgr->engine, id);
+	gint64 now = g_get_monotonic_time();
+	g_autoptr(GArray) spis = g_array_new(FALSE, FALSE, sizeof(guint32));
+	guint n = 0;
+
+	if (!sa || sa->state != IKE_SA_STATE_ESTABLISHED)
+		return 0;
+	if (!child)
+		return ike_engine_rekey_ike(mgr->engine, id, now) ? 1 : 0;
+	/* the SPIs first: rekeying adds children to the array */
+	for (guint i = 0; i < sa->children->len; i++) {
+		ChildSa *c = sa->children->pdata[i];
+		if (c->cfg && g_strcmp0(c->cfg->name, child) == 0 &&
+		    c->state == CHILD_SA_STATE_INSTALLED)
+			g_array_append_val(spis, c->spi_in);
+	}
+	for (guint i = 0; i < spis->len; i++)
+		n += ike_engine_rekey_child(mgr->engine, id, g_array_index(spis, guint32, i), now);
+	return n;
+}
+
+gboolean
+sa_manager_rekey(SaManager *mgr, const char *name, const char *child, guint *matches,
+		 GError **error)
+{
+	SaConn *c = find_conn(mgr, name);
+	g_autoptr(GArray) ids = NULL;
+
+	*matches = 0;
+	if (!c) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND,
+			    "connection \"%s\" not found", name);
+		return FALSE;
+	}
+	ids = g_array_copy(c->ike_sas);
+	for (guint i = 0; i < ids->len; i++)
+		*matches += rekey_ike_sa(mgr, g_array_index(ids, guint32, i), child);
+	run_actions(mgr);
+	return TRUE;
 }
 
 /* Established SAs get a Delete; those still negotiating are dropped on the spot. */

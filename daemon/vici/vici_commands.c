@@ -228,7 +228,6 @@ static const ViciCommand commands[] = {
 	{ "list-authorities", cmd_list_nothing },
 	{ "get-keys", cmd_get_nothing },
 	{ "get-authorities", cmd_get_nothing },
-	{ "rekey", cmd_unsupported },
 	{ "redirect", cmd_unsupported },
 	{ "install", cmd_unsupported },
 	{ "uninstall", cmd_unsupported },

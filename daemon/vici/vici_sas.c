@@ -491,7 +491,37 @@ cmd_terminate(ViciServer *server, ViciClient *client, const char *command,
 	return NULL;
 }
 
+/* Queues the rekeyings and answers at once (vici.md §3.3 rekey). */
+static GBytes *
+cmd_rekey(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+	  gpointer user_data)
+{
+	ViciSas *self = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ViciBuilder) b = vici_builder_new();
+	const char *child = vici_msg_get_str(request, "child", NULL);
+	const char *ike = vici_msg_get_str(request, "ike", NULL);
+	g_autofree char *conn = ike ? g_strdup(ike) : child ? conn_of_child(self->ctl, child) : NULL;
+	guint matches = 0;
+
+	if (!child && !ike && !vici_msg_get_str(request, "ike-id", NULL) &&
+	    !vici_msg_get_str(request, "child-id", NULL))
+		return vici_commands_reply_result(FALSE, "missing rekey selector");
+	if (!child && g_strcmp0(vici_msg_get_str(request, "reauth", "no"), "yes") == 0)
+		return vici_commands_reply_result(
+			FALSE, "reauthentication is not supported by vpnd yet (rekeying is)");
+	if (conn && !control_rekey(self->ctl, conn, child, &matches, &error) &&
+	    !g_error_matches(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND))
+		return vici_commands_reply_result(FALSE, error->message);
+	vici_builder_add_kv(b, "success", matches ? "yes" : "no");
+	vici_builder_add_kv_printf(b, "matches", "%u", matches);
+	if (!matches)
+		vici_builder_add_kv(b, "errmsg", "no matching SAs to rekey found");
+	return vici_commands_finish(b);
+}
+
 static const ViciCommand commands[] = {
+	{ "rekey", cmd_rekey },
 	{ "list-sas", cmd_list_sas },
 	{ "list-policies", cmd_list_policies },
 	{ "initiate", cmd_initiate },

@@ -477,7 +477,7 @@ static void
 test_unsupported(Fixture *f, gconstpointer data)
 {
 	g_autofree char *out = NULL, *err = NULL, *iout = NULL, *ierr = NULL;
-	g_autofree char *cout = NULL, *cerr = NULL;
+	g_autofree char *cout = NULL, *cerr = NULL, *rout = NULL, *rerr = NULL;
 	g_autofree char *pools = g_build_filename(f->dir, "pools.conf", NULL);
 
 	write_file(f->dir, "pools.conf", "pools {\n\tp1 {\n\t\taddrs = 10.3.0.0/33\n\t}\n}\n");
@@ -491,7 +491,11 @@ test_unsupported(Fixture *f, gconstpointer data)
 
 	g_assert_cmpint(swanctl(f, &iout, &ierr, "--rekey", "--ike", "net", NULL), ==, 1);
 	g_assert_cmpstr(iout, ==, "");
-	g_assert_cmpstr(ierr, ==, "rekey failed: rekey not supported by vpnd yet\n");
+	g_assert_cmpstr(ierr, ==, "rekey failed: no matching SAs to rekey found\n");
+	g_assert_cmpint(swanctl(f, &rout, &rerr, "--redirect", "--ike", "net", "--gateway",
+				"192.0.2.9", NULL),
+			==, 1);
+	g_assert_cmpstr(rerr, ==, "redirect failed: redirect not supported by vpnd yet\n");
 
 	g_assert_cmpint(swanctl(f, &cout, &cerr, "--install", "--child", "net", NULL), ==, 1);
 	g_assert_cmpstr(cerr, ==, "install failed: install not supported by vpnd yet\n");

@@ -7,7 +7,7 @@
 # none: Debian's swanctl loads the connection and the PSK over VICI (--load-all), which
 # opens a's IKE sockets, then --initiate (control-log lines, "initiate completed
 # successfully"), --list-sas (state, SPIs, algorithms, TS, packet counts after a ping),
-# --counters, --monitor-sa on b (ike-updown/child-updown), --terminate, and both
+# --rekey of the child and the IKE SA, --counters, --monitor-sa on b (ike-updown/child-updown), --terminate, and both
 # daemons stop cleanly. Needs root (exit 77 otherwise).
 set -u
 
@@ -137,6 +137,25 @@ responder_listed() {
 		grep -q "^  remote 'a.example.org' @ 192.0.2.1\[4500\]$" "$TMP/sas-b.out"
 }
 
+spi_in() { # the inbound SPI of child net on a
+	swanctl a --list-sas --raw | sed -En 's/.*name=net .*spi-in=([0-9a-f]{8}) .*/\1/p' | head -n 1
+}
+
+rekey() {
+	local before after
+	before=$(spi_in)
+	swanctl a --rekey --child net >"$TMP/rekey.out" 2>&1 || { cat "$TMP/rekey.out"; return 1; }
+	wait_log a "site: CHILD SA net rekeyed" 10 || return 1
+	swanctl a --rekey --ike site >>"$TMP/rekey.out" 2>&1 || { cat "$TMP/rekey.out"; return 1; }
+	wait_log a "site: IKE SA 1 rekeyed, now IKE SA" 10 || return 1
+	after=$(spi_in)
+	cat "$TMP/rekey.out"
+	echo "inbound SPI $before, now $after"
+	[ "$(grep -c '^rekey completed successfully$' "$TMP/rekey.out")" = 2 ] &&
+		[ -n "$after" ] && [ "$before" != "$after" ] &&
+		in1 ping -q -c 1 -W 2 -I 10.1.0.1 10.2.0.1
+}
+
 counters() {
 	swanctl a --counters >"$TMP/counters.out" 2>&1
 	cat "$TMP/counters.out"
@@ -144,7 +163,9 @@ counters() {
 		grep -qx '  ike-init-out-req      : 1' "$TMP/counters.out" &&
 		grep -qx '  ike-init-in-resp      : 1' "$TMP/counters.out" &&
 		grep -qx '  ike-auth-out-req      : 1' "$TMP/counters.out" &&
-		grep -qx '  ike-auth-in-resp      : 1' "$TMP/counters.out"
+		grep -qx '  ike-auth-in-resp      : 1' "$TMP/counters.out" &&
+		grep -qx '  ike-rekey-init        : 1' "$TMP/counters.out" &&
+		grep -qx '  child-rekey           : 1' "$TMP/counters.out"
 }
 
 terminate() {
@@ -193,7 +214,8 @@ check "a: swanctl --initiate --child net streams control-log and succeeds" initi
 check "a: swanctl --list-sas shows the IKE and CHILD SA" list_sas_up
 check "b: swanctl --list-sas shows the responder's SA" responder_listed
 check "a: a ping is counted in --list-sas (packets-in/out=3)" traffic_counted
-check "a: swanctl --counters counts the exchanges" counters
+check "a: swanctl --rekey --child net, then --rekey --ike site" rekey
+check "a: swanctl --counters counts the exchanges and rekeyings" counters
 check "a: swanctl --terminate --ike site, then no SA" terminate
 sleep 0.3
 kill "$MONITOR" 2>/dev/null
