@@ -236,7 +236,6 @@ static const ViciCommand commands[] = {
 	{ "unload-key", cmd_unsupported },
 	{ "load-token", cmd_unsupported },
 	{ "flush-certs", cmd_unsupported },
-	{ "clear-creds", cmd_unsupported },
 	{ "load-authority", cmd_unsupported },
 	{ "unload-authority", cmd_unsupported },
 	{ "get-algorithms", cmd_get_algorithms },

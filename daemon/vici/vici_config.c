@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Connections, shared keys and pools over VICI (vici.md §3.4-3.6): load-conn,
- * unload-conn, get-conns, list-conns, load-shared, unload-shared, get-shared, load-pool,
- * unload-pool, get-pools.
+ * unload-conn, get-conns, list-conns, load-shared, unload-shared, get-shared,
+ * clear-creds, load-pool, unload-pool, get-pools.
  *
  * A load-conn message is written back as the swanctl.conf text it came from (swanctl
  * turns each list into a key, each section into a section) and handed to
@@ -404,6 +404,26 @@ cmd_get_shared(ViciServer *server, ViciClient *client, const char *command,
 	return vici_commands_finish(b);
 }
 
+/* Forgets every loaded credential: for vpnd, which holds no certificates or private
+ * keys yet, the shared keys. */
+static GBytes *
+cmd_clear_creds(ViciServer *server, ViciClient *client, const char *command,
+		const ViciMsg *request, gpointer user_data)
+{
+	Control *ctl = user_data;
+	g_auto(GStrv) names = control_list_shared(ctl);
+
+	for (guint i = 0; names[i]; i++) {
+		g_autoptr(GError) error = NULL;
+
+		if (!control_unload_shared(ctl, names[i], &error))
+			return reply_error(command, error);
+	}
+	g_info("%u shared key%s cleared", g_strv_length(names),
+	       g_strv_length(names) == 1 ? "" : "s");
+	return vici_commands_reply_result(TRUE, NULL);
+}
+
 /* ---- Pools ---- */
 
 static GBytes *
@@ -468,6 +488,7 @@ static const ViciCommand commands[] = {
 	{ "load-shared", cmd_load_shared },
 	{ "unload-shared", cmd_unload_shared },
 	{ "get-shared", cmd_get_shared },
+	{ "clear-creds", cmd_clear_creds },
 	{ "load-pool", cmd_load_pool },
 	{ "unload-pool", cmd_unload_pool },
 	{ "get-pools", cmd_get_pools },

@@ -631,6 +631,17 @@ test_load_all(Fixture *f, gconstpointer data)
 	g_assert_null(strstr(raw, "v6 {"));
 	g_assert_nonnull(strstr(raw, "list-conn event {road {"));
 
+	/* --clear forgets every key first (clear-creds), then loads the file's again */
+	g_autofree char *path = g_build_filename(f->dir, "swanctl.conf", NULL);
+	g_autofree char *creds = NULL, *cerr = NULL;
+	g_assert_cmpint(swanctl(f, &creds, &cerr, "--load-creds", "--clear", "--file", path, NULL),
+			==, 0);
+	g_autofree char *creds_clean = without_folder_noise(creds);
+	g_assert_cmpstr(creds_clean, ==, "loaded ike secret 'ike-gw'\nloaded ike secret 'ike-road'\n");
+	g_autofree char *log2 = vpnd_stderr(f);
+	g_assert_nonnull(strstr(log2, "2 shared keys cleared"));
+	g_assert_null(strstr(log2, "a test secret"));
+
 	stop_vpnd(f);
 }
 
