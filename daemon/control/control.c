@@ -44,6 +44,7 @@ struct Control {
 	guint log_trace;  /* log_trace_add() id while traces is not empty */
 	gboolean tracing; /* a tracer runs: lines it logs are not passed on */
 	GArray *sa_subs;  /* Sub: ControlSaFunc */
+	GArray *rekey_subs; /* Sub: ControlRekeyFunc */
 };
 
 
@@ -183,6 +184,7 @@ control_new(const ControlHooks *hooks)
 	ctl->pools = g_ptr_array_new_with_free_func((GDestroyNotify)control_pool_free);
 	ctl->traces = g_array_new(FALSE, FALSE, sizeof(Sub));
 	ctl->sa_subs = g_array_new(FALSE, FALSE, sizeof(Sub));
+	ctl->rekey_subs = g_array_new(FALSE, FALSE, sizeof(Sub));
 	return ctl;
 }
 
@@ -208,6 +210,7 @@ control_free(Control *ctl)
 		log_trace_remove(ctl->log_trace);
 	g_array_unref(ctl->traces);
 	g_array_unref(ctl->sa_subs);
+	g_array_unref(ctl->rekey_subs);
 	g_date_time_unref(ctl->started);
 	g_free(ctl);
 }
@@ -909,5 +912,28 @@ control_publish_sa(Control *ctl, ControlSaEvent event, const ControlIkeSa *sa, c
 	for (guint i = 0; i < ctl->sa_subs->len; i++) {
 		Sub sub = g_array_index(ctl->sa_subs, Sub, i);
 		((ControlSaFunc)sub.func)(event, sa, child, reason ? reason : "", sub.user_data);
+	}
+}
+
+guint
+control_rekey_watch_add(Control *ctl, ControlRekeyFunc func, gpointer user_data)
+{
+	return subs_add(ctl, ctl->rekey_subs, func, user_data);
+}
+
+void
+control_rekey_watch_remove(Control *ctl, guint id)
+{
+	subs_remove(ctl->rekey_subs, id);
+}
+
+void
+control_publish_rekey(Control *ctl, const ControlIkeSa *old_sa, const ControlIkeSa *new_sa,
+		      const char *child, guint32 old_spi, guint32 new_spi)
+{
+	for (guint i = 0; i < ctl->rekey_subs->len; i++) {
+		Sub sub = g_array_index(ctl->rekey_subs, Sub, i);
+		((ControlRekeyFunc)sub.func)(old_sa, new_sa, child, old_spi, new_spi,
+					     sub.user_data);
 	}
 }

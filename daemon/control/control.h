@@ -363,6 +363,19 @@ void control_sa_watch_remove(Control *ctl, guint id);
 void control_publish_sa(Control *ctl, ControlSaEvent event, const ControlIkeSa *sa,
 			const char *child, const char *reason);
 
+/*
+ * A rekeying completed. IKE: @old_sa was replaced by @new_sa (@child NULL). CHILD: in
+ * the IKE SA (@old_sa as it was before, @new_sa as it is now), the CHILD SA @child
+ * with inbound SPI @old_spi was replaced by the one with @new_spi.
+ */
+typedef void (*ControlRekeyFunc)(const ControlIkeSa *old_sa, const ControlIkeSa *new_sa,
+				 const char *child, guint32 old_spi, guint32 new_spi,
+				 gpointer user_data);
+guint control_rekey_watch_add(Control *ctl, ControlRekeyFunc func, gpointer user_data);
+void control_rekey_watch_remove(Control *ctl, guint id);
+void control_publish_rekey(Control *ctl, const ControlIkeSa *old_sa, const ControlIkeSa *new_sa,
+			   const char *child, guint32 old_spi, guint32 new_spi);
+
 /* Fills @counters (zeroes while vpnd runs no IKE). */
 void control_get_counters(Control *ctl, ControlCounters *counters);
 void control_reset_counters(Control *ctl);

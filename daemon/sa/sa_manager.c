@@ -43,7 +43,16 @@ struct SaManager {
 	guint counter_timer;  /* while any child SA is installed */
 	ControlCounters counters;
 	GHashTable *snapshots; /* engine IKE SA id -> ControlIkeSa last published */
+	GHashTable *ike_births;   /* engine IKE SA id -> SaBirth, while established */
+	GHashTable *child_births; /* inbound SPI -> SaBirth, while installed */
+	guint32 last_child_id;
 };
+
+/* When an SA came up (monotonic), and the unique id listings give a CHILD SA. */
+typedef struct {
+	guint32 unique_id;
+	gint64 since;
+} SaBirth;
 
 typedef struct {
 	SaManager *mgr;
@@ -707,6 +716,23 @@ query_traffic(SaManager *mgr, IkeSa *sa, guint32 spi, gboolean in, guint64 *byte
 		*use = MAX(0, g_get_real_time() / G_USEC_PER_SEC - st.last_use);
 }
 
+static void
+birth_note(GHashTable *births, guint32 key, guint32 unique_id)
+{
+	SaBirth *b = g_new(SaBirth, 1);
+
+	b->unique_id = unique_id;
+	b->since = g_get_monotonic_time();
+	g_hash_table_replace(births, GUINT_TO_POINTER(key), b);
+}
+
+/* -1 without a birth */
+static gint64
+seconds_since(const SaBirth *birth)
+{
+	return birth ? (g_get_monotonic_time() - birth->since) / G_USEC_PER_SEC : -1;
+}
+
 /* Seconds from now to @when (g_get_monotonic_time() scale); -1 for none (0). */
 static gint64
 seconds_until(gint64 when)
@@ -719,8 +745,10 @@ list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 {
 	ControlChildSa *c = g_new0(ControlChildSa, 1);
 
+	SaBirth *birth = g_hash_table_lookup(mgr->child_births, GUINT_TO_POINTER(child->spi_in));
+
 	c->name = g_strdup(child->cfg ? child->cfg->name : "?");
-	c->unique_id = child->reqid;
+	c->unique_id = birth ? birth->unique_id : 0;
 	c->reqid = child->reqid;
 	c->state = g_strdup(child_sa_state_to_string(child->state));
 	c->mode = g_strdup(child->mode == VPND_MODE_TRANSPORT ? "TRANSPORT" : "TUNNEL");
@@ -734,7 +762,7 @@ list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 	query_traffic(mgr, sa, child->spi_in, TRUE, &c->bytes_in, &c->packets_in, &c->use_in);
 	query_traffic(mgr, sa, child->spi_out, FALSE, &c->bytes_out, &c->packets_out,
 		      &c->use_out);
-	c->installed = -1;
+	c->installed = seconds_since(birth);
 	c->rekey_in = seconds_until(child->rekey_at);
 	c->life_in = seconds_until(child->expire_at);
 	c->local_ts = ts_list(child->local_ts);
@@ -775,17 +803,12 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 	}
 	s->established = -1;
 	s->rekey_in = seconds_until(sa->rekey_at);
-	/* the connection knows when its (one) IKE SA came up */
-	SaConn *c = find_conn(mgr, sa->conn->name);
-	if (sa->state == IKE_SA_STATE_ESTABLISHED && c && c->state->established_at)
-		s->established = MAX(0, g_get_real_time() / G_USEC_PER_SEC - c->state->established_at);
+	if (sa->state == IKE_SA_STATE_ESTABLISHED)
+		s->established = seconds_since(
+			g_hash_table_lookup(mgr->ike_births, GUINT_TO_POINTER(sa->id)));
 	s->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
-	for (guint i = 0; i < sa->children->len; i++) {
-		ControlChildSa *child = list_child(mgr, sa, sa->children->pdata[i]);
-
-		child->installed = s->established;
-		g_ptr_array_add(s->children, child);
-	}
+	for (guint i = 0; i < sa->children->len; i++)
+		g_ptr_array_add(s->children, list_child(mgr, sa, sa->children->pdata[i]));
 	return s;
 }
 
@@ -870,6 +893,26 @@ refresh_snapshot(SaManager *mgr, guint32 id)
 		g_hash_table_replace(mgr->snapshots, GUINT_TO_POINTER(id), list_ike_sa(mgr, sa));
 }
 
+/* @old_id as last published (else as it is), @new_id as it is now, which is kept. */
+static void
+publish_rekey(SaManager *mgr, guint32 old_id, guint32 new_id, const char *child,
+	      guint32 old_spi, guint32 new_spi)
+{
+	g_autoptr(ControlIkeSa) before = NULL;
+	IkeSa *old_sa = ike_engine_get_sa(mgr->engine, old_id);
+	ControlIkeSa *now;
+
+	/* taken out: refreshing the new one may replace it (a child rekey: the same id) */
+	if (!g_hash_table_steal_extended(mgr->snapshots, GUINT_TO_POINTER(old_id), NULL,
+					 (gpointer *)&before) &&
+	    old_sa)
+		before = list_ike_sa(mgr, old_sa);
+	refresh_snapshot(mgr, new_id);
+	now = g_hash_table_lookup(mgr->snapshots, GUINT_TO_POINTER(new_id));
+	if (before && now)
+		control_publish_rekey(mgr->control, before, now, child, old_spi, new_spi);
+}
+
 static void
 publish_sa(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
 {
@@ -924,7 +967,11 @@ do_ike_updown(SaManager *mgr, const IkeAction *a)
 		}
 	}
 	/* after the state: an SA that came up is listed as established */
+	if (a->up)
+		birth_note(mgr->ike_births, a->ike_sa_id, a->ike_sa_id);
 	publish_sa(mgr, a, a->up ? CONTROL_SA_IKE_UP : CONTROL_SA_IKE_DOWN);
+	if (!a->up)
+		g_hash_table_remove(mgr->ike_births, GUINT_TO_POINTER(a->ike_sa_id));
 }
 
 static void
@@ -938,7 +985,11 @@ do_child_updown(SaManager *mgr, const IkeAction *a)
 	else
 		g_message("%s: CHILD SA %s down: %s", a->conn_name, a->child_name,
 			  ike_reason_to_string(a->reason));
+	if (a->up)
+		birth_note(mgr->child_births, a->spi_in, ++mgr->last_child_id);
 	publish_sa(mgr, a, a->up ? CONTROL_SA_CHILD_UP : CONTROL_SA_CHILD_DOWN);
+	if (!a->up)
+		g_hash_table_remove(mgr->child_births, GUINT_TO_POINTER(a->spi_in));
 	if (c)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
@@ -962,9 +1013,11 @@ do_ike_rekey(SaManager *mgr, const IkeAction *a)
 		return;
 	track_ike_sa(c, a->ike_sa_id, FALSE);
 	track_ike_sa(c, a->new_ike_sa_id, TRUE);
+	birth_note(mgr->ike_births, a->new_ike_sa_id, a->new_ike_sa_id);
+	publish_rekey(mgr, a->ike_sa_id, a->new_ike_sa_id, NULL, 0, 0);
+	g_hash_table_remove(mgr->ike_births, GUINT_TO_POINTER(a->ike_sa_id));
 	/* the new SA's down events must say what went down, as the old one's would have */
 	g_hash_table_remove(mgr->snapshots, GUINT_TO_POINTER(a->ike_sa_id));
-	refresh_snapshot(mgr, a->new_ike_sa_id);
 	control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
 
@@ -977,7 +1030,9 @@ do_child_rekey(SaManager *mgr, const IkeAction *a)
 		  a->conn_name, a->child_name, a->spi_in, a->spi_out, a->old_spi_in,
 		  a->old_spi_out);
 	mgr->counters.child_rekey++;
-	refresh_snapshot(mgr, a->ike_sa_id);
+	birth_note(mgr->child_births, a->spi_in, ++mgr->last_child_id);
+	publish_rekey(mgr, a->ike_sa_id, a->ike_sa_id, a->child_name, a->old_spi_in, a->spi_in);
+	g_hash_table_remove(mgr->child_births, GUINT_TO_POINTER(a->old_spi_in));
 	if (c)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
@@ -1147,6 +1202,8 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 	mgr->timers = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)sa_timer_free);
 	mgr->snapshots =
 		g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)control_ike_sa_free);
+	mgr->ike_births = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	mgr->child_births = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	mgr->engine = ike_engine_new(&cfg);
 	mgr->force_encap = kernel_is_tun(mgr);
 	/* checked now, used when the first connection arrives (none: UDP 500 stays free) */
@@ -1349,6 +1406,8 @@ sa_manager_free(SaManager *mgr)
 	g_clear_pointer(&mgr->secrets, conn_secrets_free);
 	g_clear_pointer(&mgr->net_cfg, net_config_free);
 	g_clear_pointer(&mgr->snapshots, g_hash_table_unref);
+	g_clear_pointer(&mgr->ike_births, g_hash_table_unref);
+	g_clear_pointer(&mgr->child_births, g_hash_table_unref);
 	g_free(mgr->conf_dir);
 	g_free(mgr);
 }

@@ -2,7 +2,8 @@
 /*
  * SAs over VICI (vici.md §3.3, §4): list-sas, list-policies, initiate and terminate
  * (answered when the outcome is known, with control-log events meanwhile),
- * get-counters, reset-counters, and the ike-updown and child-updown broadcasts.
+ * get-counters, reset-counters, rekey, and the ike-updown, child-updown, ike-rekey and
+ * child-rekey broadcasts.
  */
 #include <inttypes.h>
 
@@ -27,6 +28,7 @@ struct ViciSas {
 	ViciServer *server;
 	Control *ctl;
 	guint sa_watch;
+	guint rekey_watch;
 	GPtrArray *pending; /* Pending */
 };
 
@@ -59,11 +61,8 @@ add_list(ViciBuilder *b, const char *key, const GPtrArray *items)
 }
 
 static void
-add_child_block(ViciBuilder *b, const ControlChildSa *c)
+add_child_fields(ViciBuilder *b, const ControlChildSa *c)
 {
-	g_autofree char *section = g_strdup_printf("%s-%u", c->name, c->unique_id);
-
-	vici_builder_begin_section(b, section);
 	vici_builder_add_kv(b, "name", c->name);
 	vici_builder_add_kv_printf(b, "uniqueid", "%u", c->unique_id);
 	vici_builder_add_kv_printf(b, "reqid", "%u", c->reqid);
@@ -94,14 +93,22 @@ add_child_block(ViciBuilder *b, const ControlChildSa *c)
 		vici_builder_add_kv_printf(b, "install-time", "%" G_GINT64_FORMAT, c->installed);
 	add_list(b, "local-ts", c->local_ts);
 	add_list(b, "remote-ts", c->remote_ts);
+}
+
+/* "NAME-UNIQUEID" { CHILD_SA block } */
+static void
+add_child_block(ViciBuilder *b, const ControlChildSa *c)
+{
+	g_autofree char *section = g_strdup_printf("%s-%u", c->name, c->unique_id);
+
+	vici_builder_begin_section(b, section);
+	add_child_fields(b, c);
 	vici_builder_end_section(b);
 }
 
-/* The IKE_SA block; @children: all (-1), none (-2), or the one named @child. */
 static void
-add_ike_block(ViciBuilder *b, const ControlIkeSa *sa, gboolean children, const char *child)
+add_ike_fields(ViciBuilder *b, const ControlIkeSa *sa)
 {
-	vici_builder_begin_section(b, sa->name);
 	vici_builder_add_kv_printf(b, "uniqueid", "%u", sa->unique_id);
 	vici_builder_add_kv(b, "version", "2");
 	vici_builder_add_kv(b, "state", sa->state);
@@ -128,6 +135,14 @@ add_ike_block(ViciBuilder *b, const ControlIkeSa *sa, gboolean children, const c
 		vici_builder_add_kv_printf(b, "established", "%" G_GINT64_FORMAT, sa->established);
 	if (sa->rekey_in >= 0)
 		vici_builder_add_kv_printf(b, "rekey-time", "%" G_GINT64_FORMAT, sa->rekey_in);
+}
+
+/* NAME { IKE_SA block [child-sas { the children, or only those named @child }] } */
+static void
+add_ike_block(ViciBuilder *b, const ControlIkeSa *sa, gboolean children, const char *child)
+{
+	vici_builder_begin_section(b, sa->name);
+	add_ike_fields(b, sa);
 	if (children) {
 		vici_builder_begin_section(b, "child-sas");
 		for (guint i = 0; i < sa->children->len; i++) {
@@ -368,6 +383,55 @@ on_sa_event(ControlSaEvent event, const ControlIkeSa *sa, const char *child, con
 		check_pending(self->pending->pdata[i], event, sa, child, reason);
 }
 
+/* (nullable) */
+static const ControlChildSa *
+find_child(const ControlIkeSa *sa, guint32 spi_in)
+{
+	for (guint i = 0; i < sa->children->len; i++) {
+		const ControlChildSa *c = sa->children->pdata[i];
+		if (c->spi_in == spi_in)
+			return c;
+	}
+	return NULL;
+}
+
+/* ike-rekey {NAME {old {…} new {…}}}, child-rekey {NAME {… child-sas {CHILD {old {…}
+ * new {…}}}}} (vici.md §4.3). */
+static void
+on_rekey(const ControlIkeSa *old_sa, const ControlIkeSa *new_sa, const char *child,
+	 guint32 old_spi, guint32 new_spi, gpointer user_data)
+{
+	ViciSas *self = user_data;
+	const char *event = child ? "child-rekey" : "ike-rekey";
+	const ControlChildSa *old_child = child ? find_child(old_sa, old_spi) : NULL;
+	const ControlChildSa *new_child = child ? find_child(new_sa, new_spi) : NULL;
+	g_autoptr(ViciBuilder) b = NULL;
+
+	if (!vici_server_has_listeners(self->server, event) ||
+	    (child && (!old_child || !new_child)))
+		return;
+	b = vici_builder_new();
+	vici_builder_begin_section(b, new_sa->name);
+	if (child) {
+		add_ike_fields(b, new_sa);
+		vici_builder_begin_section(b, "child-sas");
+		vici_builder_begin_section(b, child);
+	}
+	vici_builder_begin_section(b, "old");
+	child ? add_child_fields(b, old_child) : add_ike_fields(b, old_sa);
+	vici_builder_end_section(b);
+	vici_builder_begin_section(b, "new");
+	child ? add_child_fields(b, new_child) : add_ike_fields(b, new_sa);
+	vici_builder_end_section(b);
+	if (child) {
+		vici_builder_end_section(b);
+		vici_builder_end_section(b);
+	}
+	vici_builder_end_section(b);
+	g_autoptr(GBytes) msg = vici_commands_finish(b);
+	vici_server_broadcast(self->server, event, msg);
+}
+
 /* The connection that has a child named @child. (transfer full) (nullable) */
 static char *
 conn_of_child(Control *ctl, const char *child)
@@ -539,6 +603,7 @@ vici_sas_new(ViciServer *server, Control *ctl)
 	self->ctl = ctl;
 	self->pending = g_ptr_array_new_with_free_func((GDestroyNotify)pending_free);
 	self->sa_watch = control_sa_watch_add(ctl, on_sa_event, self);
+	self->rekey_watch = control_rekey_watch_add(ctl, on_rekey, self);
 	vici_server_add_commands(server, commands, G_N_ELEMENTS(commands), self);
 	return self;
 }
@@ -549,6 +614,7 @@ vici_sas_free(ViciSas *self)
 	if (!self)
 		return;
 	control_sa_watch_remove(self->ctl, self->sa_watch);
+	control_rekey_watch_remove(self->ctl, self->rekey_watch);
 	g_ptr_array_unref(self->pending);
 	g_free(self);
 }

@@ -7,7 +7,8 @@
 # none: Debian's swanctl loads the connection and the PSK over VICI (--load-all), which
 # opens a's IKE sockets, then --initiate (control-log lines, "initiate completed
 # successfully"), --list-sas (state, SPIs, algorithms, TS, packet counts after a ping),
-# --rekey of the child and the IKE SA, --counters, --monitor-sa on b (ike-updown/child-updown), --terminate, and both
+# --rekey of the child and the IKE SA (ike-rekey and child-rekey events on b),
+# --counters, --monitor-sa on b (ike-updown/child-updown), --terminate, and both
 # daemons stop cleanly. Needs root (exit 77 otherwise).
 set -u
 
@@ -156,6 +157,15 @@ rekey() {
 		in1 ping -q -c 1 -W 2 -I 10.1.0.1 10.2.0.1
 }
 
+rekey_events() {
+	wait "$EVENTS"
+	local rc=$?
+	cat "$TMP/rekey-events.out"
+	[ "$rc" = 0 ] &&
+		grep -Eq '^child-rekey \{site \{uniqueid=1 .* child-sas \{net \{old \{name=net .*state=INSTALLED .*spi-in=[0-9a-f]{8} .*\} new \{name=net .*state=INSTALLED .*\}\}\}\}\}$' "$TMP/rekey-events.out" &&
+		grep -Eq '^ike-rekey \{site \{old \{uniqueid=1 .*\} new \{uniqueid=[0-9]+ version=2 state=ESTABLISHED .*\}\}\}$' "$TMP/rekey-events.out"
+}
+
 counters() {
 	swanctl a --counters >"$TMP/counters.out" 2>&1
 	cat "$TMP/counters.out"
@@ -214,7 +224,16 @@ check "a: swanctl --initiate --child net streams control-log and succeeds" initi
 check "a: swanctl --list-sas shows the IKE and CHILD SA" list_sas_up
 check "b: swanctl --list-sas shows the responder's SA" responder_listed
 check "a: a ping is counted in --list-sas (packets-in/out=3)" traffic_counted
+python3 "$(dirname "$0")/vici-events.py" "$TMP/b/vici" 2 20 ike-rekey child-rekey \
+	>"$TMP/rekey-events.out" 2>&1 &
+EVENTS=$!
+PIDS+=("$EVENTS")
+for _ in $(seq 50); do
+	grep -qx ready "$TMP/rekey-events.out" 2>/dev/null && break
+	sleep 0.1
+done
 check "a: swanctl --rekey --child net, then --rekey --ike site" rekey
+check "b: ike-rekey and child-rekey events (old and new SA)" rekey_events
 check "a: swanctl --counters counts the exchanges and rekeyings" counters
 check "a: swanctl --terminate --ike site, then no SA" terminate
 sleep 0.3
