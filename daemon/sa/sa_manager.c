@@ -46,6 +46,7 @@ struct SaManager {
 	GHashTable *ike_births;   /* engine IKE SA id -> SaBirth, while established */
 	GHashTable *child_births; /* inbound SPI -> SaBirth, while installed */
 	guint32 last_child_id;
+	gboolean started; /* sa_manager_start() ran: later loads start their children */
 };
 
 /* When an SA came up (monotonic), and the unique id listings give a CHILD SA. */
@@ -208,6 +209,7 @@ psk_lookup(gpointer user_data, const ConnIdentity *local, const ConnIdentity *re
 /* ---- The store: every connection, key and pool comes in through sa_manager_load() ---- */
 
 static gboolean open_ike(SaManager *mgr, GError **error);
+static void start_conn(SaManager *mgr, SaConn *c);
 
 /* @conn replaces a connection of the same name; that one's IKE SAs stay up. */
 static void
@@ -259,6 +261,9 @@ apply_load(SaManager *mgr, ConnLoad *load, const char *origin, GError **error)
 		add_conn(mgr, conn);
 		g_strv_builder_add(names, conn->name);
 		g_info("connection %s loaded from %s", conn->name, origin);
+		/* loaded at run time: started as charon does on load-conn */
+		if (mgr->started && !find_conn(mgr, conn->name)->ike_sas->len)
+			start_conn(mgr, find_conn(mgr, conn->name));
 	}
 	return g_strv_builder_end(names);
 }
@@ -1231,25 +1236,30 @@ initiate_child(SaManager *mgr, SaConn *c, const char *child)
 	run_actions(mgr);
 }
 
+/* The children with start_action = start (a connection that is up already gets them
+ * as further CHILD SAs), and a word about trap, which vpnd does not do yet. */
+static void
+start_conn(SaManager *mgr, SaConn *c)
+{
+	for (guint j = 0; j < c->conn->children->len; j++) {
+		ChildConfig *child = c->conn->children->pdata[j];
+
+		/* one IKE SA per connection: the first child comes with IKE_AUTH */
+		if (child->start_action == CONN_START_START && c->ike_sas->len)
+			g_ptr_array_add(c->start_later, g_strdup(child->name));
+		else if (child->start_action == CONN_START_START)
+			initiate_child(mgr, c, child->name);
+		else if (child->start_action == CONN_START_TRAP)
+			g_warning("%s: start_action = trap is not supported yet", child->name);
+	}
+}
+
 void
 sa_manager_start(SaManager *mgr)
 {
-	for (guint i = 0; i < mgr->conns->len; i++) {
-		SaConn *c = mgr->conns->pdata[i];
-
-		for (guint j = 0; j < c->conn->children->len; j++) {
-			ChildConfig *child = c->conn->children->pdata[j];
-
-			/* one IKE SA per connection: the first child comes with IKE_AUTH */
-			if (child->start_action == CONN_START_START && c->ike_sas->len)
-				g_ptr_array_add(c->start_later, g_strdup(child->name));
-			else if (child->start_action == CONN_START_START)
-				initiate_child(mgr, c, child->name);
-			else if (child->start_action == CONN_START_TRAP)
-				g_warning("%s: start_action = trap is not supported yet",
-					  child->name);
-		}
-	}
+	mgr->started = TRUE;
+	for (guint i = 0; i < mgr->conns->len; i++)
+		start_conn(mgr, mgr->conns->pdata[i]);
 }
 
 GPtrArray *

@@ -186,6 +186,15 @@ terminate() {
 		[ -z "$(swanctl a --list-sas)" ]
 }
 
+load_starts() { # a connection loaded with start_action = start comes up at once
+	sed -i 's/esp_proposals = aes256gcm16/&\n\t\t\t\tstart_action = start/' "$TMP/a/swanctl.conf"
+	swanctl a --load-conns --file "$TMP/a/swanctl.conf" >"$TMP/load2.out" 2>&1
+	cat "$TMP/load2.out"
+	grep -qx "successfully loaded 1 connections, 0 unloaded" "$TMP/load2.out" &&
+		wait_log a "site: CHILD SA net up" 10 2 &&
+		in1 ping -q -c 1 -W 2 -I 10.1.0.1 10.2.0.1
+}
+
 monitor_saw_updown() {
 	cat "$TMP/monitor.out"
 	# the responder's four events, in order, as charon sends them (vici.md §4.3)
@@ -240,6 +249,7 @@ sleep 0.3
 kill "$MONITOR" 2>/dev/null
 wait "$MONITOR" 2>/dev/null
 check "b: swanctl --monitor-sa saw ike-updown and child-updown" monitor_saw_updown
+check "a: --load-conns with start_action = start brings the tunnel up" load_starts
 check "vpnd a stops on SIGTERM with status 0" stop_vpnd a
 check "vpnd b stops on SIGTERM with status 0" stop_vpnd b
 PIDS=()
