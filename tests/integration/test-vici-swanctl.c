@@ -122,10 +122,16 @@ start_vpnd(Fixture *f, int listen_fd, const char *name)
 	}
 	g_assert_no_error(error);
 
+	/* running: its signal handlers are set, so SIGTERM stops it cleanly */
 	gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * 1000;
-	while (!can_connect(f->socket)) {
+	for (;;) {
+		g_autofree char *log = NULL;
+
+		g_file_get_contents(f->stderr_path, &log, NULL, NULL);
+		if (can_connect(f->socket) && log && strstr(log, " running, plugins: "))
+			break;
 		if (g_get_monotonic_time() > deadline || !g_subprocess_get_identifier(f->vpnd))
-			g_error("vpnd did not open %s", f->socket);
+			g_error("vpnd did not open %s; its stderr:\n%s", f->socket, log);
 		g_usleep(10 * 1000);
 	}
 }
