@@ -1294,9 +1294,9 @@ sa_manager_initiate_child(SaManager *mgr, const char *name, const char *child, G
 		return FALSE;
 	}
 	initiate_child(mgr, c, child);
-	if (c->ike_sas->len == 0)
-		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_FAILED, "connection \"%s\": %s",
-			    name, c->state->last_error);
+	if (c->ike_sas->len == 0) /* the reason names the connection already */
+		g_set_error_literal(error, CONTROL_ERROR, CONTROL_ERROR_FAILED,
+				    c->state->last_error);
 	return c->ike_sas->len > 0;
 }
 

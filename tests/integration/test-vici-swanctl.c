@@ -750,6 +750,46 @@ test_golden(Fixture *f, gconstpointer data)
 	stop_vpnd(f);
 }
 
+/* initiate, terminate and rekey when things do not work out: each says why. */
+static void
+test_initiate_errors(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL, *iout = NULL, *ierr = NULL, *tout = NULL;
+	g_autofree char *terr = NULL, *t2out = NULL, *t2err = NULL, *rout = NULL, *rerr = NULL;
+	g_autofree char *path = g_build_filename(f->dir, "swanctl.conf", NULL);
+
+	/* loopback, where no IKE daemon answers: the initiator only retransmits */
+	write_file(f->dir, "swanctl.conf",
+		   "connections {\n\tnowhere {\n\t\tversion = 2\n\t\tlocal_addrs = 127.0.0.1\n"
+		   "\t\tremote_addrs = 127.0.0.2\n\t\tlocal {\n\t\t\tauth = psk\n\t\t}\n"
+		   "\t\tremote {\n\t\t\tauth = psk\n\t\t}\n\t\tchildren {\n\t\t\tx {\n"
+		   "\t\t\t\tremote_ts = 10.9.0.0/24\n\t\t\t}\n\t\t}\n\t}\n}\n");
+	g_assert_cmpint(swanctl(f, &out, &err, "--load-conns", "--file", path, NULL), ==, 0);
+
+	g_assert_cmpint(swanctl(f, &iout, &ierr, "--initiate", "--child", "nosuch", NULL), ==, 1);
+	g_assert_cmpstr(ierr, ==, "initiate failed: CHILD_SA config 'nosuch' not found\n");
+
+	g_clear_pointer(&iout, g_free);
+	g_clear_pointer(&ierr, g_free);
+	g_assert_cmpint(
+		swanctl(f, &iout, &ierr, "--initiate", "--child", "x", "--timeout", "1", NULL), ==,
+		1);
+	g_assert_cmpstr(ierr, ==, "initiate failed: CHILD_SA 'x' not established after 1000ms\n");
+	/* the control-log lines of the attempt came first */
+	g_assert_nonnull(strstr(iout, "[IKE] sending IKE_SA_INIT request 0\n"));
+	g_assert_nonnull(strstr(iout, "[IKE] nowhere: initiating IKE SA "));
+
+	/* still connecting: terminate gives it up */
+	g_assert_cmpint(swanctl(f, &rout, &rerr, "--rekey", "--ike", "nowhere", NULL), ==, 1);
+	g_assert_cmpstr(rerr, ==, "rekey failed: no matching SAs to rekey found\n");
+	g_assert_cmpint(swanctl(f, &tout, &terr, "--terminate", "--ike", "nowhere", NULL), ==, 0);
+	g_assert_true(g_str_has_suffix(tout, "terminate completed successfully\n"));
+	g_assert_cmpint(swanctl(f, &t2out, &t2err, "--terminate", "--ike", "nowhere", NULL), ==,
+			1);
+	g_assert_cmpstr(t2err, ==, "terminate failed: no matching SAs to terminate found\n");
+	stop_vpnd(f);
+}
+
 /* A listening UNIX socket at @path, as systemd would create it. */
 static int
 listening_socket(const char *path)
@@ -1152,6 +1192,9 @@ main(int argc, char **argv)
 		   fixture_teardown);
 	g_test_add("/vici/swanctl/load-all", Fixture, NET_LOOPBACK, fixture_setup, test_load_all,
 		   fixture_teardown);
+	g_autofree char *initiate_conf = g_strconcat(crypto_conf, NET_LOOPBACK, NULL);
+	g_test_add("/vici/swanctl/initiate-errors", Fixture, initiate_conf, fixture_setup,
+		   test_initiate_errors, fixture_teardown);
 	g_test_add("/vici/swanctl/golden", Fixture, NET_LOOPBACK, fixture_setup, test_golden,
 		   fixture_teardown);
 	g_test_add("/vici/sockets", Fixture, NULL, fixture_setup, test_sockets, fixture_teardown);
