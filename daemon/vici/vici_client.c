@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
 #include "vici/vici_client.h"
 
 struct ViciClient {
@@ -81,6 +83,7 @@ vici_client_free(ViciClient *c)
 	clear_source(&c->in_source);
 	clear_source(&c->out_source);
 	g_object_unref(c->socket);
+	explicit_bzero(c->in->data, c->in->len);
 	g_byte_array_unref(c->in);
 	g_byte_array_unref(c->out);
 	g_hash_table_unref(c->events);
@@ -146,6 +149,8 @@ process_frames(ViciClient *c)
 		}
 		off += len;
 	}
+	/* the frames handled may have carried keys: wipe them before the buffer moves */
+	explicit_bzero(c->in->data, off);
 	if (!c->closed)
 		g_byte_array_remove_range(c->in, 0, (guint)off);
 	c->paused = !c->closed && output_pending(c) >= VICI_CLIENT_OUTPUT_HIGH;
@@ -168,6 +173,7 @@ on_readable(GSocket *socket, GIOCondition cond, gpointer user_data)
 		return G_SOURCE_CONTINUE; /* close destroyed this source already */
 	}
 	g_byte_array_append(c->in, buf, (guint)n);
+	explicit_bzero(buf, (gsize)n);
 	process_frames(c);
 	/* a held client may hang up, so it is read; but what it piles up is bounded */
 	if (c->held && c->in->len >= VICI_CLIENT_OUTPUT_HIGH)
