@@ -647,7 +647,20 @@ test_load_all(Fixture *f, gconstpointer data)
 	g_autofree char *log2 = vpnd_stderr(f);
 	g_assert_nonnull(strstr(log2, "2 shared keys cleared"));
 	g_assert_null(strstr(log2, "a test secret"));
+	stop_vpnd(f);
 
+	/* the same file in conf_dir at start-up: the same path in, the same listing out */
+	g_autofree char *confd = g_build_filename(f->dir, "conf.d", NULL);
+	g_assert_cmpint(g_mkdir(confd, 0700), ==, 0);
+	write_file(confd, "a.conf", golden_conf);
+	g_autofree char *with_dir = g_strdup_printf("%sconf_dir = %s\n", NET_LOOPBACK, confd);
+	write_config(f, with_dir);
+	start_vpnd(f, -1, NULL);
+	g_autofree char *again_conns = NULL, *again_err = NULL, *pools = NULL, *perr = NULL;
+	g_assert_cmpint(swanctl(f, &again_conns, &again_err, "--list-conns", NULL), ==, 0);
+	g_assert_cmpstr(again_conns, ==, conns);
+	g_assert_cmpint(swanctl(f, &pools, &perr, "--list-pools", NULL), ==, 0);
+	g_assert_nonnull(strstr(pools, "p4                   10.3.0.0 "));
 	stop_vpnd(f);
 }
 
