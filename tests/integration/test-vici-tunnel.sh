@@ -121,7 +121,8 @@ list_sas_up() {
 		grep -q '^  AES_GCM_16-256/PRF_HMAC_SHA2_256/CURVE_25519$' "$TMP/sas.out" &&
 		grep -Eq '^  net: #[0-9]+, reqid [0-9]+, INSTALLED, TUNNEL-in-UDP, ESP:AES_GCM_16-256$' "$TMP/sas.out" &&
 		grep -q '^    local  10.1.0.1/32$' "$TMP/sas.out" &&
-		grep -q '^    remote 10.2.0.1/32$' "$TMP/sas.out"
+		grep -q '^    remote 10.2.0.1/32$' "$TMP/sas.out" &&
+		swanctl a --stats | grep -qx 'IKE_SAs: 1 total, 0 half-open'
 }
 
 traffic_counted() {
@@ -230,7 +231,7 @@ wait_log b "EVENT_REGISTER child-updown: confirmed" 10 ||
 
 check "a: swanctl --load-all loads the connection and the PSK at run time" load_all
 check "a: swanctl --initiate --child net streams control-log and succeeds" initiate
-check "a: swanctl --list-sas shows the IKE and CHILD SA" list_sas_up
+check "a: swanctl --list-sas shows the IKE and CHILD SA, --stats counts it" list_sas_up
 check "b: swanctl --list-sas shows the responder's SA" responder_listed
 check "a: a ping is counted in --list-sas (packets-in/out=3)" traffic_counted
 python3 "$(dirname "$0")/vici-events.py" "$TMP/b/vici" 2 20 ike-rekey child-rekey \
