@@ -259,8 +259,7 @@ hook_initiate_child(gpointer user_data, const char *name, const char *child, GEr
 }
 
 static gboolean
-hook_rekey(gpointer user_data, const char *name, const char *child, guint *matches,
-	   GError **error)
+hook_rekey(gpointer user_data, const char *name, const char *child, guint *matches, GError **error)
 {
 	Daemon *d = user_data;
 

@@ -30,7 +30,7 @@ struct Control {
 	gint64 started_mono;
 	GThread *main_thread;
 	guint log_watch;
-	GArray *subs; /* Sub: ControlLogFunc */
+	GArray *subs;      /* Sub: ControlLogFunc */
 	guint last_sub_id; /* of every kind of Sub */
 	gboolean dispatching;
 	GQueue history;    /* QueuedLine, oldest first, at most CONTROL_LOG_HISTORY */
@@ -39,14 +39,13 @@ struct Control {
 	GMutex lock;
 	GQueue queued;
 	GSource *flush_source;
-	GPtrArray *pools; /* ControlPool, in load order */
-	GArray *traces;   /* Sub: ControlTraceFunc */
-	guint log_trace;  /* log_trace_add() id while traces is not empty */
-	gboolean tracing; /* a tracer runs: lines it logs are not passed on */
-	GArray *sa_subs;  /* Sub: ControlSaFunc */
+	GPtrArray *pools;   /* ControlPool, in load order */
+	GArray *traces;     /* Sub: ControlTraceFunc */
+	guint log_trace;    /* log_trace_add() id while traces is not empty */
+	gboolean tracing;   /* a tracer runs: lines it logs are not passed on */
+	GArray *sa_subs;    /* Sub: ControlSaFunc */
 	GArray *rekey_subs; /* Sub: ControlRekeyFunc */
 };
-
 
 static void
 queued_line_free(gpointer data)

@@ -106,8 +106,8 @@ typedef struct {
 				   GError **error);
 	/* Rekey the IKE SAs of connection @name, or with @child its CHILD SAs of that name;
 	 * sets *matches to how many rekeyings were started. */
-	gboolean (*rekey)(gpointer user_data, const char *name, const char *child,
-			  guint *matches, GError **error);
+	gboolean (*rekey)(gpointer user_data, const char *name, const char *child, guint *matches,
+			  GError **error);
 	/* Counters of the IKE runtime; FALSE: vpnd runs no IKE (yet). */
 	gboolean (*get_counters)(gpointer user_data, struct ControlCounters *counters);
 	void (*reset_counters)(gpointer user_data);
@@ -243,9 +243,9 @@ GStrv control_list_shared(Control *ctl);
 /* An address pool. vpnd stores and lists pools; it does not assign virtual IPs yet. */
 typedef struct {
 	char *name;
-	char *addrs;  /* as loaded: "10.3.0.0/28", "10.3.0.1-10.3.0.20" */
-	char *base;   /* a subnet's network address, a range's first address */
-	guint32 size; /* addresses in the pool */
+	char *addrs;           /* as loaded: "10.3.0.0/28", "10.3.0.1-10.3.0.20" */
+	char *base;            /* a subnet's network address, a range's first address */
+	guint32 size;          /* addresses in the pool */
 	guint online, offline; /* leases: always 0 while vpnd assigns none */
 } ControlPool;
 
@@ -269,9 +269,9 @@ typedef struct {
 	char *integ_alg; /* NULL for AEADs */
 	char *dh_group;  /* NULL: no PFS */
 	guint64 bytes_in, packets_in, bytes_out, packets_out;
-	gint64 use_in, use_out; /* seconds since last use; -1: never */
-	gint64 installed;       /* seconds since install */
-	gint64 rekey_in, life_in; /* seconds until; -1: never */
+	gint64 use_in, use_out;          /* seconds since last use; -1: never */
+	gint64 installed;                /* seconds since install */
+	gint64 rekey_in, life_in;        /* seconds until; -1: never */
 	GPtrArray *local_ts, *remote_ts; /* "10.1.0.0/24" */
 } ControlChildSa;
 
@@ -289,9 +289,9 @@ typedef struct {
 	char *encr_alg; /* NULL until negotiated */
 	guint encr_keysize;
 	char *integ_alg, *prf_alg, *dh_group; /* NULL: none */
-	gint64 established; /* seconds since; -1: not yet */
-	gint64 rekey_in;    /* seconds until; -1: never */
-	GPtrArray *children; /* ControlChildSa */
+	gint64 established;                   /* seconds since; -1: not yet */
+	gint64 rekey_in;                      /* seconds until; -1: never */
+	GPtrArray *children;                  /* ControlChildSa */
 } ControlIkeSa;
 
 void control_ike_sa_free(ControlIkeSa *sa);
@@ -322,8 +322,7 @@ typedef struct ControlCounters {
  * Starts @child (NULL: the first) of connection @name; as control_initiate(), with
  * CONTROL_ERROR_NOT_FOUND for an unknown connection or child.
  */
-gboolean control_initiate_child(Control *ctl, const char *name, const char *child,
-				GError **error);
+gboolean control_initiate_child(Control *ctl, const char *name, const char *child, GError **error);
 
 /*
  * Starts rekeying the IKE SAs of connection @name, or (@child) its CHILD SAs of that
@@ -338,8 +337,7 @@ gboolean control_rekey(Control *ctl, const char *name, const char *child, guint 
  * connection it is about (NULL if none is known): for clients that asked to follow
  * one negotiation (VICI control-log). Lines logged by a tracer are not passed on.
  */
-typedef void (*ControlTraceFunc)(const ControlLogLine *line, const char *conn,
-				 gpointer user_data);
+typedef void (*ControlTraceFunc)(const ControlLogLine *line, const char *conn, gpointer user_data);
 guint control_trace_add(Control *ctl, ControlTraceFunc func, gpointer user_data);
 void control_trace_remove(Control *ctl, guint id);
 

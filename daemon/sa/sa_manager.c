@@ -20,7 +20,7 @@ typedef struct {
 typedef struct {
 	ConnConfig *conn;
 	ControlConn *state;
-	GArray *ike_sas; /* guint32 engine ids of this connection's IKE SAs */
+	GArray *ike_sas;        /* guint32 engine ids of this connection's IKE SAs */
 	GPtrArray *start_later; /* names of children to create once the IKE SA is up */
 	GArray *sas;            /* SaRef: its child SAs in the kernel */
 	/* what SAs deleted since the connection went up carried: rekeys keep the totals */
@@ -36,13 +36,13 @@ struct SaManager {
 	const VpndKernelOps *kops; /* NULL: no kernel provider */
 	VpndKernel *kernel;
 	NetService *net;
-	NetConfig *net_cfg;   /* the sockets to open with the first connection */
+	NetConfig *net_cfg; /* the sockets to open with the first connection */
 	char *conf_dir;
 	gboolean force_encap; /* kernel-tun carries ESP in UDP only */
 	GHashTable *timers;   /* SaTimer by timer_key() */
 	guint counter_timer;  /* while any child SA is installed */
 	ControlCounters counters;
-	GHashTable *snapshots; /* engine IKE SA id -> ControlIkeSa last published */
+	GHashTable *snapshots;    /* engine IKE SA id -> ControlIkeSa last published */
 	GHashTable *ike_births;   /* engine IKE SA id -> SaBirth, while established */
 	GHashTable *child_births; /* inbound SPI -> SaBirth, while installed */
 	guint32 last_child_id;
@@ -705,15 +705,14 @@ ts_list(GArray *ts)
 }
 
 static void
-query_traffic(SaManager *mgr, IkeSa *sa, guint32 spi, gboolean in, guint64 *bytes,
-	      guint64 *packets, gint64 *use)
+query_traffic(SaManager *mgr, IkeSa *sa, guint32 spi, gboolean in, guint64 *bytes, guint64 *packets,
+	      gint64 *use)
 {
 	VpndSaId id = { .spi = spi, .protocol = 50, .dst = in ? sa->local : sa->remote };
 	VpndSaStats st = { 0 };
 
 	*use = -1;
-	if (!mgr->kops || !mgr->kops->query_sa ||
-	    !mgr->kops->query_sa(mgr->kernel, &id, &st, NULL))
+	if (!mgr->kops || !mgr->kops->query_sa || !mgr->kops->query_sa(mgr->kernel, &id, &st, NULL))
 		return;
 	*bytes = st.bytes;
 	*packets = st.packets;
@@ -765,8 +764,7 @@ list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 	c->integ_alg = alg_name(VPND_ALG_INTEG, child->alg.integ);
 	c->dh_group = alg_name(VPND_ALG_KE, child->alg.ke);
 	query_traffic(mgr, sa, child->spi_in, TRUE, &c->bytes_in, &c->packets_in, &c->use_in);
-	query_traffic(mgr, sa, child->spi_out, FALSE, &c->bytes_out, &c->packets_out,
-		      &c->use_out);
+	query_traffic(mgr, sa, child->spi_out, FALSE, &c->bytes_out, &c->packets_out, &c->use_out);
 	c->installed = seconds_since(birth);
 	c->rekey_in = seconds_until(child->rekey_at);
 	c->life_in = seconds_until(child->expire_at);
@@ -780,7 +778,8 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 {
 	ControlIkeSa *s = g_new0(ControlIkeSa, 1);
 	const ConnIdentity *local_id = conn_config_get_id(sa->conn, TRUE);
-	const ConnIdentity *remote_id = sa->peer_id ? sa->peer_id : conn_config_get_id(sa->conn, FALSE);
+	const ConnIdentity *remote_id =
+		sa->peer_id ? sa->peer_id : conn_config_get_id(sa->conn, FALSE);
 	VpndAddr local = sa->local, remote = sa->remote;
 	char buf[64];
 
@@ -792,8 +791,10 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 	local.port = remote.port = 0;
 	s->local_host = g_strdup(net_addr_format(&local, buf, sizeof(buf)));
 	s->remote_host = g_strdup(net_addr_format(&remote, buf, sizeof(buf)));
-	s->local_id = g_strdup(local_id && !conn_identity_is_any(local_id) ? local_id->text : s->local_host);
-	s->remote_id = g_strdup(remote_id && !conn_identity_is_any(remote_id) ? remote_id->text : s->remote_host);
+	s->local_id = g_strdup(local_id && !conn_identity_is_any(local_id) ? local_id->text
+									   : s->local_host);
+	s->remote_id = g_strdup(remote_id && !conn_identity_is_any(remote_id) ? remote_id->text
+									      : s->remote_host);
 	s->initiator = sa->initiator;
 	s->spi_i = sa->spi_i;
 	s->spi_r = sa->spi_r;
@@ -826,7 +827,8 @@ sa_manager_list_sas(SaManager *mgr)
 		SaConn *c = mgr->conns->pdata[i];
 
 		for (guint j = 0; j < c->ike_sas->len; j++) {
-			IkeSa *sa = ike_engine_get_sa(mgr->engine, g_array_index(c->ike_sas, guint32, j));
+			IkeSa *sa = ike_engine_get_sa(mgr->engine,
+						      g_array_index(c->ike_sas, guint32, j));
 
 			if (sa)
 				g_ptr_array_add(list, list_ike_sa(mgr, sa));
@@ -900,8 +902,8 @@ refresh_snapshot(SaManager *mgr, guint32 id)
 
 /* @old_id as last published (else as it is), @new_id as it is now, which is kept. */
 static void
-publish_rekey(SaManager *mgr, guint32 old_id, guint32 new_id, const char *child,
-	      guint32 old_spi, guint32 new_spi)
+publish_rekey(SaManager *mgr, guint32 old_id, guint32 new_id, const char *child, guint32 old_spi,
+	      guint32 new_spi)
 {
 	g_autoptr(ControlIkeSa) before = NULL;
 	IkeSa *old_sa = ike_engine_get_sa(mgr->engine, old_id);
@@ -922,7 +924,8 @@ static void
 publish_sa(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
 {
 	ControlIkeSa *snap = sa_snapshot(mgr, a, event);
-	gboolean asked = a->reason == IKE_REASON_DELETED_LOCAL || a->reason == IKE_REASON_ESTABLISHED;
+	gboolean asked =
+		a->reason == IKE_REASON_DELETED_LOCAL || a->reason == IKE_REASON_ESTABLISHED;
 
 	control_publish_sa(mgr->control, event, snap, a->child_name,
 			   a->up || asked ? "" : ike_reason_to_string(a->reason));
@@ -1173,8 +1176,8 @@ open_ike(SaManager *mgr, GError **error)
 		return TRUE;
 	if (!mgr->kernel && !open_kernel(mgr, error))
 		return FALSE;
-	mgr->net = net_service_new(mgr->net_cfg, mgr->kernel ? mgr->kops : NULL, mgr->kernel,
-				   error);
+	mgr->net =
+		net_service_new(mgr->net_cfg, mgr->kernel ? mgr->kops : NULL, mgr->kernel, error);
 	if (!mgr->net)
 		return FALSE;
 	net_service_set_ike_handler(mgr->net, on_ike_datagram, mgr);

@@ -13,7 +13,7 @@ struct ViciClient {
 	GByteArray *in;      /* bytes of frames not complete yet */
 	GByteArray *out;     /* frames not written yet, from out_off on */
 	gsize out_off;
-	gboolean paused; /* too much output waits: requests wait too */
+	gboolean paused;      /* too much output waits: requests wait too */
 	gboolean held;        /* a request is being answered: the next ones wait */
 	gboolean dispatching; /* in the packet handler: process_frames() must not recurse */
 	gboolean closed;

@@ -158,8 +158,7 @@ typedef gboolean (*UnloadFunc)(Control *ctl, const char *name, GError **error);
 
 /* unload-conn {name}, unload-shared {id}, unload-pool {name}. */
 static GBytes *
-unload(Control *ctl, const char *command, const ViciMsg *request, const char *key,
-       UnloadFunc func)
+unload(Control *ctl, const char *command, const ViciMsg *request, const char *key, UnloadFunc func)
 {
 	g_autoptr(GError) error = NULL;
 	const char *name = vici_msg_get_str(request, key, NULL);
@@ -174,8 +173,8 @@ unload(Control *ctl, const char *command, const ViciMsg *request, const char *ke
 }
 
 static GBytes *
-cmd_unload_conn(ViciServer *server, ViciClient *client, const char *command,
-		const ViciMsg *request, gpointer user_data)
+cmd_unload_conn(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+		gpointer user_data)
 {
 	return unload(user_data, command, request, "name", control_unload_connection);
 }
@@ -188,8 +187,8 @@ cmd_unload_shared(ViciServer *server, ViciClient *client, const char *command,
 }
 
 static GBytes *
-cmd_unload_pool(ViciServer *server, ViciClient *client, const char *command,
-		const ViciMsg *request, gpointer user_data)
+cmd_unload_pool(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+		gpointer user_data)
 {
 	return unload(user_data, command, request, "name", control_unload_pool);
 }
@@ -331,8 +330,8 @@ list_conn_event(const ConnConfig *conn)
 }
 
 static GBytes *
-cmd_list_conns(ViciServer *server, ViciClient *client, const char *command,
-	       const ViciMsg *request, gpointer user_data)
+cmd_list_conns(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+	       gpointer user_data)
 {
 	Control *ctl = user_data;
 	g_autoptr(GPtrArray) conns = control_list_conn_configs(ctl);
@@ -352,8 +351,8 @@ cmd_list_conns(ViciServer *server, ViciClient *client, const char *command,
 /* ---- Shared keys ---- */
 
 static GBytes *
-cmd_load_shared(ViciServer *server, ViciClient *client, const char *command,
-		const ViciMsg *request, gpointer user_data)
+cmd_load_shared(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+		gpointer user_data)
 {
 	static guint anonymous;
 	Control *ctl = user_data;
@@ -369,7 +368,8 @@ cmd_load_shared(ViciServer *server, ViciClient *client, const char *command,
 
 	if (g_ascii_strcasecmp(type, "ike") != 0) {
 		g_autofree char *why = g_strdup_printf(
-			"shared keys of type \"%s\" are not supported by vpnd yet (only ike)", type);
+			"shared keys of type \"%s\" are not supported by vpnd yet (only ike)",
+			type);
 		return vici_commands_reply_result(FALSE, why);
 	}
 	if (!bytes || !len)
@@ -390,8 +390,8 @@ cmd_load_shared(ViciServer *server, ViciClient *client, const char *command,
 }
 
 static GBytes *
-cmd_get_shared(ViciServer *server, ViciClient *client, const char *command,
-	       const ViciMsg *request, gpointer user_data)
+cmd_get_shared(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+	       gpointer user_data)
 {
 	Control *ctl = user_data;
 	g_auto(GStrv) names = control_list_shared(ctl);
@@ -407,8 +407,8 @@ cmd_get_shared(ViciServer *server, ViciClient *client, const char *command,
 /* Forgets every loaded credential: for vpnd, which holds no certificates or private
  * keys yet, the shared keys. */
 static GBytes *
-cmd_clear_creds(ViciServer *server, ViciClient *client, const char *command,
-		const ViciMsg *request, gpointer user_data)
+cmd_clear_creds(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+		gpointer user_data)
 {
 	Control *ctl = user_data;
 	g_auto(GStrv) names = control_list_shared(ctl);
@@ -427,8 +427,8 @@ cmd_clear_creds(ViciServer *server, ViciClient *client, const char *command,
 /* ---- Pools ---- */
 
 static GBytes *
-cmd_load_pool(ViciServer *server, ViciClient *client, const char *command,
-	      const ViciMsg *request, gpointer user_data)
+cmd_load_pool(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+	      gpointer user_data)
 {
 	Control *ctl = user_data;
 	g_autoptr(GError) error = NULL;
@@ -452,8 +452,8 @@ cmd_load_pool(ViciServer *server, ViciClient *client, const char *command,
 /* Leases are asked for with `leases = yes`; vpnd hands out none yet, so the list is
  * empty. */
 static GBytes *
-cmd_get_pools(ViciServer *server, ViciClient *client, const char *command,
-	      const ViciMsg *request, gpointer user_data)
+cmd_get_pools(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+	      gpointer user_data)
 {
 	Control *ctl = user_data;
 	g_autoptr(GPtrArray) pools = control_list_pools(ctl);
@@ -481,16 +481,11 @@ cmd_get_pools(ViciServer *server, ViciClient *client, const char *command,
 }
 
 static const ViciCommand commands[] = {
-	{ "load-conn", cmd_load_conn },
-	{ "unload-conn", cmd_unload_conn },
-	{ "get-conns", cmd_get_conns },
-	{ "list-conns", cmd_list_conns },
-	{ "load-shared", cmd_load_shared },
-	{ "unload-shared", cmd_unload_shared },
-	{ "get-shared", cmd_get_shared },
-	{ "clear-creds", cmd_clear_creds },
-	{ "load-pool", cmd_load_pool },
-	{ "unload-pool", cmd_unload_pool },
+	{ "load-conn", cmd_load_conn },     { "unload-conn", cmd_unload_conn },
+	{ "get-conns", cmd_get_conns },     { "list-conns", cmd_list_conns },
+	{ "load-shared", cmd_load_shared }, { "unload-shared", cmd_unload_shared },
+	{ "get-shared", cmd_get_shared },   { "clear-creds", cmd_clear_creds },
+	{ "load-pool", cmd_load_pool },     { "unload-pool", cmd_unload_pool },
 	{ "get-pools", cmd_get_pools },
 };
 

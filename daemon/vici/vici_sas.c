@@ -15,12 +15,12 @@ typedef struct {
 	ViciSas *sas;
 	guint client_id;
 	char *conn;
-	char *child;     /* initiate: the child to wait for; NULL: the IKE SA */
+	char *child; /* initiate: the child to wait for; NULL: the IKE SA */
 	gboolean terminate;
-	int loglevel;    /* control-log lines up to this charon level */
-	guint32 ike_id;  /* the IKE SA once known, for ikesa-uniqueid */
-	guint trace;     /* control_trace_add() id */
-	guint timeout;   /* GSource id, 0: none */
+	int loglevel;   /* control-log lines up to this charon level */
+	guint32 ike_id; /* the IKE SA once known, for ikesa-uniqueid */
+	guint trace;    /* control_trace_add() id */
+	guint timeout;  /* GSource id, 0: none */
 	char *timeout_msg;
 } Pending;
 
@@ -171,7 +171,8 @@ cmd_list_sas(ViciServer *server, ViciClient *client, const char *command, const 
 		const ControlIkeSa *sa = sas->pdata[i];
 		g_autofree char *id = g_strdup_printf("%u", sa->unique_id);
 
-		if ((ike && g_strcmp0(ike, sa->name) != 0) || (ike_id && g_strcmp0(ike_id, id) != 0))
+		if ((ike && g_strcmp0(ike, sa->name) != 0) ||
+		    (ike_id && g_strcmp0(ike_id, id) != 0))
 			continue;
 		g_autoptr(ViciBuilder) b = vici_builder_new();
 		add_ike_block(b, sa, TRUE, child);
@@ -203,13 +204,17 @@ cmd_get_counters(ViciServer *server, ViciClient *client, const char *command,
 	ControlCounters c;
 	/* in the order of ControlCounters' fields, which is charon's */
 	static const char *const keys[] = {
-		"ike-rekey-init",	"ike-rekey-resp",	 "child-rekey",
-		"invalid",		"invalid-spi",		 "ike-init-in-req",
-		"ike-init-in-resp",	"ike-init-out-req",	 "ike-init-out-resp",
-		"ike-auth-in-req",	"ike-auth-in-resp",	 "ike-auth-out-req",
-		"ike-auth-out-resp",	"create-child-in-req",	 "create-child-in-resp",
-		"create-child-out-req", "create-child-out-resp", "info-in-req",
-		"info-in-resp",		"info-out-req",		 "info-out-resp",
+		"ike-rekey-init",        "ike-rekey-resp",
+		"child-rekey",           "invalid",
+		"invalid-spi",           "ike-init-in-req",
+		"ike-init-in-resp",      "ike-init-out-req",
+		"ike-init-out-resp",     "ike-auth-in-req",
+		"ike-auth-in-resp",      "ike-auth-out-req",
+		"ike-auth-out-resp",     "create-child-in-req",
+		"create-child-in-resp",  "create-child-out-req",
+		"create-child-out-resp", "info-in-req",
+		"info-in-resp",          "info-out-req",
+		"info-out-resp",
 	};
 	G_STATIC_ASSERT(sizeof(ControlCounters) == G_N_ELEMENTS(keys) * sizeof(guint64));
 
@@ -227,8 +232,9 @@ cmd_get_counters(ViciServer *server, ViciClient *client, const char *command,
 	vici_builder_end_section(b);
 	vici_builder_add_kv(b, "success", name && !all ? "no" : "yes");
 	if (name && !all)
-		vici_builder_add_kv(b, "errmsg", "no counters found for this connection "
-						 "(vpnd keeps global counters only)");
+		vici_builder_add_kv(b, "errmsg",
+				    "no counters found for this connection "
+				    "(vpnd keeps global counters only)");
 	return vici_commands_finish(b);
 }
 
@@ -398,8 +404,8 @@ find_child(const ControlIkeSa *sa, guint32 spi_in)
 /* ike-rekey {NAME {old {…} new {…}}}, child-rekey {NAME {… child-sas {CHILD {old {…}
  * new {…}}}}} (vici.md §4.3). */
 static void
-on_rekey(const ControlIkeSa *old_sa, const ControlIkeSa *new_sa, const char *child,
-	 guint32 old_spi, guint32 new_spi, gpointer user_data)
+on_rekey(const ControlIkeSa *old_sa, const ControlIkeSa *new_sa, const char *child, guint32 old_spi,
+	 guint32 new_spi, gpointer user_data)
 {
 	ViciSas *self = user_data;
 	const char *event = child ? "child-rekey" : "ike-rekey";
@@ -484,7 +490,9 @@ cmd_initiate(ViciServer *server, ViciClient *client, const char *command, const 
 	const char *child = vici_msg_get_str(request, "child", NULL);
 	const char *ike = vici_msg_get_str(request, "ike", NULL);
 	const char *type = child ? "CHILD_SA" : "IKE_SA";
-	g_autofree char *conn = ike ? g_strdup(ike) : child ? conn_of_child(self->ctl, child) : NULL;
+	g_autofree char *conn = ike     ? g_strdup(ike)
+				: child ? conn_of_child(self->ctl, child)
+					: NULL;
 	g_autofree char *what = g_strdup_printf("%s '%s'", type, child ? child : ike);
 	gboolean wait = g_ascii_strtoll(vici_msg_get_str(request, "timeout", "0"), NULL, 10) >= 0;
 	Pending *p = NULL;
@@ -499,11 +507,12 @@ cmd_initiate(ViciServer *server, ViciClient *client, const char *command, const 
 	if (wait)
 		p = pending_new(self, client, request, conn, child, FALSE);
 	if (!control_initiate_child(self->ctl, conn, child, &error)) {
-		g_autofree char *why = g_error_matches(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND)
-					       ? g_strdup_printf("%s config '%s' not found", type,
-								 child ? child : ike)
-					       : g_strdup_printf("establishing %s failed: %s", what,
-								 error->message);
+		g_autofree char *why =
+			g_error_matches(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND)
+				? g_strdup_printf("%s config '%s' not found", type,
+						  child ? child : ike)
+				: g_strdup_printf("establishing %s failed: %s", what,
+						  error->message);
 		if (p)
 			g_ptr_array_remove(self->pending, p);
 		return vici_commands_reply_result(FALSE, why);
@@ -518,15 +527,18 @@ cmd_initiate(ViciServer *server, ViciClient *client, const char *command, const 
 /* terminate by `ike` (or by the connection of `child`): vpnd deletes the IKE SA, and
  * its CHILD SAs with it. */
 static GBytes *
-cmd_terminate(ViciServer *server, ViciClient *client, const char *command,
-	      const ViciMsg *request, gpointer user_data)
+cmd_terminate(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+	      gpointer user_data)
 {
 	ViciSas *self = user_data;
 	g_autoptr(GError) error = NULL;
 	const char *child = vici_msg_get_str(request, "child", NULL);
 	const char *ike = vici_msg_get_str(request, "ike", NULL);
-	g_autofree char *conn = ike ? g_strdup(ike) : child ? conn_of_child(self->ctl, child) : NULL;
-	g_autoptr(ControlConn) state = conn ? control_lookup_connection(self->ctl, conn, NULL) : NULL;
+	g_autofree char *conn = ike     ? g_strdup(ike)
+				: child ? conn_of_child(self->ctl, child)
+					: NULL;
+	g_autoptr(ControlConn) state =
+		conn ? control_lookup_connection(self->ctl, conn, NULL) : NULL;
 	gboolean wait = g_ascii_strtoll(vici_msg_get_str(request, "timeout", "0"), NULL, 10) >= 0;
 	g_autoptr(ViciBuilder) b = NULL;
 	Pending *p = NULL;
@@ -565,7 +577,9 @@ cmd_rekey(ViciServer *server, ViciClient *client, const char *command, const Vic
 	g_autoptr(ViciBuilder) b = vici_builder_new();
 	const char *child = vici_msg_get_str(request, "child", NULL);
 	const char *ike = vici_msg_get_str(request, "ike", NULL);
-	g_autofree char *conn = ike ? g_strdup(ike) : child ? conn_of_child(self->ctl, child) : NULL;
+	g_autofree char *conn = ike     ? g_strdup(ike)
+				: child ? conn_of_child(self->ctl, child)
+					: NULL;
 	guint matches = 0;
 
 	if (!child && !ike && !vici_msg_get_str(request, "ike-id", NULL) &&

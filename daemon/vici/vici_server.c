@@ -38,8 +38,8 @@ typedef struct {
 struct ViciServer {
 	Control *ctl;
 	GPtrArray *listeners; /* ViciListener */
-	GPtrArray *clients; /* ViciClient *, connected */
-	GPtrArray *dead;    /* ViciClient *, closed, freed from an idle callback */
+	GPtrArray *clients;   /* ViciClient *, connected */
+	GPtrArray *dead;      /* ViciClient *, closed, freed from an idle callback */
 	GSource *reap_source;
 	guint last_client_id;
 	GHashTable *commands; /* name -> CommandEntry */

@@ -117,8 +117,8 @@ start_vpnd(Fixture *f, int listen_fd, const char *name)
 						      "LISTEN_PID=$$ exec \"$0\" \"$@\"",
 						      vpnd_path(), "--config", f->config, NULL);
 	} else {
-		f->vpnd = g_subprocess_launcher_spawn(l, &error, vpnd_path(), "--config",
-						      f->config, NULL);
+		f->vpnd = g_subprocess_launcher_spawn(l, &error, vpnd_path(), "--config", f->config,
+						      NULL);
 	}
 	g_assert_no_error(error);
 
@@ -210,10 +210,9 @@ fixture_teardown(Fixture *f, gconstpointer data)
 		wait_exit(f->vpnd, STOP_TIMEOUT_MS);
 		g_clear_object(&f->vpnd);
 	}
-	const char *names[] = { "vpnd.conf",	 "vpnd.stderr",	  "strongswan.conf",
-				"pools.conf",	 "vici",	  "swanctl.conf",
-				"charon.conf",	 "charon.vici",	  "charon.log",
-				"charon.stderr", "conf.d/a.conf", "conf.d" };
+	const char *names[] = { "vpnd.conf",  "vpnd.stderr",   "strongswan.conf", "pools.conf",
+				"vici",       "swanctl.conf",  "charon.conf",     "charon.vici",
+				"charon.log", "charon.stderr", "conf.d/a.conf",   "conf.d" };
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
 		g_autofree char *p = g_build_filename(f->dir, names[i], NULL);
 		if (g_unlink(p) != 0)
@@ -574,8 +573,9 @@ static const char golden_conf[] =
 	"}\n";
 
 /* vpnd binds its IKE sockets with the first connection: loopback, ports the kernel picks */
-#define NET_LOOPBACK                                                                  \
-	"net {\n\tport = 0\n\tport_nat_t = 0\n\taddresses = 127.0.0.1\n}\nlog {\n\tike = info\n}\n"
+#define NET_LOOPBACK                                                                               \
+	"net {\n\tport = 0\n\tport_nat_t = 0\n\taddresses = 127.0.0.1\n}\nlog {\n\tike = "         \
+	"info\n}\n"
 
 /* Lines swanctl prints about credential folders it cannot find: they depend on the
  * client's configuration, not on the daemon. */
@@ -629,7 +629,8 @@ test_load_all(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(conns, "  host: TRANSPORT, rekeying every 1800s"));
 
 	/* swanctl asks get-conns/get-shared/get-pools first: what is gone is unloaded */
-	g_autofree char *smaller = mask(golden_conf, "\tv6 \\{(.|\n)*\n\t\\}\n\\}\nsecrets", "}\nsecrets");
+	g_autofree char *smaller =
+		mask(golden_conf, "\tv6 \\{(.|\n)*\n\t\\}\n\\}\nsecrets", "}\nsecrets");
 	write_file(f->dir, "swanctl.conf", smaller);
 	load_all(f, NULL, &again);
 	g_assert_nonnull(strstr(again, "successfully loaded 2 connections, 1 unloaded\n"));
@@ -643,7 +644,8 @@ test_load_all(Fixture *f, gconstpointer data)
 	g_assert_cmpint(swanctl(f, &creds, &cerr, "--load-creds", "--clear", "--file", path, NULL),
 			==, 0);
 	g_autofree char *creds_clean = without_folder_noise(creds);
-	g_assert_cmpstr(creds_clean, ==, "loaded ike secret 'ike-gw'\nloaded ike secret 'ike-road'\n");
+	g_assert_cmpstr(creds_clean, ==,
+			"loaded ike secret 'ike-gw'\nloaded ike secret 'ike-road'\n");
 	g_autofree char *log2 = vpnd_stderr(f);
 	g_assert_nonnull(strstr(log2, "2 shared keys cleared"));
 	g_assert_null(strstr(log2, "a test secret"));
@@ -678,7 +680,8 @@ start_charon(Fixture *f, char **uri)
 		"kernel-netlink attr\n"
 		"\tinstall_virtual_ip = no\n"
 		"\tsyslog {\n\t\tdaemon {\n\t\t\tdefault = -1\n\t\t}\n\t}\n"
-		"\tfilelog {\n\t\tmain {\n\t\t\tpath = %s/charon.log\n\t\t\tdefault = 1\n\t\t}\n\t}\n"
+		"\tfilelog {\n\t\tmain {\n\t\t\tpath = %s/charon.log\n\t\t\tdefault = "
+		"1\n\t\t}\n\t}\n"
 		"\tplugins {\n\t\tvici {\n\t\t\tsocket = unix://%s\n\t\t}\n\t}\n"
 		"}\n",
 		f->dir, sock);
@@ -694,8 +697,7 @@ start_charon(Fixture *f, char **uri)
 	/* unshare and sh exec: the process is charon itself, so its PID is what we stop */
 	GSubprocess *charon = g_subprocess_launcher_spawn(
 		l, &error, "unshare", "--net", "--mount", "--propagation", "private", "--", "sh",
-		"-c", "mount -t tmpfs -o size=4m vpnd-vici-test /run && exec \"$0\"", CHARON,
-		NULL);
+		"-c", "mount -t tmpfs -o size=4m vpnd-vici-test /run && exec \"$0\"", CHARON, NULL);
 	g_assert_no_error(error);
 	gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * 1000;
 	while (!can_connect(sock)) {
@@ -741,10 +743,8 @@ test_golden(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(v_load, ==, c_load);
 
 	static const char *const cmds[][2] = {
-		{ "--list-conns", NULL },
-		{ "--list-pools", NULL },
-		{ "--list-pools", "--leases" },
-		{ "--list-conns", "--raw" },
+		{ "--list-conns", NULL },       { "--list-pools", NULL },
+		{ "--list-pools", "--leases" }, { "--list-conns", "--raw" },
 		{ "--list-pools", "--raw" },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
@@ -797,8 +797,7 @@ test_initiate_errors(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(rerr, ==, "rekey failed: no matching SAs to rekey found\n");
 	g_assert_cmpint(swanctl(f, &tout, &terr, "--terminate", "--ike", "nowhere", NULL), ==, 0);
 	g_assert_true(g_str_has_suffix(tout, "terminate completed successfully\n"));
-	g_assert_cmpint(swanctl(f, &t2out, &t2err, "--terminate", "--ike", "nowhere", NULL), ==,
-			1);
+	g_assert_cmpint(swanctl(f, &t2out, &t2err, "--terminate", "--ike", "nowhere", NULL), ==, 1);
 	g_assert_cmpstr(t2err, ==, "terminate failed: no matching SAs to terminate found\n");
 	stop_vpnd(f);
 }
@@ -838,8 +837,8 @@ test_sockets(Fixture *f, gconstpointer data)
 	g_assert_cmpint(st.st_mode & 07777, ==, 0660);
 	stop_vpnd(f);
 
-	g_autofree char *two = g_strdup_printf("vici {\n\tsocket = unix://%s, %s\n}\n", f->socket,
-					       uri2);
+	g_autofree char *two =
+		g_strdup_printf("vici {\n\tsocket = unix://%s, %s\n}\n", f->socket, uri2);
 	write_config(f, two);
 	start_vpnd(f, -1, NULL);
 	expect_daemon_version(f, NULL);
@@ -1072,8 +1071,8 @@ expect_refusal(int fd, const char *errmsg)
 {
 	g_autoptr(GBytes) p = raw_read_packet(fd);
 	GByteArray *want = g_byte_array_new();
-	static const guint8 head[] = { 1, 3, 7, 's', 'u', 'c', 'c', 'e', 's', 's', 0, 2, 'n', 'o',
-				       3, 6, 'e', 'r', 'r', 'm', 's', 'g' };
+	static const guint8 head[] = { 1, 3,   7,   's', 'u', 'c', 'c', 'e', 's', 's', 0,
+				       2, 'n', 'o', 3,   6,   'e', 'r', 'r', 'm', 's', 'g' };
 	guint8 len[2] = { (guint8)(strlen(errmsg) >> 8), (guint8)strlen(errmsg) };
 
 	g_byte_array_append(want, head, sizeof(head));
@@ -1192,8 +1191,8 @@ main(int argc, char **argv)
 	g_autofree char *crypto_conf =
 		g_strdup_printf("plugins {\n\tdir = %s\n\tload = crypto-gnutls\n}\n",
 				g_getenv("VPND_PLUGIN_BUILDDIR"));
-	g_test_add("/vici/swanctl/list-algs", Fixture, crypto_conf, fixture_setup,
-		   test_list_algs, fixture_teardown);
+	g_test_add("/vici/swanctl/list-algs", Fixture, crypto_conf, fixture_setup, test_list_algs,
+		   fixture_teardown);
 	g_test_add("/vici/swanctl/stats", Fixture, NULL, fixture_setup, test_stats,
 		   fixture_teardown);
 	g_test_add("/vici/swanctl/reload-settings", Fixture, NULL, fixture_setup,

@@ -163,7 +163,8 @@ test_text(void)
 	g_assert_cmpstr(error->message, ==, "text:2: include is not allowed in a loaded text");
 	g_clear_error(&error);
 	/* a key or section of that name is no include */
-	g_autoptr(ConnLoad) named = conn_loader_parse_text("include = 1\ninclude {\n}\n", "t", &error);
+	g_autoptr(ConnLoad) named =
+		conn_loader_parse_text("include = 1\ninclude {\n}\n", "t", &error);
 	g_assert_no_error(error);
 	g_assert_nonnull(named);
 }
