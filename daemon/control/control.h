@@ -285,7 +285,7 @@ typedef struct {
 	char *local_id, *remote_id;
 	gboolean initiator;
 	guint64 spi_i, spi_r;
-	gboolean nat_local, nat_remote;
+	gboolean nat_local, nat_remote; /* with encap forced, a NAT here is not known */
 	char *encr_alg; /* NULL until negotiated */
 	guint encr_keysize;
 	char *integ_alg, *prf_alg, *dh_group; /* NULL: none */

@@ -798,7 +798,8 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 	s->initiator = sa->initiator;
 	s->spi_i = sa->spi_i;
 	s->spi_r = sa->spi_r;
-	s->nat_local = sa->nat_local;
+	/* forced encapsulation fakes a NAT here; charon lists none then, nor does vpnd */
+	s->nat_local = sa->nat_local && !sa->conn->encap;
 	s->nat_remote = sa->nat_remote;
 	if (sa->keymat) {
 		s->encr_alg = alg_name(VPND_ALG_ENCR, sa->alg.encr);
