@@ -1277,6 +1277,37 @@ sa_manager_list_connections(SaManager *mgr)
 	return list;
 }
 
+/* @child on the connection's established IKE SA (CREATE_CHILD_SA), unless it is up. */
+static gboolean
+create_child(SaManager *mgr, SaConn *c, const char *child, GError **error)
+{
+	for (guint i = 0; i < c->ike_sas->len; i++) {
+		guint32 id = g_array_index(c->ike_sas, guint32, i);
+		IkeSa *sa = ike_engine_get_sa(mgr->engine, id);
+
+		if (!sa || sa->state != IKE_SA_STATE_ESTABLISHED)
+			continue;
+		for (guint j = 0; j < sa->children->len; j++) {
+			ChildSa *up = sa->children->pdata[j];
+			if (up->cfg && g_strcmp0(up->cfg->name, child) == 0 &&
+			    up->state == CHILD_SA_STATE_INSTALLED) {
+				g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_ALREADY_ACTIVE,
+					    "%s: child \"%s\" is already up", c->conn->name,
+					    child);
+				return FALSE;
+			}
+		}
+		if (!ike_engine_create_child(mgr->engine, id, child, g_get_monotonic_time()))
+			break;
+		g_message("%s: creating CHILD SA %s on IKE SA %u", c->conn->name, child, id);
+		run_actions(mgr);
+		return TRUE;
+	}
+	g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_ALREADY_ACTIVE,
+		    "connection \"%s\" is still connecting", c->conn->name);
+	return FALSE;
+}
+
 gboolean
 sa_manager_initiate_child(SaManager *mgr, const char *name, const char *child, GError **error)
 {
@@ -1292,6 +1323,8 @@ sa_manager_initiate_child(SaManager *mgr, const char *name, const char *child, G
 			    "connection \"%s\" has no child \"%s\"", name, child);
 		return FALSE;
 	}
+	if (c->ike_sas->len && child)
+		return create_child(mgr, c, child, error);
 	if (c->ike_sas->len) {
 		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_ALREADY_ACTIVE,
 			    "connection \"%s\" is already up or connecting", name);

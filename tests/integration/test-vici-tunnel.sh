@@ -56,7 +56,8 @@ conf_dir = $TMP/$1/conf.d
 CONF
 }
 
-# conn NAME LOCAL REMOTE LOCAL_TS REMOTE_TS: a swanctl.conf for that side
+# conn NAME LOCAL REMOTE LOCAL_TS REMOTE_TS LOCAL_TS6 REMOTE_TS6: a swanctl.conf for
+# that side, children net and net6
 conn() {
 	cat <<CONF
 connections {
@@ -77,6 +78,11 @@ connections {
 			net {
 				local_ts = $4
 				remote_ts = $5
+				esp_proposals = aes256gcm16
+			}
+			net6 {
+				local_ts = $6
+				remote_ts = $7
 				esp_proposals = aes256gcm16
 			}
 		}
@@ -110,6 +116,17 @@ initiate() {
 	[ "$rc" = 0 ] && grep -q '^\[IKE\] sending IKE_SA_INIT request 0$' "$TMP/initiate.out" &&
 		grep -q '^\[IKE\] site: CHILD SA net up' "$TMP/initiate.out" &&
 		[ "$(tail -n 1 "$TMP/initiate.out")" = "initiate completed successfully" ]
+}
+
+second_child() { # on the IKE SA that is up: CREATE_CHILD_SA
+	swanctl a --initiate --child net6 >"$TMP/initiate6.out" 2>&1
+	local rc=$?
+	cat "$TMP/initiate6.out"
+	[ "$rc" = 0 ] && grep -q '^\[IKE\] site: creating CHILD SA net6 on IKE SA ' "$TMP/initiate6.out" &&
+		[ "$(tail -n 1 "$TMP/initiate6.out")" = "initiate completed successfully" ] &&
+		swanctl a --list-sas | grep -Eq '^  net6: #[0-9]+, reqid [0-9]+, INSTALLED, TUNNEL-in-UDP' &&
+		in1 ping -q -c 1 -W 2 -I fd01::1 fd02::1 &&
+		! swanctl a --initiate --child net6 2>&1 | grep -v 'already up' | grep -q .
 }
 
 list_sas_up() {
@@ -202,7 +219,7 @@ monitor_saw_updown() {
 	local events
 	events=$(sed -En 's/^(ike|child)-updown event \{(up=yes )?site \{uniqueid=[0-9]+ version=2 state=([A-Z]+) .*/\1 \2\3/p' "$TMP/monitor.out")
 	echo "$events"
-	[ "$events" = "$(printf 'ike up=yes ESTABLISHED\nchild up=yes ESTABLISHED\nchild DELETING\nike DELETING')" ] &&
+	[ "$events" = "$(printf 'ike up=yes ESTABLISHED\nchild up=yes ESTABLISHED\nchild up=yes ESTABLISHED\nchild DELETING\nchild DELETING\nike DELETING')" ] &&
 		grep -q '^child-updown event {up=yes site {.*child-sas {net-[0-9]* {name=net .*state=INSTALLED' "$TMP/monitor.out" &&
 		grep -q '^child-updown event {site {.*child-sas {net-[0-9]* {name=net .*state=DELETED' "$TMP/monitor.out"
 }
@@ -213,8 +230,8 @@ printf 'swanctl {\n\tload = pem\n}\n' >"$TMP/strongswan.conf"
 netns_setup_pair vt1 vt2
 write_side a
 write_side b
-conn a 192.0.2.1 192.0.2.2 10.1.0.1/32 10.2.0.1/32 >"$TMP/a/swanctl.conf"
-conn b 192.0.2.2 192.0.2.1 10.2.0.1/32 10.1.0.1/32 >"$TMP/b/conf.d/site.conf"
+conn a 192.0.2.1 192.0.2.2 10.1.0.1/32 10.2.0.1/32 fd01::1/128 fd02::1/128 >"$TMP/a/swanctl.conf"
+conn b 192.0.2.2 192.0.2.1 10.2.0.1/32 10.1.0.1/32 fd02::1/128 fd01::1/128 >"$TMP/b/conf.d/site.conf"
 
 start_vpnd b "$NS2"
 wait_log b "running" 10 || die "vpnd b did not start"
@@ -232,6 +249,7 @@ wait_log b "EVENT_REGISTER child-updown: confirmed" 10 ||
 check "a: swanctl --load-all loads the connection and the PSK at run time" load_all
 check "a: swanctl --initiate --child net streams control-log and succeeds" initiate
 check "a: swanctl --list-sas shows the IKE and CHILD SA, --stats counts it" list_sas_up
+check "a: --initiate --child net6 adds a CHILD SA to the IKE SA that is up" second_child
 check "b: swanctl --list-sas shows the responder's SA" responder_listed
 check "a: a ping is counted in --list-sas (packets-in/out=3)" traffic_counted
 python3 "$(dirname "$0")/vici-events.py" "$TMP/b/vici" 2 20 ike-rekey child-rekey \
