@@ -1292,8 +1292,7 @@ create_child(SaManager *mgr, SaConn *c, const char *child, GError **error)
 			if (up->cfg && g_strcmp0(up->cfg->name, child) == 0 &&
 			    up->state == CHILD_SA_STATE_INSTALLED) {
 				g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_ALREADY_ACTIVE,
-					    "%s: child \"%s\" is already up", c->conn->name,
-					    child);
+					    "%s: child \"%s\" is already up", c->conn->name, child);
 				return FALSE;
 			}
 		}
