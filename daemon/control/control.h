@@ -3,11 +3,12 @@
  * The one internal control API (ARCHITECTURE.md "Control"). VICI and D-Bus are thin
  * adapters over it; nothing here knows their wire formats.
  *
- * For now: the daemon's identity, its counters, reloading the settings, a
- * subscription to log lines (and the last few of them), and the connection calls the
- * adapters need. Until the config store and the engine lend their hooks there are no
- * connections: lists are empty and names are not found. SAs, credentials and pools
- * follow with the engine.
+ * The daemon's identity, its counters, reloading the settings, log lines (subscribed,
+ * the last few kept, and traced per negotiation); connections, shared keys and pools
+ * loaded and listed; IKE and CHILD SAs listed, initiated, rekeyed and terminated, with
+ * their events. The daemon lends hooks (ControlHooks) for what its IKE runtime does;
+ * without a hook, lists are empty and actions answer CONTROL_ERROR_UNSUPPORTED. Pools
+ * are kept here: nothing assigns addresses from them yet.
  */
 #pragma once
 
