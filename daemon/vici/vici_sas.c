@@ -452,6 +452,45 @@ conn_of_child(Control *ctl, const char *child)
 	return NULL;
 }
 
+/*
+ * The connection terminate or rekey means: by `ike`, by `ike-id` or `child-id` (the
+ * unique ids list-sas shows), or as the connection of `child`; *@child is the child
+ * named or identified, if any. (transfer full) (nullable), @child too
+ */
+static char *
+selected_conn(ViciSas *self, const ViciMsg *request, char **child)
+{
+	const char *ike = vici_msg_get_str(request, "ike", NULL);
+	const char *ike_id = vici_msg_get_str(request, "ike-id", NULL);
+	const char *child_id = vici_msg_get_str(request, "child-id", NULL);
+	g_autoptr(GPtrArray) sas = NULL;
+
+	*child = g_strdup(vici_msg_get_str(request, "child", NULL));
+	if (ike)
+		return g_strdup(ike);
+	if (!ike_id && !child_id)
+		return *child ? conn_of_child(self->ctl, *child) : NULL;
+	sas = control_list_sas(self->ctl);
+	for (guint i = 0; i < sas->len; i++) {
+		const ControlIkeSa *sa = sas->pdata[i];
+		g_autofree char *id = g_strdup_printf("%u", sa->unique_id);
+
+		if (ike_id && g_strcmp0(ike_id, id) == 0)
+			return g_strdup(sa->name);
+		for (guint j = 0; child_id && j < sa->children->len; j++) {
+			const ControlChildSa *c = sa->children->pdata[j];
+			g_autofree char *cid = g_strdup_printf("%u", c->unique_id);
+
+			if (g_strcmp0(child_id, cid) == 0) {
+				g_free(*child);
+				*child = g_strdup(c->name);
+				return g_strdup(sa->name);
+			}
+		}
+	}
+	return NULL;
+}
+
 static Pending *
 pending_new(ViciSas *self, ViciClient *client, const ViciMsg *request, const char *conn,
 	    const char *child, gboolean terminate)
@@ -532,11 +571,9 @@ cmd_terminate(ViciServer *server, ViciClient *client, const char *command, const
 {
 	ViciSas *self = user_data;
 	g_autoptr(GError) error = NULL;
-	const char *child = vici_msg_get_str(request, "child", NULL);
+	g_autofree char *child = NULL;
 	const char *ike = vici_msg_get_str(request, "ike", NULL);
-	g_autofree char *conn = ike     ? g_strdup(ike)
-				: child ? conn_of_child(self->ctl, child)
-					: NULL;
+	g_autofree char *conn = selected_conn(self, request, &child);
 	g_autoptr(ControlConn) state =
 		conn ? control_lookup_connection(self->ctl, conn, NULL) : NULL;
 	gboolean wait = g_ascii_strtoll(vici_msg_get_str(request, "timeout", "0"), NULL, 10) >= 0;
@@ -575,11 +612,9 @@ cmd_rekey(ViciServer *server, ViciClient *client, const char *command, const Vic
 	ViciSas *self = user_data;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ViciBuilder) b = vici_builder_new();
-	const char *child = vici_msg_get_str(request, "child", NULL);
+	g_autofree char *child = NULL;
 	const char *ike = vici_msg_get_str(request, "ike", NULL);
-	g_autofree char *conn = ike     ? g_strdup(ike)
-				: child ? conn_of_child(self->ctl, child)
-					: NULL;
+	g_autofree char *conn = selected_conn(self, request, &child);
 	guint matches = 0;
 
 	if (!child && !ike && !vici_msg_get_str(request, "ike-id", NULL) &&

@@ -799,6 +799,10 @@ test_initiate_errors(Fixture *f, gconstpointer data)
 	g_assert_true(g_str_has_suffix(tout, "terminate completed successfully\n"));
 	g_assert_cmpint(swanctl(f, &t2out, &t2err, "--terminate", "--ike", "nowhere", NULL), ==, 1);
 	g_assert_cmpstr(t2err, ==, "terminate failed: no matching SAs to terminate found\n");
+	g_clear_pointer(&t2out, g_free);
+	g_clear_pointer(&t2err, g_free);
+	g_assert_cmpint(swanctl(f, &t2out, &t2err, "--terminate", "--ike-id", "999", NULL), ==, 1);
+	g_assert_cmpstr(t2err, ==, "terminate failed: no matching SAs to terminate found\n");
 	stop_vpnd(f);
 }
 

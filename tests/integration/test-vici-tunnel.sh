@@ -196,8 +196,12 @@ counters() {
 		grep -qx '  child-rekey           : 1' "$TMP/counters.out"
 }
 
-terminate() {
-	swanctl a --terminate --ike site >"$TMP/terminate.out" 2>&1
+terminate() { # by the unique id --list-sas shows
+	local id
+	id=$(swanctl a --list-sas --raw | sed -En 's/^list-sa event \{site \{uniqueid=([0-9]+) .*/\1/p')
+	echo "IKE SA #$id"
+	[ -n "$id" ] || return 1
+	swanctl a --terminate --ike-id "$id" >"$TMP/terminate.out" 2>&1
 	local rc=$?
 	cat "$TMP/terminate.out"
 	[ "$rc" = 0 ] && [ "$(tail -n 1 "$TMP/terminate.out")" = "terminate completed successfully" ] &&
@@ -263,7 +267,7 @@ done
 check "a: swanctl --rekey --child net, then --rekey --ike site" rekey
 check "b: ike-rekey and child-rekey events (old and new SA)" rekey_events
 check "a: swanctl --counters counts the exchanges and rekeyings" counters
-check "a: swanctl --terminate --ike site, then no SA" terminate
+check "a: swanctl --terminate --ike-id N, then no SA" terminate
 sleep 0.3
 kill "$MONITOR" 2>/dev/null
 wait "$MONITOR" 2>/dev/null
