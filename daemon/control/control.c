@@ -849,6 +849,20 @@ control_rekey(Control *ctl, const char *name, const char *child, guint *matches,
 	return ctl->hooks.rekey(ctl->hooks.user_data, name, child, matches, error);
 }
 
+gboolean
+control_terminate_child(Control *ctl, const char *name, const char *child, guint *matches,
+			GError **error)
+{
+	g_autoptr(ControlConn) conn = control_lookup_connection(ctl, name, error);
+
+	*matches = 0;
+	if (!conn)
+		return FALSE;
+	if (!ctl->hooks.terminate_child)
+		return unsupported(error, "deleting a CHILD SA");
+	return ctl->hooks.terminate_child(ctl->hooks.user_data, name, child, matches, error);
+}
+
 static void
 on_trace(LogLevel level, const char *domain, const char *message, const char *conn,
 	 gpointer user_data)

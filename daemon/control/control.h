@@ -109,6 +109,10 @@ typedef struct {
 	 * sets *matches to how many rekeyings were started. */
 	gboolean (*rekey)(gpointer user_data, const char *name, const char *child, guint *matches,
 			  GError **error);
+	/* Delete the CHILD SAs named @child of connection @name (their IKE SA stays);
+	 * *matches: how many deletions were started. */
+	gboolean (*terminate_child)(gpointer user_data, const char *name, const char *child,
+				    guint *matches, GError **error);
 	/* Counters of the IKE runtime; FALSE: vpnd runs no IKE (yet). */
 	gboolean (*get_counters)(gpointer user_data, struct ControlCounters *counters);
 	void (*reset_counters)(gpointer user_data);
@@ -287,7 +291,7 @@ typedef struct {
 	gboolean initiator;
 	guint64 spi_i, spi_r;
 	gboolean nat_local, nat_remote; /* with encap forced, a NAT here is not known */
-	char *encr_alg; /* NULL until negotiated */
+	char *encr_alg;                 /* NULL until negotiated */
 	guint encr_keysize;
 	char *integ_alg, *prf_alg, *dh_group; /* NULL: none */
 	gint64 established;                   /* seconds since; -1: not yet */
@@ -332,6 +336,13 @@ gboolean control_initiate_child(Control *ctl, const char *name, const char *chil
  */
 gboolean control_rekey(Control *ctl, const char *name, const char *child, guint *matches,
 		       GError **error);
+
+/*
+ * Starts deleting the CHILD SAs named @child of connection @name, keeping their IKE SA;
+ * *@matches says how many. The outcome comes as CHILD_DOWN events.
+ */
+gboolean control_terminate_child(Control *ctl, const char *name, const char *child, guint *matches,
+				 GError **error);
 
 /*
  * Every line logged in the main thread whatever the log thresholds, with the

@@ -1342,13 +1342,28 @@ sa_manager_initiate(SaManager *mgr, const char *name, GError **error)
 	return sa_manager_initiate_child(mgr, name, NULL, error);
 }
 
+/* The inbound SPIs of @sa's installed children named @child. */
+static GArray *
+installed_children(IkeSa *sa, const char *child)
+{
+	GArray *spis = g_array_new(FALSE, FALSE, sizeof(guint32));
+
+	for (guint i = 0; i < sa->children->len; i++) {
+		ChildSa *c = sa->children->pdata[i];
+		if (c->cfg && g_strcmp0(c->cfg->name, child) == 0 &&
+		    c->state == CHILD_SA_STATE_INSTALLED)
+			g_array_append_val(spis, c->spi_in);
+	}
+	return spis;
+}
+
 /* Rekeys one IKE SA, or its children named @child; how many rekeyings started. */
 static guint
 rekey_ike_sa(SaManager *mgr, guint32 id, const char *child)
 {
 	IkeSa *sa = ike_engine_get_sa(mgr->engine, id);
 	gint64 now = g_get_monotonic_time();
-	g_autoptr(GArray) spis = g_array_new(FALSE, FALSE, sizeof(guint32));
+	g_autoptr(GArray) spis = NULL;
 	guint n = 0;
 
 	if (!sa || sa->state != IKE_SA_STATE_ESTABLISHED)
@@ -1356,15 +1371,41 @@ rekey_ike_sa(SaManager *mgr, guint32 id, const char *child)
 	if (!child)
 		return ike_engine_rekey_ike(mgr->engine, id, now) ? 1 : 0;
 	/* the SPIs first: rekeying adds children to the array */
-	for (guint i = 0; i < sa->children->len; i++) {
-		ChildSa *c = sa->children->pdata[i];
-		if (c->cfg && g_strcmp0(c->cfg->name, child) == 0 &&
-		    c->state == CHILD_SA_STATE_INSTALLED)
-			g_array_append_val(spis, c->spi_in);
-	}
+	spis = installed_children(sa, child);
 	for (guint i = 0; i < spis->len; i++)
 		n += ike_engine_rekey_child(mgr->engine, id, g_array_index(spis, guint32, i), now);
 	return n;
+}
+
+gboolean
+sa_manager_terminate_child(SaManager *mgr, const char *name, const char *child, guint *matches,
+			   GError **error)
+{
+	SaConn *c = find_conn(mgr, name);
+	g_autoptr(GArray) ids = NULL;
+
+	*matches = 0;
+	if (!c) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND,
+			    "connection \"%s\" not found", name);
+		return FALSE;
+	}
+	ids = g_array_copy(c->ike_sas);
+	for (guint i = 0; i < ids->len; i++) {
+		guint32 id = g_array_index(ids, guint32, i);
+		IkeSa *sa = ike_engine_get_sa(mgr->engine, id);
+		g_autoptr(GArray) spis = NULL;
+
+		if (!sa || sa->state != IKE_SA_STATE_ESTABLISHED)
+			continue;
+		spis = installed_children(sa, child);
+		for (guint j = 0; j < spis->len; j++)
+			*matches += ike_engine_delete_child(mgr->engine, id,
+							    g_array_index(spis, guint32, j),
+							    g_get_monotonic_time());
+	}
+	run_actions(mgr);
+	return TRUE;
 }
 
 gboolean

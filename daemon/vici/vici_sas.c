@@ -15,12 +15,14 @@ typedef struct {
 	ViciSas *sas;
 	guint client_id;
 	char *conn;
-	char *child; /* initiate: the child to wait for; NULL: the IKE SA */
+	char *child; /* the child to wait for; NULL: the IKE SA */
 	gboolean terminate;
-	int loglevel;   /* control-log lines up to this charon level */
-	guint32 ike_id; /* the IKE SA once known, for ikesa-uniqueid */
-	guint trace;    /* control_trace_add() id */
-	guint timeout;  /* GSource id, 0: none */
+	guint matches;   /* terminate: SAs selected */
+	guint remaining; /* terminate of children: CHILD_DOWN still to come */
+	int loglevel;    /* control-log lines up to this charon level */
+	guint32 ike_id;  /* the IKE SA once known, for ikesa-uniqueid */
+	guint trace;     /* control_trace_add() id */
+	guint timeout;   /* GSource id, 0: none */
 	char *timeout_msg;
 } Pending;
 
@@ -280,8 +282,9 @@ finish_result(Pending *p, gboolean success, const char *errmsg)
 
 	vici_builder_add_kv(b, "success", success ? "yes" : "no");
 	if (p->terminate) {
-		vici_builder_add_kv(b, "matches", "1");
-		vici_builder_add_kv(b, "terminated", success ? "1" : "0");
+		vici_builder_add_kv_printf(b, "matches", "%u", p->matches);
+		vici_builder_add_kv_printf(b, "terminated", "%u",
+					   success ? p->matches : p->matches - p->remaining);
 	}
 	if (!success)
 		vici_builder_add_kv(b, "errmsg", errmsg);
@@ -339,6 +342,15 @@ check_pending(Pending *p, ControlSaEvent event, const ControlIkeSa *sa, const ch
 		return FALSE;
 	if (!p->ike_id)
 		p->ike_id = sa->unique_id;
+	if (p->terminate && p->child) {
+		if (event == CONTROL_SA_CHILD_DOWN && g_strcmp0(child, p->child) == 0 &&
+		    p->remaining)
+			p->remaining--;
+		if (p->remaining && event != CONTROL_SA_IKE_DOWN)
+			return FALSE;
+		finish_result(p, TRUE, NULL);
+		return TRUE;
+	}
 	if (p->terminate) {
 		if (event != CONTROL_SA_IKE_DOWN)
 			return FALSE;
@@ -502,6 +514,7 @@ pending_new(ViciSas *self, ViciClient *client, const ViciMsg *request, const cha
 	p->conn = g_strdup(conn);
 	p->child = g_strdup(child);
 	p->terminate = terminate;
+	p->matches = 1;
 	p->loglevel = (int)g_ascii_strtoll(vici_msg_get_str(request, "loglevel", "1"), NULL, 10);
 	p->trace = control_trace_add(self->ctl, on_trace, p);
 	g_ptr_array_add(self->pending, p);
@@ -563,8 +576,34 @@ cmd_initiate(ViciServer *server, ViciClient *client, const char *command, const 
 	return NULL; /* answered by check_pending() or on_timeout(), maybe already */
 }
 
-/* terminate by `ike` (or by the connection of `child`): vpnd deletes the IKE SA, and
- * its CHILD SAs with it. */
+static GBytes *
+nothing_to_terminate(void)
+{
+	g_autoptr(ViciBuilder) b = vici_builder_new();
+
+	vici_builder_add_kv(b, "success", "no");
+	vici_builder_add_kv(b, "matches", "0");
+	vici_builder_add_kv(b, "terminated", "0");
+	vici_builder_add_kv(b, "errmsg", "no matching SAs to terminate found");
+	return vici_commands_finish(b);
+}
+
+/* The CHILD SAs named @child; FALSE without @error when there are none. */
+static gboolean
+terminate_children(ViciSas *self, const char *conn, const char *child, Pending *p, GError **error)
+{
+	guint matches = 0;
+
+	if (!control_terminate_child(self->ctl, conn, child, &matches, error))
+		return FALSE;
+	/* the CHILD SAs go when the peer answers the Delete, not before: none went yet */
+	if (p && g_ptr_array_find(self->pending, p, NULL))
+		p->matches = p->remaining = matches;
+	return matches > 0;
+}
+
+/* terminate by `ike` or `ike-id` deletes the IKE SA (its CHILD SAs go with it); by
+ * `child` or `child-id` the CHILD SAs of that name, keeping the IKE SA. */
 static GBytes *
 cmd_terminate(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
 	      gpointer user_data)
@@ -577,26 +616,21 @@ cmd_terminate(ViciServer *server, ViciClient *client, const char *command, const
 	g_autoptr(ControlConn) state =
 		conn ? control_lookup_connection(self->ctl, conn, NULL) : NULL;
 	gboolean wait = g_ascii_strtoll(vici_msg_get_str(request, "timeout", "0"), NULL, 10) >= 0;
-	g_autoptr(ViciBuilder) b = NULL;
 	Pending *p = NULL;
 
 	if (!child && !ike && !vici_msg_get_str(request, "ike-id", NULL) &&
 	    !vici_msg_get_str(request, "child-id", NULL))
 		return vici_commands_reply_result(FALSE, "missing terminate selector");
-	if (!state || state->state == CONTROL_CONN_DOWN) {
-		b = vici_builder_new();
-		vici_builder_add_kv(b, "success", "no");
-		vici_builder_add_kv(b, "matches", "0");
-		vici_builder_add_kv(b, "terminated", "0");
-		vici_builder_add_kv(b, "errmsg", "no matching SAs to terminate found");
-		return vici_commands_finish(b);
-	}
+	if (!state || state->state == CONTROL_CONN_DOWN)
+		return nothing_to_terminate();
 	if (wait)
-		p = pending_new(self, client, request, conn, NULL, TRUE);
-	if (!control_terminate(self->ctl, conn, &error)) {
+		p = pending_new(self, client, request, conn, child, TRUE);
+	if (!(child ? terminate_children(self, conn, child, p, &error)
+		    : control_terminate(self->ctl, conn, &error))) {
 		if (p)
 			g_ptr_array_remove(self->pending, p);
-		return vici_commands_reply_result(FALSE, error->message);
+		return error ? vici_commands_reply_result(FALSE, error->message)
+			     : nothing_to_terminate();
 	}
 	if (!p)
 		return vici_commands_reply_result(TRUE, NULL);

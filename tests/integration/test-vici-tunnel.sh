@@ -126,7 +126,20 @@ second_child() { # on the IKE SA that is up: CREATE_CHILD_SA
 		[ "$(tail -n 1 "$TMP/initiate6.out")" = "initiate completed successfully" ] &&
 		swanctl a --list-sas | grep -Eq '^  net6: #[0-9]+, reqid [0-9]+, INSTALLED, TUNNEL-in-UDP' &&
 		in1 ping -q -c 1 -W 2 -I fd01::1 fd02::1 &&
-		! swanctl a --initiate --child net6 2>&1 | grep -v 'already up' | grep -q .
+		! swanctl a --initiate --child net6 2>&1 | grep -v 'already up' | grep -q . &&
+		child_terminate
+}
+
+# --terminate --child net6 deletes that CHILD SA only; then it comes back
+child_terminate() {
+	swanctl a --terminate --child net6 >"$TMP/terminate6.out" 2>&1
+	local rc=$?
+	cat "$TMP/terminate6.out"
+	[ "$rc" = 0 ] && [ "$(tail -n 1 "$TMP/terminate6.out")" = "terminate completed successfully" ] &&
+		! swanctl a --list-sas | grep -q '^  net6: ' &&
+		swanctl a --list-sas | grep -Eq '^  net: #[0-9]+, reqid [0-9]+, INSTALLED' &&
+		swanctl a --initiate --child net6 >/dev/null 2>&1 &&
+		swanctl a --list-sas | grep -Eq '^  net6: #[0-9]+, reqid [0-9]+, INSTALLED'
 }
 
 list_sas_up() {
@@ -223,7 +236,7 @@ monitor_saw_updown() {
 	local events
 	events=$(sed -En 's/^(ike|child)-updown event \{(up=yes )?site \{uniqueid=[0-9]+ version=2 state=([A-Z]+) .*/\1 \2\3/p' "$TMP/monitor.out")
 	echo "$events"
-	[ "$events" = "$(printf 'ike up=yes ESTABLISHED\nchild up=yes ESTABLISHED\nchild up=yes ESTABLISHED\nchild DELETING\nchild DELETING\nike DELETING')" ] &&
+	[ "$events" = "$(printf 'ike up=yes ESTABLISHED\nchild up=yes ESTABLISHED\nchild up=yes ESTABLISHED\nchild ESTABLISHED\nchild up=yes ESTABLISHED\nchild DELETING\nchild DELETING\nike DELETING')" ] &&
 		grep -q '^child-updown event {up=yes site {.*child-sas {net-[0-9]* {name=net .*state=INSTALLED' "$TMP/monitor.out" &&
 		grep -q '^child-updown event {site {.*child-sas {net-[0-9]* {name=net .*state=DELETED' "$TMP/monitor.out"
 }
@@ -253,7 +266,7 @@ wait_log b "EVENT_REGISTER child-updown: confirmed" 10 ||
 check "a: swanctl --load-all loads the connection and the PSK at run time" load_all
 check "a: swanctl --initiate --child net streams control-log and succeeds" initiate
 check "a: swanctl --list-sas shows the IKE and CHILD SA, --stats counts it" list_sas_up
-check "a: --initiate --child net6 adds a CHILD SA to the IKE SA that is up" second_child
+check "a: --initiate --child net6 adds a CHILD SA to the IKE SA that is up, --terminate --child net6 deletes only it" second_child
 check "b: swanctl --list-sas shows the responder's SA" responder_listed
 check "a: a ping is counted in --list-sas (packets-in/out=3)" traffic_counted
 python3 "$(dirname "$0")/vici-events.py" "$TMP/b/vici" 2 20 ike-rekey child-rekey \
