@@ -1377,9 +1377,29 @@ rekey_ike_sa(SaManager *mgr, guint32 id, const char *child)
 	return n;
 }
 
-gboolean
-sa_manager_terminate_child(SaManager *mgr, const char *name, const char *child, guint *matches,
-			   GError **error)
+/* Deletes @child's installed CHILD SAs on IKE SA @id; how many deletions started. */
+static guint
+delete_children(SaManager *mgr, guint32 id, const char *child)
+{
+	IkeSa *sa = ike_engine_get_sa(mgr->engine, id);
+	g_autoptr(GArray) spis = NULL;
+	guint n = 0;
+
+	if (!sa || sa->state != IKE_SA_STATE_ESTABLISHED)
+		return 0;
+	spis = installed_children(sa, child);
+	for (guint j = 0; j < spis->len; j++)
+		n += ike_engine_delete_child(mgr->engine, id, g_array_index(spis, guint32, j),
+					     g_get_monotonic_time());
+	return n;
+}
+
+typedef guint (*IkeSaAction)(SaManager *mgr, guint32 id, const char *child);
+
+/* @action on each IKE SA of connection @name; *@matches sums what it returns. */
+static gboolean
+act_on_ike_sas(SaManager *mgr, const char *name, IkeSaAction action, const char *child,
+	       guint *matches, GError **error)
 {
 	SaConn *c = find_conn(mgr, name);
 	g_autoptr(GArray) ids = NULL;
@@ -1390,42 +1410,25 @@ sa_manager_terminate_child(SaManager *mgr, const char *name, const char *child, 
 			    "connection \"%s\" not found", name);
 		return FALSE;
 	}
-	ids = g_array_copy(c->ike_sas);
-	for (guint i = 0; i < ids->len; i++) {
-		guint32 id = g_array_index(ids, guint32, i);
-		IkeSa *sa = ike_engine_get_sa(mgr->engine, id);
-		g_autoptr(GArray) spis = NULL;
-
-		if (!sa || sa->state != IKE_SA_STATE_ESTABLISHED)
-			continue;
-		spis = installed_children(sa, child);
-		for (guint j = 0; j < spis->len; j++)
-			*matches += ike_engine_delete_child(mgr->engine, id,
-							    g_array_index(spis, guint32, j),
-							    g_get_monotonic_time());
-	}
+	ids = g_array_copy(c->ike_sas); /* the actions may change the list */
+	for (guint i = 0; i < ids->len; i++)
+		*matches += action(mgr, g_array_index(ids, guint32, i), child);
 	run_actions(mgr);
 	return TRUE;
+}
+
+gboolean
+sa_manager_terminate_child(SaManager *mgr, const char *name, const char *child, guint *matches,
+			   GError **error)
+{
+	return act_on_ike_sas(mgr, name, delete_children, child, matches, error);
 }
 
 gboolean
 sa_manager_rekey(SaManager *mgr, const char *name, const char *child, guint *matches,
 		 GError **error)
 {
-	SaConn *c = find_conn(mgr, name);
-	g_autoptr(GArray) ids = NULL;
-
-	*matches = 0;
-	if (!c) {
-		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND,
-			    "connection \"%s\" not found", name);
-		return FALSE;
-	}
-	ids = g_array_copy(c->ike_sas);
-	for (guint i = 0; i < ids->len; i++)
-		*matches += rekey_ike_sa(mgr, g_array_index(ids, guint32, i), child);
-	run_actions(mgr);
-	return TRUE;
+	return act_on_ike_sas(mgr, name, rekey_ike_sa, child, matches, error);
 }
 
 /* Established SAs get a Delete; those still negotiating are dropped on the spot. */
