@@ -140,6 +140,25 @@ reply_error(const char *command, GError *error)
 	return vici_commands_reply_result(FALSE, error->message);
 }
 
+/* "load-conn:7: gw: …" -> "gw: …": the line is one of the text the request became,
+ * which the client never saw. */
+static void
+drop_line_number(GError *error, const char *origin)
+{
+	gsize n = strlen(origin);
+	const char *p = error->message + n;
+
+	if (!g_str_has_prefix(error->message, origin) || *p != ':' || !g_ascii_isdigit(p[1]))
+		return;
+	for (p++; g_ascii_isdigit(*p); p++)
+		;
+	if (g_str_has_prefix(p, ": ")) {
+		char *rest = g_strdup(p + 2);
+		g_free(error->message);
+		error->message = rest;
+	}
+}
+
 static GBytes *
 cmd_load_conn(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
 	      gpointer user_data)
@@ -149,8 +168,10 @@ cmd_load_conn(ViciServer *server, ViciClient *client, const char *command, const
 	g_autofree char *text = request_to_text(request, "connections", &error);
 	g_auto(GStrv) names = text ? control_load_connections(ctl, text, command, &error) : NULL;
 
-	if (!names)
+	if (!names) {
+		drop_line_number(error, command);
 		return reply_error(command, error);
+	}
 	return vici_commands_reply_result(TRUE, NULL);
 }
 

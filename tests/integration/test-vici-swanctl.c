@@ -502,6 +502,20 @@ test_unsupported(Fixture *f, gconstpointer data)
 			==, 1);
 	g_assert_cmpstr(rerr, ==, "redirect failed: redirect not supported by vpnd yet\n");
 
+	/* what vpnd cannot do is refused with the reason, not loaded halfway */
+	g_autofree char *conns = g_build_filename(f->dir, "swanctl.conf", NULL);
+	g_autofree char *lout = NULL, *lerr = NULL, *lraw = NULL, *lrerr = NULL;
+	write_file(f->dir, "swanctl.conf",
+		   "connections {\n\tcert {\n\t\tlocal {\n\t\t\tauth = pubkey\n\t\t}\n\t}\n"
+		   "\tv1 {\n\t\tversion = 1\n\t}\n}\n");
+	g_assert_cmpint(swanctl(f, &lout, &lerr, "--load-conns", "--file", conns, NULL), ==, 22);
+	g_assert_cmpstr(lerr, ==,
+			"loading connection 'cert' failed: local: auth: only psk is supported\n"
+			"loading connection 'v1' failed: v1: version: only IKEv2 is supported\n"
+			"loaded 0 of 2 connections, 2 failed to load, 0 unloaded\n");
+	g_assert_cmpint(swanctl(f, &lraw, &lrerr, "--list-conns", "--raw", NULL), ==, 0);
+	g_assert_cmpstr(lraw, ==, "list-conns reply {}\n");
+
 	g_assert_cmpint(swanctl(f, &cout, &cerr, "--install", "--child", "net", NULL), ==, 1);
 	g_assert_cmpstr(cerr, ==, "install failed: install not supported by vpnd yet\n");
 	stop_vpnd(f);
