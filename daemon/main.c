@@ -251,6 +251,31 @@ hook_initiate(gpointer user_data, const char *name, GError **error)
 }
 
 static gboolean
+hook_initiate_child(gpointer user_data, const char *name, const char *child, GError **error)
+{
+	Daemon *d = user_data;
+
+	return have_sa(d, error) && sa_manager_initiate_child(d->sa, name, child, error);
+}
+
+static gboolean
+hook_rekey(gpointer user_data, const char *name, const char *child, guint *matches, GError **error)
+{
+	Daemon *d = user_data;
+
+	return have_sa(d, error) && sa_manager_rekey(d->sa, name, child, matches, error);
+}
+
+static gboolean
+hook_terminate_child(gpointer user_data, const char *name, const char *child, guint *matches,
+		     GError **error)
+{
+	Daemon *d = user_data;
+
+	return have_sa(d, error) && sa_manager_terminate_child(d->sa, name, child, matches, error);
+}
+
+static gboolean
 hook_terminate(gpointer user_data, const char *name, GError **error)
 {
 	Daemon *d = user_data;
@@ -348,6 +373,9 @@ start_control(Daemon *d)
 		.list_connections = hook_list_connections,
 		.initiate = hook_initiate,
 		.terminate = hook_terminate,
+		.initiate_child = hook_initiate_child,
+		.rekey = hook_rekey,
+		.terminate_child = hook_terminate_child,
 		.load = hook_load,
 		.unload = hook_unload,
 		.list_conn_configs = hook_list_conn_configs,

@@ -575,12 +575,36 @@ parse_settings(Settings *settings, const char *origin, ConnLoad *load, GError **
 	       (!pools || parse_pools(pools, origin, load->pools, error));
 }
 
+/* The first line of @text that is an include statement (a line whose first word is
+ * "include" not followed by '=', '{' or ':'), or 0. */
+static guint
+find_include(const char *text)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+	for (guint i = 0; lines[i]; i++) {
+		const char *p = lines[i] + strspn(lines[i], " \t");
+
+		if (g_str_has_prefix(p, "include") && strchr(" \t", p[7]) && p[7] &&
+		    !strchr("={:", p[7 + strspn(p + 7, " \t")]))
+			return i + 1;
+	}
+	return 0;
+}
+
 ConnLoad *
 conn_loader_parse_text(const char *text, const char *origin, GError **error)
 {
 	g_autoptr(Settings) settings = settings_new();
 	g_autoptr(ConnLoad) load = conn_load_new();
+	guint include = find_include(text);
 
+	/* text comes from clients, and vpnd opens no path a client names */
+	if (include) {
+		g_set_error(error, CONN_ERROR, CONN_ERROR_INVALID,
+			    "%s:%u: include is not allowed in a loaded text", origin, include);
+		return NULL;
+	}
 	if (!settings_load_string(settings, text, strlen(text), origin, error) ||
 	    !parse_settings(settings, origin, load, error))
 		return NULL;

@@ -88,7 +88,9 @@ typedef struct {
 	GPtrArray *pools;  /* ConnPoolDef */
 } ConnLoad;
 
-/* Parses @text (@origin names it in errors, as FILE:LINE). (transfer full) */
+/* Parses @text (@origin names it in errors, as FILE:LINE). Texts come from clients
+ * (VICI, D-Bus): an include statement is refused, so no client makes vpnd open a path.
+ * (transfer full) */
 ConnLoad *conn_loader_parse_text(const char *text, const char *origin, GError **error);
 /* The same for a file; its includes are relative to its folder. (transfer full) */
 ConnLoad *conn_loader_parse_file(const char *path, GError **error);

@@ -9,17 +9,12 @@
 
 G_DEFINE_QUARK(vpnd - control - error - quark, control_error)
 
+/* A subscriber of any kind; func is the kind's function type. */
 typedef struct {
 	guint id;
-	ControlLogFunc func;
+	gpointer func;
 	gpointer user_data;
-} LogSub;
-
-typedef struct {
-	guint id;
-	ControlConnFunc func;
-	gpointer user_data;
-} ConnSub;
+} Sub;
 
 /* A line logged by another thread, waiting for the main thread; or one kept in the
  * history. @line's strings point into the owned copies. */
@@ -35,17 +30,21 @@ struct Control {
 	gint64 started_mono;
 	GThread *main_thread;
 	guint log_watch;
-	GArray *subs; /* LogSub */
-	guint last_sub_id;
+	GArray *subs;      /* Sub: ControlLogFunc */
+	guint last_sub_id; /* of every kind of Sub */
 	gboolean dispatching;
 	GQueue history;    /* QueuedLine, oldest first, at most CONTROL_LOG_HISTORY */
-	GArray *conn_subs; /* ConnSub */
-	guint last_conn_sub_id;
+	GArray *conn_subs; /* Sub: ControlConnFunc */
 	/* lines from other threads; the lock guards both fields */
 	GMutex lock;
 	GQueue queued;
 	GSource *flush_source;
-	GPtrArray *pools; /* ControlPool, in load order */
+	GPtrArray *pools;   /* ControlPool, in load order */
+	GArray *traces;     /* Sub: ControlTraceFunc */
+	guint log_trace;    /* log_trace_add() id while traces is not empty */
+	gboolean tracing;   /* a tracer runs: lines it logs are not passed on */
+	GArray *sa_subs;    /* Sub: ControlSaFunc */
+	GArray *rekey_subs; /* Sub: ControlRekeyFunc */
 };
 
 static void
@@ -103,8 +102,8 @@ dispatch(Control *ctl, const ControlLogLine *line)
 	ctl->dispatching = TRUE;
 	/* by index: a subscriber may remove itself */
 	for (guint i = 0; i < ctl->subs->len; i++) {
-		LogSub sub = g_array_index(ctl->subs, LogSub, i);
-		sub.func(line, sub.user_data);
+		Sub sub = g_array_index(ctl->subs, Sub, i);
+		((ControlLogFunc)sub.func)(line, sub.user_data);
 	}
 	ctl->dispatching = FALSE;
 }
@@ -175,13 +174,16 @@ control_new(const ControlHooks *hooks)
 	ctl->started_mono = g_get_monotonic_time();
 	ctl->main_thread = g_thread_self();
 	thread_number(); /* the main thread is number 1 if it asks first */
-	ctl->subs = g_array_new(FALSE, FALSE, sizeof(LogSub));
+	ctl->subs = g_array_new(FALSE, FALSE, sizeof(Sub));
 	g_mutex_init(&ctl->lock);
 	g_queue_init(&ctl->queued);
 	g_queue_init(&ctl->history);
-	ctl->conn_subs = g_array_new(FALSE, FALSE, sizeof(ConnSub));
+	ctl->conn_subs = g_array_new(FALSE, FALSE, sizeof(Sub));
 	ctl->log_watch = log_watch_add(on_log, ctl);
 	ctl->pools = g_ptr_array_new_with_free_func((GDestroyNotify)control_pool_free);
+	ctl->traces = g_array_new(FALSE, FALSE, sizeof(Sub));
+	ctl->sa_subs = g_array_new(FALSE, FALSE, sizeof(Sub));
+	ctl->rekey_subs = g_array_new(FALSE, FALSE, sizeof(Sub));
 	return ctl;
 }
 
@@ -203,6 +205,11 @@ control_free(Control *ctl)
 	g_array_unref(ctl->subs);
 	g_array_unref(ctl->conn_subs);
 	g_ptr_array_unref(ctl->pools);
+	if (ctl->log_trace)
+		log_trace_remove(ctl->log_trace);
+	g_array_unref(ctl->traces);
+	g_array_unref(ctl->sa_subs);
+	g_array_unref(ctl->rekey_subs);
 	g_date_time_unref(ctl->started);
 	g_free(ctl);
 }
@@ -292,24 +299,36 @@ control_reload_settings(Control *ctl, GError **error)
 	return TRUE;
 }
 
+static guint
+subs_add(Control *ctl, GArray *subs, gpointer func, gpointer user_data)
+{
+	Sub sub = { .id = ++ctl->last_sub_id, .func = func, .user_data = user_data };
+
+	g_array_append_val(subs, sub);
+	return sub.id;
+}
+
+static void
+subs_remove(GArray *subs, guint id)
+{
+	for (guint i = 0; i < subs->len; i++) {
+		if (g_array_index(subs, Sub, i).id == id) {
+			g_array_remove_index(subs, i);
+			return;
+		}
+	}
+}
+
 guint
 control_log_watch_add(Control *ctl, ControlLogFunc func, gpointer user_data)
 {
-	LogSub sub = { .id = ++ctl->last_sub_id, .func = func, .user_data = user_data };
-
-	g_array_append_val(ctl->subs, sub);
-	return sub.id;
+	return subs_add(ctl, ctl->subs, func, user_data);
 }
 
 void
 control_log_watch_remove(Control *ctl, guint id)
 {
-	for (guint i = 0; i < ctl->subs->len; i++) {
-		if (g_array_index(ctl->subs, LogSub, i).id == id) {
-			g_array_remove_index(ctl->subs, i);
-			return;
-		}
-	}
+	subs_remove(ctl->subs, id);
 }
 
 GPtrArray *
@@ -465,21 +484,13 @@ control_unload_connection(Control *ctl, const char *name, GError **error)
 guint
 control_conn_watch_add(Control *ctl, ControlConnFunc func, gpointer user_data)
 {
-	ConnSub sub = { .id = ++ctl->last_conn_sub_id, .func = func, .user_data = user_data };
-
-	g_array_append_val(ctl->conn_subs, sub);
-	return sub.id;
+	return subs_add(ctl, ctl->conn_subs, func, user_data);
 }
 
 void
 control_conn_watch_remove(Control *ctl, guint id)
 {
-	for (guint i = 0; i < ctl->conn_subs->len; i++) {
-		if (g_array_index(ctl->conn_subs, ConnSub, i).id == id) {
-			g_array_remove_index(ctl->conn_subs, i);
-			return;
-		}
-	}
+	subs_remove(ctl->conn_subs, id);
 }
 
 void
@@ -487,8 +498,8 @@ control_publish_conn(Control *ctl, ControlConnEvent event, const ControlConn *co
 {
 	/* by index: a watcher may remove itself */
 	for (guint i = 0; i < ctl->conn_subs->len; i++) {
-		ConnSub sub = g_array_index(ctl->conn_subs, ConnSub, i);
-		sub.func(event, conn, sub.user_data);
+		Sub sub = g_array_index(ctl->conn_subs, Sub, i);
+		((ControlConnFunc)sub.func)(event, conn, sub.user_data);
 	}
 }
 
@@ -809,4 +820,133 @@ control_reset_counters(Control *ctl)
 {
 	if (ctl->hooks.reset_counters)
 		ctl->hooks.reset_counters(ctl->hooks.user_data);
+}
+
+/* ---- Following negotiations ---- */
+
+gboolean
+control_initiate_child(Control *ctl, const char *name, const char *child, GError **error)
+{
+	g_autoptr(ControlConn) conn = control_lookup_connection(ctl, name, error);
+
+	if (!conn)
+		return FALSE;
+	if (!ctl->hooks.initiate_child)
+		return unsupported(error, "negotiation");
+	return ctl->hooks.initiate_child(ctl->hooks.user_data, name, child, error);
+}
+
+gboolean
+control_rekey(Control *ctl, const char *name, const char *child, guint *matches, GError **error)
+{
+	g_autoptr(ControlConn) conn = control_lookup_connection(ctl, name, error);
+
+	*matches = 0;
+	if (!conn)
+		return FALSE;
+	if (!ctl->hooks.rekey)
+		return unsupported(error, "rekeying");
+	return ctl->hooks.rekey(ctl->hooks.user_data, name, child, matches, error);
+}
+
+gboolean
+control_terminate_child(Control *ctl, const char *name, const char *child, guint *matches,
+			GError **error)
+{
+	g_autoptr(ControlConn) conn = control_lookup_connection(ctl, name, error);
+
+	*matches = 0;
+	if (!conn)
+		return FALSE;
+	if (!ctl->hooks.terminate_child)
+		return unsupported(error, "deleting a CHILD SA");
+	return ctl->hooks.terminate_child(ctl->hooks.user_data, name, child, matches, error);
+}
+
+static void
+on_trace(LogLevel level, const char *domain, const char *message, const char *conn,
+	 gpointer user_data)
+{
+	Control *ctl = user_data;
+	ControlLogLine line = {
+		.level = level,
+		.domain = domain ? domain : "",
+		.message = message ? message : "",
+		.thread = thread_number(),
+		.time = g_get_real_time(),
+	};
+
+	/* negotiations run in the main thread; other threads' lines are not theirs */
+	if (g_thread_self() != ctl->main_thread || ctl->tracing)
+		return;
+	ctl->tracing = TRUE;
+	for (guint i = 0; i < ctl->traces->len; i++) {
+		Sub sub = g_array_index(ctl->traces, Sub, i);
+		((ControlTraceFunc)sub.func)(&line, conn, sub.user_data);
+	}
+	ctl->tracing = FALSE;
+}
+
+guint
+control_trace_add(Control *ctl, ControlTraceFunc func, gpointer user_data)
+{
+	if (!ctl->log_trace)
+		ctl->log_trace = log_trace_add(on_trace, ctl);
+	return subs_add(ctl, ctl->traces, func, user_data);
+}
+
+void
+control_trace_remove(Control *ctl, guint id)
+{
+	subs_remove(ctl->traces, id);
+	if (ctl->traces->len == 0 && ctl->log_trace) {
+		log_trace_remove(ctl->log_trace);
+		ctl->log_trace = 0;
+	}
+}
+
+guint
+control_sa_watch_add(Control *ctl, ControlSaFunc func, gpointer user_data)
+{
+	return subs_add(ctl, ctl->sa_subs, func, user_data);
+}
+
+void
+control_sa_watch_remove(Control *ctl, guint id)
+{
+	subs_remove(ctl->sa_subs, id);
+}
+
+void
+control_publish_sa(Control *ctl, ControlSaEvent event, const ControlIkeSa *sa, const char *child,
+		   const char *reason)
+{
+	/* by index: a watcher may remove itself */
+	for (guint i = 0; i < ctl->sa_subs->len; i++) {
+		Sub sub = g_array_index(ctl->sa_subs, Sub, i);
+		((ControlSaFunc)sub.func)(event, sa, child, reason ? reason : "", sub.user_data);
+	}
+}
+
+guint
+control_rekey_watch_add(Control *ctl, ControlRekeyFunc func, gpointer user_data)
+{
+	return subs_add(ctl, ctl->rekey_subs, func, user_data);
+}
+
+void
+control_rekey_watch_remove(Control *ctl, guint id)
+{
+	subs_remove(ctl->rekey_subs, id);
+}
+
+void
+control_publish_rekey(Control *ctl, const ControlIkeSa *old_sa, const ControlIkeSa *new_sa,
+		      const char *child, guint32 old_spi, guint32 new_spi)
+{
+	for (guint i = 0; i < ctl->rekey_subs->len; i++) {
+		Sub sub = g_array_index(ctl->rekey_subs, Sub, i);
+		((ControlRekeyFunc)sub.func)(old_sa, new_sa, child, old_spi, new_spi,
+					     sub.user_data);
+	}
 }

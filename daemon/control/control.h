@@ -3,11 +3,12 @@
  * The one internal control API (ARCHITECTURE.md "Control"). VICI and D-Bus are thin
  * adapters over it; nothing here knows their wire formats.
  *
- * For now: the daemon's identity, its counters, reloading the settings, a
- * subscription to log lines (and the last few of them), and the connection calls the
- * adapters need. Until the config store and the engine lend their hooks there are no
- * connections: lists are empty and names are not found. SAs, credentials and pools
- * follow with the engine.
+ * The daemon's identity, its counters, reloading the settings, log lines (subscribed,
+ * the last few kept, and traced per negotiation); connections, shared keys and pools
+ * loaded and listed; IKE and CHILD SAs listed, initiated, rekeyed and terminated, with
+ * their events. The daemon lends hooks (ControlHooks) for what its IKE runtime does;
+ * without a hook, lists are empty and actions answer CONTROL_ERROR_UNSUPPORTED. Pools
+ * are kept here: nothing assigns addresses from them yet.
  */
 #pragma once
 
@@ -101,6 +102,17 @@ typedef struct {
 	GStrv (*list_shared)(gpointer user_data);
 	/* IKE SAs with their children. (transfer full: ControlIkeSa) */
 	GPtrArray *(*list_sas)(gpointer user_data);
+	/* Start negotiating @child of connection @name (NULL: its first child). */
+	gboolean (*initiate_child)(gpointer user_data, const char *name, const char *child,
+				   GError **error);
+	/* Rekey the IKE SAs of connection @name, or with @child its CHILD SAs of that name;
+	 * sets *matches to how many rekeyings were started. */
+	gboolean (*rekey)(gpointer user_data, const char *name, const char *child, guint *matches,
+			  GError **error);
+	/* Delete the CHILD SAs named @child of connection @name (their IKE SA stays);
+	 * *matches: how many deletions were started. */
+	gboolean (*terminate_child)(gpointer user_data, const char *name, const char *child,
+				    guint *matches, GError **error);
 	/* Counters of the IKE runtime; FALSE: vpnd runs no IKE (yet). */
 	gboolean (*get_counters)(gpointer user_data, struct ControlCounters *counters);
 	void (*reset_counters)(gpointer user_data);
@@ -236,9 +248,9 @@ GStrv control_list_shared(Control *ctl);
 /* An address pool. vpnd stores and lists pools; it does not assign virtual IPs yet. */
 typedef struct {
 	char *name;
-	char *addrs;  /* as loaded: "10.3.0.0/28", "10.3.0.1-10.3.0.20" */
-	char *base;   /* a subnet's network address, a range's first address */
-	guint32 size; /* addresses in the pool */
+	char *addrs;           /* as loaded: "10.3.0.0/28", "10.3.0.1-10.3.0.20" */
+	char *base;            /* a subnet's network address, a range's first address */
+	guint32 size;          /* addresses in the pool */
 	guint online, offline; /* leases: always 0 while vpnd assigns none */
 } ControlPool;
 
@@ -262,9 +274,9 @@ typedef struct {
 	char *integ_alg; /* NULL for AEADs */
 	char *dh_group;  /* NULL: no PFS */
 	guint64 bytes_in, packets_in, bytes_out, packets_out;
-	gint64 use_in, use_out; /* seconds since last use; -1: never */
-	gint64 installed;       /* seconds since install */
-	gint64 rekey_in, life_in; /* seconds until; -1: never */
+	gint64 use_in, use_out;          /* seconds since last use; -1: never */
+	gint64 installed;                /* seconds since install */
+	gint64 rekey_in, life_in;        /* seconds until; -1: never */
 	GPtrArray *local_ts, *remote_ts; /* "10.1.0.0/24" */
 } ControlChildSa;
 
@@ -278,13 +290,13 @@ typedef struct {
 	char *local_id, *remote_id;
 	gboolean initiator;
 	guint64 spi_i, spi_r;
-	gboolean nat_local, nat_remote;
-	char *encr_alg; /* NULL until negotiated */
+	gboolean nat_local, nat_remote; /* with encap forced, a NAT here is not known */
+	char *encr_alg;                 /* NULL until negotiated */
 	guint encr_keysize;
 	char *integ_alg, *prf_alg, *dh_group; /* NULL: none */
-	gint64 established; /* seconds since; -1: not yet */
-	gint64 rekey_in;    /* seconds until; -1: never */
-	GPtrArray *children; /* ControlChildSa */
+	gint64 established;                   /* seconds since; -1: not yet */
+	gint64 rekey_in;                      /* seconds until; -1: never */
+	GPtrArray *children;                  /* ControlChildSa */
 } ControlIkeSa;
 
 void control_ike_sa_free(ControlIkeSa *sa);
@@ -310,6 +322,69 @@ typedef struct ControlCounters {
 		create_child_out_resp;
 	guint64 info_in_req, info_in_resp, info_out_req, info_out_resp;
 } ControlCounters;
+
+/*
+ * Starts @child (NULL: the first) of connection @name; as control_initiate(), with
+ * CONTROL_ERROR_NOT_FOUND for an unknown connection or child.
+ */
+gboolean control_initiate_child(Control *ctl, const char *name, const char *child, GError **error);
+
+/*
+ * Starts rekeying the IKE SAs of connection @name, or (@child) its CHILD SAs of that
+ * name; *@matches says how many. The outcome comes as SA events; CONTROL_ERROR_NOT_FOUND
+ * for an unknown connection.
+ */
+gboolean control_rekey(Control *ctl, const char *name, const char *child, guint *matches,
+		       GError **error);
+
+/*
+ * Starts deleting the CHILD SAs named @child of connection @name, keeping their IKE SA;
+ * *@matches says how many. The outcome comes as CHILD_DOWN events.
+ */
+gboolean control_terminate_child(Control *ctl, const char *name, const char *child, guint *matches,
+				 GError **error);
+
+/*
+ * Every line logged in the main thread whatever the log thresholds, with the
+ * connection it is about (NULL if none is known): for clients that asked to follow
+ * one negotiation (VICI control-log). Lines logged by a tracer are not passed on.
+ */
+typedef void (*ControlTraceFunc)(const ControlLogLine *line, const char *conn, gpointer user_data);
+guint control_trace_add(Control *ctl, ControlTraceFunc func, gpointer user_data);
+void control_trace_remove(Control *ctl, guint id);
+
+typedef enum {
+	CONTROL_SA_IKE_UP,
+	CONTROL_SA_IKE_DOWN,
+	CONTROL_SA_CHILD_UP,
+	CONTROL_SA_CHILD_DOWN,
+} ControlSaEvent;
+
+/*
+ * An IKE or CHILD SA came up or went down. @sa is the IKE SA as it is (as it was, when
+ * down: then it may carry only its name and unique id); @child names the CHILD SA for
+ * the CHILD events; @reason says why an SA went down ("" when asked to).
+ */
+typedef void (*ControlSaFunc)(ControlSaEvent event, const ControlIkeSa *sa, const char *child,
+			      const char *reason, gpointer user_data);
+guint control_sa_watch_add(Control *ctl, ControlSaFunc func, gpointer user_data);
+void control_sa_watch_remove(Control *ctl, guint id);
+/* For the engine's runtime: tells the watchers. */
+void control_publish_sa(Control *ctl, ControlSaEvent event, const ControlIkeSa *sa,
+			const char *child, const char *reason);
+
+/*
+ * A rekeying completed. IKE: @old_sa was replaced by @new_sa (@child NULL). CHILD: in
+ * the IKE SA (@old_sa as it was before, @new_sa as it is now), the CHILD SA @child
+ * with inbound SPI @old_spi was replaced by the one with @new_spi.
+ */
+typedef void (*ControlRekeyFunc)(const ControlIkeSa *old_sa, const ControlIkeSa *new_sa,
+				 const char *child, guint32 old_spi, guint32 new_spi,
+				 gpointer user_data);
+guint control_rekey_watch_add(Control *ctl, ControlRekeyFunc func, gpointer user_data);
+void control_rekey_watch_remove(Control *ctl, guint id);
+void control_publish_rekey(Control *ctl, const ControlIkeSa *old_sa, const ControlIkeSa *new_sa,
+			   const char *child, guint32 old_spi, guint32 new_spi);
 
 /* Fills @counters (zeroes while vpnd runs no IKE). */
 void control_get_counters(Control *ctl, ControlCounters *counters);

@@ -26,6 +26,17 @@ typedef struct {
 static GArray *watches; /* LogWatch; touched only from the main thread */
 static guint last_watch_id;
 
+typedef struct {
+	guint id;
+	LogTraceFunc func;
+	gpointer user_data;
+} LogTrace;
+/* LogTrace; added and removed while other threads log, hence the (recursive: a tracer
+ * may log) lock */
+static GArray *traces;
+static GRecMutex traces_lock;
+static gint n_traces; /* atomic: lets the writer skip the lock when nobody traces */
+
 static const char *const level_names[] = { "error", "warning", "message", "info", "debug" };
 
 const char *const *
@@ -159,11 +170,25 @@ write_stderr(LogLevel level, const char *domain, const char *message)
 	fflush(stderr);
 }
 
+static void
+run_traces(GLogLevelFlags flags, const char *domain, const GLogField *fields, gsize n_fields)
+{
+	g_rec_mutex_lock(&traces_lock);
+	for (guint i = 0; traces && i < traces->len; i++) {
+		LogTrace t = g_array_index(traces, LogTrace, i);
+		t.func(flags_to_level(flags), domain, field_string(fields, n_fields, "MESSAGE"),
+		       field_string(fields, n_fields, "VPND_CONN"), t.user_data);
+	}
+	g_rec_mutex_unlock(&traces_lock);
+}
+
 static GLogWriterOutput
 writer(GLogLevelFlags flags, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
 	const char *domain = field_string(fields, n_fields, "GLIB_DOMAIN");
 
+	if (g_atomic_int_get(&n_traces))
+		run_traces(flags, domain, fields, n_fields);
 	if (!log_enabled(domain, flags))
 		return G_LOG_WRITER_HANDLED;
 	const char *message = field_string(fields, n_fields, "MESSAGE");
@@ -188,6 +213,35 @@ log_init(gboolean force_stderr)
 	g_log_set_always_fatal(fatal_mask);
 	fatal_mask &= ~G_LOG_FATAL_MASK;
 	g_log_set_writer_func(writer, NULL, NULL);
+}
+
+guint
+log_trace_add(LogTraceFunc func, gpointer user_data)
+{
+	LogTrace t = { .func = func, .user_data = user_data };
+
+	g_rec_mutex_lock(&traces_lock);
+	t.id = ++last_watch_id;
+	if (!traces)
+		traces = g_array_new(FALSE, FALSE, sizeof(LogTrace));
+	g_array_append_val(traces, t);
+	g_atomic_int_inc(&n_traces);
+	g_rec_mutex_unlock(&traces_lock);
+	return t.id;
+}
+
+void
+log_trace_remove(guint id)
+{
+	g_rec_mutex_lock(&traces_lock);
+	for (guint i = 0; traces && i < traces->len; i++) {
+		if (g_array_index(traces, LogTrace, i).id == id) {
+			g_array_remove_index(traces, i);
+			g_atomic_int_add(&n_traces, -1);
+			break;
+		}
+	}
+	g_rec_mutex_unlock(&traces_lock);
 }
 
 guint

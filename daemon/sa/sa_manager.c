@@ -23,7 +23,7 @@ typedef struct {
 typedef struct {
 	ConnConfig *conn;
 	ControlConn *state;
-	GArray *ike_sas; /* guint32 engine ids of this connection's IKE SAs */
+	GArray *ike_sas;        /* guint32 engine ids of this connection's IKE SAs */
 	GPtrArray *start_later; /* names of children to create once the IKE SA is up */
 	GArray *sas;            /* SaRef: its child SAs in the kernel */
 	/* what SAs deleted since the connection went up carried: rekeys keep the totals */
@@ -39,13 +39,24 @@ struct SaManager {
 	const VpndKernelOps *kops; /* NULL: no kernel provider */
 	VpndKernel *kernel;
 	NetService *net;
-	NetConfig *net_cfg;   /* the sockets to open with the first connection */
+	NetConfig *net_cfg; /* the sockets to open with the first connection */
 	char *conf_dir;
 	gboolean force_encap; /* kernel-tun carries ESP in UDP only */
 	GHashTable *timers;   /* SaTimer by timer_key() */
 	guint counter_timer;  /* while any child SA is installed */
 	ControlCounters counters;
+	GHashTable *snapshots;    /* engine IKE SA id -> ControlIkeSa last published */
+	GHashTable *ike_births;   /* engine IKE SA id -> SaBirth, while established */
+	GHashTable *child_births; /* inbound SPI -> SaBirth, while installed */
+	guint32 last_child_id;
+	gboolean started; /* sa_manager_start() ran: later loads start their children */
 };
+
+/* When an SA came up (monotonic), and the unique id listings give a CHILD SA. */
+typedef struct {
+	guint32 unique_id;
+	gint64 since;
+} SaBirth;
 
 typedef struct {
 	SaManager *mgr;
@@ -182,10 +193,10 @@ reason_to_control_error(IkeReason reason)
 	case IKE_REASON_NO_PROPOSAL:
 	case IKE_REASON_TS_UNACCEPTABLE:
 	case IKE_REASON_INVALID_KE:
-	case IKE_REASON_FAILED:
 	case IKE_REASON_EXPIRED:
 	case IKE_REASON_REKEYED:
 	case IKE_REASON_REPLACED:
+	case IKE_REASON_FAILED:
 		break;
 	}
 	return CONTROL_ERROR_FAILED;
@@ -202,6 +213,7 @@ psk_lookup(gpointer user_data, const ConnIdentity *local, const ConnIdentity *re
 /* ---- The store: every connection, key and pool comes in through sa_manager_load() ---- */
 
 static gboolean open_ike(SaManager *mgr, GError **error);
+static void start_conn(SaManager *mgr, SaConn *c);
 
 /* @conn replaces a connection of the same name; that one's IKE SAs stay up. */
 static void
@@ -253,6 +265,9 @@ apply_load(SaManager *mgr, ConnLoad *load, const char *origin, GError **error)
 		add_conn(mgr, conn);
 		g_strv_builder_add(names, conn->name);
 		g_info("connection %s loaded from %s", conn->name, origin);
+		/* loaded at run time: started as charon does on load-conn */
+		if (mgr->started && !find_conn(mgr, conn->name)->ike_sas->len)
+			start_conn(mgr, find_conn(mgr, conn->name));
 	}
 	return g_strv_builder_end(names);
 }
@@ -699,15 +714,14 @@ ts_list(GArray *ts)
 }
 
 static void
-query_traffic(SaManager *mgr, IkeSa *sa, guint32 spi, gboolean in, guint64 *bytes,
-	      guint64 *packets, gint64 *use)
+query_traffic(SaManager *mgr, IkeSa *sa, guint32 spi, gboolean in, guint64 *bytes, guint64 *packets,
+	      gint64 *use)
 {
 	VpndSaId id = { .spi = spi, .protocol = 50, .dst = in ? sa->local : sa->remote };
 	VpndSaStats st = { 0 };
 
 	*use = -1;
-	if (!mgr->kops || !mgr->kops->query_sa ||
-	    !mgr->kops->query_sa(mgr->kernel, &id, &st, NULL))
+	if (!mgr->kops || !mgr->kops->query_sa || !mgr->kops->query_sa(mgr->kernel, &id, &st, NULL))
 		return;
 	*bytes = st.bytes;
 	*packets = st.packets;
@@ -715,13 +729,39 @@ query_traffic(SaManager *mgr, IkeSa *sa, guint32 spi, gboolean in, guint64 *byte
 		*use = MAX(0, g_get_real_time() / G_USEC_PER_SEC - st.last_use);
 }
 
+static void
+birth_note(GHashTable *births, guint32 key, guint32 unique_id)
+{
+	SaBirth *b = g_new(SaBirth, 1);
+
+	b->unique_id = unique_id;
+	b->since = g_get_monotonic_time();
+	g_hash_table_replace(births, GUINT_TO_POINTER(key), b);
+}
+
+/* -1 without a birth */
+static gint64
+seconds_since(const SaBirth *birth)
+{
+	return birth ? (g_get_monotonic_time() - birth->since) / G_USEC_PER_SEC : -1;
+}
+
+/* Seconds from now to @when (g_get_monotonic_time() scale); -1 for none (0). */
+static gint64
+seconds_until(gint64 when)
+{
+	return when ? MAX(0, (when - g_get_monotonic_time()) / G_USEC_PER_SEC) : -1;
+}
+
 static ControlChildSa *
 list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 {
 	ControlChildSa *c = g_new0(ControlChildSa, 1);
 
+	SaBirth *birth = g_hash_table_lookup(mgr->child_births, GUINT_TO_POINTER(child->spi_in));
+
 	c->name = g_strdup(child->cfg ? child->cfg->name : "?");
-	c->unique_id = child->reqid;
+	c->unique_id = birth ? birth->unique_id : 0;
 	c->reqid = child->reqid;
 	c->state = g_strdup(child_sa_state_to_string(child->state));
 	c->mode = g_strdup(child->mode == VPND_MODE_TRANSPORT ? "TRANSPORT" : "TUNNEL");
@@ -733,11 +773,10 @@ list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 	c->integ_alg = alg_name(VPND_ALG_INTEG, child->alg.integ);
 	c->dh_group = alg_name(VPND_ALG_KE, child->alg.ke);
 	query_traffic(mgr, sa, child->spi_in, TRUE, &c->bytes_in, &c->packets_in, &c->use_in);
-	query_traffic(mgr, sa, child->spi_out, FALSE, &c->bytes_out, &c->packets_out,
-		      &c->use_out);
-	c->installed = -1;
-	c->rekey_in = -1;
-	c->life_in = -1;
+	query_traffic(mgr, sa, child->spi_out, FALSE, &c->bytes_out, &c->packets_out, &c->use_out);
+	c->installed = seconds_since(birth);
+	c->rekey_in = seconds_until(child->rekey_at);
+	c->life_in = seconds_until(child->expire_at);
 	c->local_ts = ts_list(child->local_ts);
 	c->remote_ts = ts_list(child->remote_ts);
 	return c;
@@ -748,7 +787,8 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 {
 	ControlIkeSa *s = g_new0(ControlIkeSa, 1);
 	const ConnIdentity *local_id = conn_config_get_id(sa->conn, TRUE);
-	const ConnIdentity *remote_id = sa->peer_id ? sa->peer_id : conn_config_get_id(sa->conn, FALSE);
+	const ConnIdentity *remote_id =
+		sa->peer_id ? sa->peer_id : conn_config_get_id(sa->conn, FALSE);
 	VpndAddr local = sa->local, remote = sa->remote;
 	char buf[64];
 
@@ -760,12 +800,15 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 	local.port = remote.port = 0;
 	s->local_host = g_strdup(net_addr_format(&local, buf, sizeof(buf)));
 	s->remote_host = g_strdup(net_addr_format(&remote, buf, sizeof(buf)));
-	s->local_id = g_strdup(local_id && !conn_identity_is_any(local_id) ? local_id->text : s->local_host);
-	s->remote_id = g_strdup(remote_id && !conn_identity_is_any(remote_id) ? remote_id->text : s->remote_host);
+	s->local_id = g_strdup(local_id && !conn_identity_is_any(local_id) ? local_id->text
+									   : s->local_host);
+	s->remote_id = g_strdup(remote_id && !conn_identity_is_any(remote_id) ? remote_id->text
+									      : s->remote_host);
 	s->initiator = sa->initiator;
 	s->spi_i = sa->spi_i;
 	s->spi_r = sa->spi_r;
-	s->nat_local = sa->nat_local;
+	/* forced encapsulation fakes a NAT here; charon lists none then, nor does vpnd */
+	s->nat_local = sa->nat_local && !sa->conn->encap;
 	s->nat_remote = sa->nat_remote;
 	if (sa->keymat) {
 		s->encr_alg = alg_name(VPND_ALG_ENCR, sa->alg.encr);
@@ -775,7 +818,10 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 		s->dh_group = alg_name(VPND_ALG_KE, sa->alg.ke);
 	}
 	s->established = -1;
-	s->rekey_in = -1;
+	s->rekey_in = seconds_until(sa->rekey_at);
+	if (sa->state == IKE_SA_STATE_ESTABLISHED)
+		s->established = seconds_since(
+			g_hash_table_lookup(mgr->ike_births, GUINT_TO_POINTER(sa->id)));
 	s->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
 	for (guint i = 0; i < sa->children->len; i++)
 		g_ptr_array_add(s->children, list_child(mgr, sa, sa->children->pdata[i]));
@@ -791,7 +837,8 @@ sa_manager_list_sas(SaManager *mgr)
 		SaConn *c = mgr->conns->pdata[i];
 
 		for (guint j = 0; j < c->ike_sas->len; j++) {
-			IkeSa *sa = ike_engine_get_sa(mgr->engine, g_array_index(c->ike_sas, guint32, j));
+			IkeSa *sa = ike_engine_get_sa(mgr->engine,
+						      g_array_index(c->ike_sas, guint32, j));
 
 			if (sa)
 				g_ptr_array_add(list, list_ike_sa(mgr, sa));
@@ -801,6 +848,100 @@ sa_manager_list_sas(SaManager *mgr)
 }
 
 /* ---- Engine events ---- */
+
+static ControlIkeSa *
+minimal_snapshot(const IkeAction *a)
+{
+	ControlIkeSa *s = g_new0(ControlIkeSa, 1);
+
+	s->name = g_strdup(a->conn_name ? a->conn_name : "");
+	s->unique_id = a->ike_sa_id;
+	s->state = g_strdup("DESTROYING");
+	s->local_host = g_strdup("");
+	s->remote_host = g_strdup("");
+	s->local_id = g_strdup("");
+	s->remote_id = g_strdup("");
+	s->established = -1;
+	s->rekey_in = -1;
+	s->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
+	return s;
+}
+
+static void
+set_state(char **state, const char *value)
+{
+	g_free(*state);
+	*state = g_strdup(value);
+}
+
+/*
+ * The IKE SA as it is; once the engine let it go, as it was last seen (DELETING, the
+ * child that went down DELETED), so a down event still says what went down.
+ * (transfer none): kept in mgr->snapshots until the IKE SA is down.
+ */
+static ControlIkeSa *
+sa_snapshot(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
+{
+	gpointer key = GUINT_TO_POINTER(a->ike_sa_id);
+	IkeSa *sa = ike_engine_get_sa(mgr->engine, a->ike_sa_id);
+	ControlIkeSa *s = sa ? list_ike_sa(mgr, sa) : NULL;
+
+	if (s)
+		g_hash_table_replace(mgr->snapshots, key, s);
+	else if (!(s = g_hash_table_lookup(mgr->snapshots, key)))
+		g_hash_table_replace(mgr->snapshots, key, (s = minimal_snapshot(a)));
+	if (!sa) /* gone: only a down event can come now */
+		set_state(&s->state, "DELETING");
+	for (guint i = 0; event == CONTROL_SA_CHILD_DOWN && i < s->children->len; i++) {
+		ControlChildSa *child = s->children->pdata[i];
+		if (g_strcmp0(child->name, a->child_name) == 0)
+			set_state(&child->state, "DELETED");
+	}
+	return s;
+}
+
+/* Keeps what list-sas would show of IKE SA @id for its down events. */
+static void
+refresh_snapshot(SaManager *mgr, guint32 id)
+{
+	IkeSa *sa = ike_engine_get_sa(mgr->engine, id);
+
+	if (sa)
+		g_hash_table_replace(mgr->snapshots, GUINT_TO_POINTER(id), list_ike_sa(mgr, sa));
+}
+
+/* @old_id as last published (else as it is), @new_id as it is now, which is kept. */
+static void
+publish_rekey(SaManager *mgr, guint32 old_id, guint32 new_id, const char *child, guint32 old_spi,
+	      guint32 new_spi)
+{
+	g_autoptr(ControlIkeSa) before = NULL;
+	IkeSa *old_sa = ike_engine_get_sa(mgr->engine, old_id);
+	ControlIkeSa *now;
+
+	/* taken out: refreshing the new one may replace it (a child rekey: the same id) */
+	if (!g_hash_table_steal_extended(mgr->snapshots, GUINT_TO_POINTER(old_id), NULL,
+					 (gpointer *)&before) &&
+	    old_sa)
+		before = list_ike_sa(mgr, old_sa);
+	refresh_snapshot(mgr, new_id);
+	now = g_hash_table_lookup(mgr->snapshots, GUINT_TO_POINTER(new_id));
+	if (before && now)
+		control_publish_rekey(mgr->control, before, now, child, old_spi, new_spi);
+}
+
+static void
+publish_sa(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
+{
+	ControlIkeSa *snap = sa_snapshot(mgr, a, event);
+	gboolean asked =
+		a->reason == IKE_REASON_DELETED_LOCAL || a->reason == IKE_REASON_ESTABLISHED;
+
+	control_publish_sa(mgr->control, event, snap, a->child_name,
+			   a->up || asked ? "" : ike_reason_to_string(a->reason));
+	if (event == CONTROL_SA_IKE_DOWN)
+		g_hash_table_remove(mgr->snapshots, GUINT_TO_POINTER(a->ike_sa_id));
+}
 
 /* The further start_action = start children: CREATE_CHILD_SA on the IKE SA just up. */
 static void
@@ -827,22 +968,28 @@ do_ike_updown(SaManager *mgr, const IkeAction *a)
 	else
 		g_message("%s: IKE SA %u down: %s", a->conn_name ? a->conn_name : "?", a->ike_sa_id,
 			  ike_reason_to_string(a->reason));
-	if (!c)
-		return;
-	track_ike_sa(c, a->ike_sa_id, a->up);
-	if (a->up) {
-		create_later_children(mgr, c, a->ike_sa_id);
-		publish_state(mgr, c, CONTROL_CONN_ESTABLISHED, NULL, 0);
-		return;
+	if (c) {
+		track_ike_sa(c, a->ike_sa_id, a->up);
+		if (a->up) {
+			create_later_children(mgr, c, a->ike_sa_id);
+			publish_state(mgr, c, CONTROL_CONN_ESTABLISHED, NULL, 0);
+		} else {
+			g_ptr_array_set_size(c->start_later, 0); /* their IKE SA failed */
+			if (c->ike_sas->len == 0)
+				publish_state(mgr, c, CONTROL_CONN_DOWN,
+					      a->reason == IKE_REASON_DELETED_LOCAL ||
+							      a->reason == IKE_REASON_DELETED_PEER
+						      ? NULL
+						      : ike_reason_to_string(a->reason),
+					      reason_to_control_error(a->reason));
+		}
 	}
-	g_ptr_array_set_size(c->start_later, 0); /* the IKE SA they waited for failed */
-	if (c->ike_sas->len == 0)
-		publish_state(mgr, c, CONTROL_CONN_DOWN,
-			      a->reason == IKE_REASON_DELETED_LOCAL ||
-					      a->reason == IKE_REASON_DELETED_PEER
-				      ? NULL
-				      : ike_reason_to_string(a->reason),
-			      reason_to_control_error(a->reason));
+	/* after the state: an SA that came up is listed as established */
+	if (a->up)
+		birth_note(mgr->ike_births, a->ike_sa_id, a->ike_sa_id);
+	publish_sa(mgr, a, a->up ? CONTROL_SA_IKE_UP : CONTROL_SA_IKE_DOWN);
+	if (!a->up)
+		g_hash_table_remove(mgr->ike_births, GUINT_TO_POINTER(a->ike_sa_id));
 }
 
 static void
@@ -856,6 +1003,11 @@ do_child_updown(SaManager *mgr, const IkeAction *a)
 	else
 		g_message("%s: CHILD SA %s down: %s", a->conn_name, a->child_name,
 			  ike_reason_to_string(a->reason));
+	if (a->up)
+		birth_note(mgr->child_births, a->spi_in, ++mgr->last_child_id);
+	publish_sa(mgr, a, a->up ? CONTROL_SA_CHILD_UP : CONTROL_SA_CHILD_DOWN);
+	if (!a->up)
+		g_hash_table_remove(mgr->child_births, GUINT_TO_POINTER(a->spi_in));
 	if (c)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
@@ -866,12 +1018,24 @@ do_ike_rekey(SaManager *mgr, const IkeAction *a)
 {
 	SaConn *c = find_conn(mgr, a->conn_name);
 
+	IkeSa *fresh = ike_engine_get_sa(mgr->engine, a->new_ike_sa_id);
+
 	g_message("%s: IKE SA %u rekeyed, now IKE SA %u", a->conn_name, a->ike_sa_id,
 		  a->new_ike_sa_id);
+	/* who started the rekey is the new SA's original initiator (RFC 7296 §2.18) */
+	if (fresh && fresh->initiator)
+		mgr->counters.ike_rekey_init++;
+	else if (fresh)
+		mgr->counters.ike_rekey_resp++;
 	if (!c)
 		return;
 	track_ike_sa(c, a->ike_sa_id, FALSE);
 	track_ike_sa(c, a->new_ike_sa_id, TRUE);
+	birth_note(mgr->ike_births, a->new_ike_sa_id, a->new_ike_sa_id);
+	publish_rekey(mgr, a->ike_sa_id, a->new_ike_sa_id, NULL, 0, 0);
+	g_hash_table_remove(mgr->ike_births, GUINT_TO_POINTER(a->ike_sa_id));
+	/* the new SA's down events must say what went down, as the old one's would have */
+	g_hash_table_remove(mgr->snapshots, GUINT_TO_POINTER(a->ike_sa_id));
 	control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
 
@@ -883,6 +1047,10 @@ do_child_rekey(SaManager *mgr, const IkeAction *a)
 	g_message("%s: CHILD SA %s rekeyed, SPIs %08x (in) %08x (out), were %08x %08x",
 		  a->conn_name, a->child_name, a->spi_in, a->spi_out, a->old_spi_in,
 		  a->old_spi_out);
+	mgr->counters.child_rekey++;
+	birth_note(mgr->child_births, a->spi_in, ++mgr->last_child_id);
+	publish_rekey(mgr, a->ike_sa_id, a->ike_sa_id, a->child_name, a->old_spi_in, a->spi_in);
+	g_hash_table_remove(mgr->child_births, GUINT_TO_POINTER(a->old_spi_in));
 	if (c)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
@@ -1049,8 +1217,8 @@ open_ike(SaManager *mgr, GError **error)
 		return TRUE;
 	if (!mgr->kernel && !open_kernel(mgr, error))
 		return FALSE;
-	mgr->net = net_service_new(mgr->net_cfg, mgr->kernel ? mgr->kops : NULL, mgr->kernel,
-				   error);
+	mgr->net =
+		net_service_new(mgr->net_cfg, mgr->kernel ? mgr->kops : NULL, mgr->kernel, error);
 	if (!mgr->net)
 		return FALSE;
 	net_service_set_ike_handler(mgr->net, on_ike_datagram, mgr);
@@ -1078,6 +1246,10 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 	mgr->secrets = conn_secrets_new();
 	mgr->conns = g_ptr_array_new_with_free_func((GDestroyNotify)sa_conn_free);
 	mgr->timers = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)sa_timer_free);
+	mgr->snapshots =
+		g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)control_ike_sa_free);
+	mgr->ike_births = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	mgr->child_births = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	mgr->engine = ike_engine_new(&cfg);
 	mgr->force_encap = kernel_is_tun(mgr);
 	/* checked now, used when the first connection arrives (none: UDP 500 stays free) */
@@ -1105,25 +1277,30 @@ initiate_child(SaManager *mgr, SaConn *c, const char *child)
 	run_actions(mgr);
 }
 
+/* The children with start_action = start (a connection that is up already gets them
+ * as further CHILD SAs), and a word about trap, which vpnd does not do yet. */
+static void
+start_conn(SaManager *mgr, SaConn *c)
+{
+	for (guint j = 0; j < c->conn->children->len; j++) {
+		ChildConfig *child = c->conn->children->pdata[j];
+
+		/* one IKE SA per connection: the first child comes with IKE_AUTH */
+		if (child->start_action == CONN_START_START && c->ike_sas->len)
+			g_ptr_array_add(c->start_later, g_strdup(child->name));
+		else if (child->start_action == CONN_START_START)
+			initiate_child(mgr, c, child->name);
+		else if (child->start_action == CONN_START_TRAP)
+			g_warning("%s: start_action = trap is not supported yet", child->name);
+	}
+}
+
 void
 sa_manager_start(SaManager *mgr)
 {
-	for (guint i = 0; i < mgr->conns->len; i++) {
-		SaConn *c = mgr->conns->pdata[i];
-
-		for (guint j = 0; j < c->conn->children->len; j++) {
-			ChildConfig *child = c->conn->children->pdata[j];
-
-			/* one IKE SA per connection: the first child comes with IKE_AUTH */
-			if (child->start_action == CONN_START_START && c->ike_sas->len)
-				g_ptr_array_add(c->start_later, g_strdup(child->name));
-			else if (child->start_action == CONN_START_START)
-				initiate_child(mgr, c, child->name);
-			else if (child->start_action == CONN_START_TRAP)
-				g_warning("%s: start_action = trap is not supported yet",
-					  child->name);
-		}
-	}
+	mgr->started = TRUE;
+	for (guint i = 0; i < mgr->conns->len; i++)
+		start_conn(mgr, mgr->conns->pdata[i]);
 }
 
 GPtrArray *
@@ -1137,8 +1314,38 @@ sa_manager_list_connections(SaManager *mgr)
 	return list;
 }
 
+/* @child on the connection's established IKE SA (CREATE_CHILD_SA), unless it is up. */
+static gboolean
+create_child(SaManager *mgr, SaConn *c, const char *child, GError **error)
+{
+	for (guint i = 0; i < c->ike_sas->len; i++) {
+		guint32 id = g_array_index(c->ike_sas, guint32, i);
+		IkeSa *sa = ike_engine_get_sa(mgr->engine, id);
+
+		if (!sa || sa->state != IKE_SA_STATE_ESTABLISHED)
+			continue;
+		for (guint j = 0; j < sa->children->len; j++) {
+			ChildSa *up = sa->children->pdata[j];
+			if (up->cfg && g_strcmp0(up->cfg->name, child) == 0 &&
+			    up->state == CHILD_SA_STATE_INSTALLED) {
+				g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_ALREADY_ACTIVE,
+					    "%s: child \"%s\" is already up", c->conn->name, child);
+				return FALSE;
+			}
+		}
+		if (!ike_engine_create_child(mgr->engine, id, child, g_get_monotonic_time()))
+			break;
+		g_message("%s: creating CHILD SA %s on IKE SA %u", c->conn->name, child, id);
+		run_actions(mgr);
+		return TRUE;
+	}
+	g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_ALREADY_ACTIVE,
+		    "connection \"%s\" is still connecting", c->conn->name);
+	return FALSE;
+}
+
 gboolean
-sa_manager_initiate(SaManager *mgr, const char *name, GError **error)
+sa_manager_initiate_child(SaManager *mgr, const char *name, const char *child, GError **error)
 {
 	SaConn *c = find_conn(mgr, name);
 
@@ -1147,13 +1354,118 @@ sa_manager_initiate(SaManager *mgr, const char *name, GError **error)
 			    "connection \"%s\" not found", name);
 		return FALSE;
 	}
+	if (child && !conn_config_get_child(c->conn, child)) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND,
+			    "connection \"%s\" has no child \"%s\"", name, child);
+		return FALSE;
+	}
+	if (c->ike_sas->len && child)
+		return create_child(mgr, c, child, error);
 	if (c->ike_sas->len) {
 		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_ALREADY_ACTIVE,
 			    "connection \"%s\" is already up or connecting", name);
 		return FALSE;
 	}
-	initiate_child(mgr, c, NULL);
+	initiate_child(mgr, c, child);
+	if (c->ike_sas->len == 0) /* the reason names the connection already */
+		g_set_error_literal(error, CONTROL_ERROR, CONTROL_ERROR_FAILED,
+				    c->state->last_error);
 	return c->ike_sas->len > 0;
+}
+
+gboolean
+sa_manager_initiate(SaManager *mgr, const char *name, GError **error)
+{
+	return sa_manager_initiate_child(mgr, name, NULL, error);
+}
+
+/* The inbound SPIs of @sa's installed children named @child. */
+static GArray *
+installed_children(IkeSa *sa, const char *child)
+{
+	GArray *spis = g_array_new(FALSE, FALSE, sizeof(guint32));
+
+	for (guint i = 0; i < sa->children->len; i++) {
+		ChildSa *c = sa->children->pdata[i];
+		if (c->cfg && g_strcmp0(c->cfg->name, child) == 0 &&
+		    c->state == CHILD_SA_STATE_INSTALLED)
+			g_array_append_val(spis, c->spi_in);
+	}
+	return spis;
+}
+
+/* Rekeys one IKE SA, or its children named @child; how many rekeyings started. */
+static guint
+rekey_ike_sa(SaManager *mgr, guint32 id, const char *child)
+{
+	IkeSa *sa = ike_engine_get_sa(mgr->engine, id);
+	gint64 now = g_get_monotonic_time();
+	g_autoptr(GArray) spis = NULL;
+	guint n = 0;
+
+	if (!sa || sa->state != IKE_SA_STATE_ESTABLISHED)
+		return 0;
+	if (!child)
+		return ike_engine_rekey_ike(mgr->engine, id, now) ? 1 : 0;
+	/* the SPIs first: rekeying adds children to the array */
+	spis = installed_children(sa, child);
+	for (guint i = 0; i < spis->len; i++)
+		n += ike_engine_rekey_child(mgr->engine, id, g_array_index(spis, guint32, i), now);
+	return n;
+}
+
+/* Deletes @child's installed CHILD SAs on IKE SA @id; how many deletions started. */
+static guint
+delete_children(SaManager *mgr, guint32 id, const char *child)
+{
+	IkeSa *sa = ike_engine_get_sa(mgr->engine, id);
+	g_autoptr(GArray) spis = NULL;
+	guint n = 0;
+
+	if (!sa || sa->state != IKE_SA_STATE_ESTABLISHED)
+		return 0;
+	spis = installed_children(sa, child);
+	for (guint j = 0; j < spis->len; j++)
+		n += ike_engine_delete_child(mgr->engine, id, g_array_index(spis, guint32, j),
+					     g_get_monotonic_time());
+	return n;
+}
+
+typedef guint (*IkeSaAction)(SaManager *mgr, guint32 id, const char *child);
+
+/* @action on each IKE SA of connection @name; *@matches sums what it returns. */
+static gboolean
+act_on_ike_sas(SaManager *mgr, const char *name, IkeSaAction action, const char *child,
+	       guint *matches, GError **error)
+{
+	SaConn *c = find_conn(mgr, name);
+	g_autoptr(GArray) ids = NULL;
+
+	*matches = 0;
+	if (!c) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND,
+			    "connection \"%s\" not found", name);
+		return FALSE;
+	}
+	ids = g_array_copy(c->ike_sas); /* the actions may change the list */
+	for (guint i = 0; i < ids->len; i++)
+		*matches += action(mgr, g_array_index(ids, guint32, i), child);
+	run_actions(mgr);
+	return TRUE;
+}
+
+gboolean
+sa_manager_terminate_child(SaManager *mgr, const char *name, const char *child, guint *matches,
+			   GError **error)
+{
+	return act_on_ike_sas(mgr, name, delete_children, child, matches, error);
+}
+
+gboolean
+sa_manager_rekey(SaManager *mgr, const char *name, const char *child, guint *matches,
+		 GError **error)
+{
+	return act_on_ike_sas(mgr, name, rekey_ike_sa, child, matches, error);
 }
 
 /* Established SAs get a Delete; those still negotiating are dropped on the spot. */
@@ -1220,6 +1532,9 @@ sa_manager_free(SaManager *mgr)
 	g_clear_pointer(&mgr->conns, g_ptr_array_unref);
 	g_clear_pointer(&mgr->secrets, conn_secrets_free);
 	g_clear_pointer(&mgr->net_cfg, net_config_free);
+	g_clear_pointer(&mgr->snapshots, g_hash_table_unref);
+	g_clear_pointer(&mgr->ike_births, g_hash_table_unref);
+	g_clear_pointer(&mgr->child_births, g_hash_table_unref);
 	g_free(mgr->conf_dir);
 	g_free(mgr);
 }

@@ -41,6 +41,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SaManager, sa_manager_free)
 /* ControlHooks: every connection (transfer full), start and stop negotiating one. */
 GPtrArray *sa_manager_list_connections(SaManager *mgr);
 gboolean sa_manager_initiate(SaManager *mgr, const char *name, GError **error);
+gboolean sa_manager_initiate_child(SaManager *mgr, const char *name, const char *child,
+				   GError **error);
+gboolean sa_manager_rekey(SaManager *mgr, const char *name, const char *child, guint *matches,
+			  GError **error);
+gboolean sa_manager_terminate_child(SaManager *mgr, const char *name, const char *child,
+				    guint *matches, GError **error);
 gboolean sa_manager_terminate(SaManager *mgr, const char *name, GError **error);
 /* Connections, keys and pools in swanctl.conf syntax (the only way into the store);
  * names of the connections loaded. (transfer full) */

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
 #include "vici/vici_client.h"
 
 struct ViciClient {
@@ -11,7 +13,9 @@ struct ViciClient {
 	GByteArray *in;      /* bytes of frames not complete yet */
 	GByteArray *out;     /* frames not written yet, from out_off on */
 	gsize out_off;
-	gboolean paused; /* too much output waits: requests wait too */
+	gboolean paused;      /* too much output waits: requests wait too */
+	gboolean held;        /* a request is being answered: the next ones wait */
+	gboolean dispatching; /* in the packet handler: process_frames() must not recurse */
 	gboolean closed;
 	GHashTable *events; /* name -> registration count */
 };
@@ -79,6 +83,7 @@ vici_client_free(ViciClient *c)
 	clear_source(&c->in_source);
 	clear_source(&c->out_source);
 	g_object_unref(c->socket);
+	explicit_bzero(c->in->data, c->in->len);
 	g_byte_array_unref(c->in);
 	g_byte_array_unref(c->out);
 	g_hash_table_unref(c->events);
@@ -122,7 +127,7 @@ process_frames(ViciClient *c)
 {
 	gsize off = 0;
 
-	while (!c->closed && output_pending(c) < VICI_CLIENT_OUTPUT_HIGH &&
+	while (!c->closed && !c->held && output_pending(c) < VICI_CLIENT_OUTPUT_HIGH &&
 	       c->in->len - off >= VICI_FRAME_HEADER) {
 		guint32 len = read_be32(c->in->data + off);
 
@@ -137,10 +142,15 @@ process_frames(ViciClient *c)
 		if (c->in->len - off - VICI_FRAME_HEADER < len)
 			break;
 		off += VICI_FRAME_HEADER;
-		if (len > 0) /* an empty frame is ignored, as charon does */
+		if (len > 0) { /* an empty frame is ignored, as charon does */
+			c->dispatching = TRUE;
 			c->handlers.packet(c, c->in->data + off, len, c->user_data);
+			c->dispatching = FALSE;
+		}
 		off += len;
 	}
+	/* the frames handled may have carried keys: wipe them before the buffer moves */
+	explicit_bzero(c->in->data, off);
 	if (!c->closed)
 		g_byte_array_remove_range(c->in, 0, (guint)off);
 	c->paused = !c->closed && output_pending(c) >= VICI_CLIENT_OUTPUT_HIGH;
@@ -163,7 +173,11 @@ on_readable(GSocket *socket, GIOCondition cond, gpointer user_data)
 		return G_SOURCE_CONTINUE; /* close destroyed this source already */
 	}
 	g_byte_array_append(c->in, buf, (guint)n);
+	explicit_bzero(buf, (gsize)n);
 	process_frames(c);
+	/* a held client may hang up, so it is read; but what it piles up is bounded */
+	if (c->held && c->in->len >= VICI_CLIENT_OUTPUT_HIGH)
+		clear_source(&c->in_source);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -224,6 +238,25 @@ vici_client_send_frame(ViciClient *c, GBytes *frame)
 	}
 	g_byte_array_append(c->out, data, (guint)len);
 	watch_output(c);
+}
+
+void
+vici_client_hold(ViciClient *c)
+{
+	c->held = TRUE;
+}
+
+void
+vici_client_release(ViciClient *c)
+{
+	if (!c->held)
+		return;
+	c->held = FALSE;
+	if (c->dispatching || c->closed)
+		return; /* the loop that called the handler goes on by itself */
+	process_frames(c);
+	if (!c->paused)
+		watch_input(c);
 }
 
 void

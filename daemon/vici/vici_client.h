@@ -41,6 +41,11 @@ gboolean vici_client_is_closed(ViciClient *client);
 
 /* Queues a complete frame (from vici_packet_encode()); a no-op once closed. */
 void vici_client_send_frame(ViciClient *client, GBytes *frame);
+/* While held (a request is answered later), no further request is handled; release
+ * handles what waited. */
+void vici_client_hold(ViciClient *client);
+void vici_client_release(ViciClient *client);
+
 /* Builds and queues an unnamed packet without a message (CONFIRM, UNKNOWN). */
 void vici_client_send_simple(ViciClient *client, ViciPacketType type);
 

@@ -7,6 +7,7 @@ struct ViciCommands {
 	ViciServer *server;
 	Control *ctl;
 	guint log_watch;
+	ViciSas *sas;
 };
 
 GBytes *
@@ -155,8 +156,8 @@ cmd_reload_settings(ViciServer *server, ViciClient *client, const char *command,
 	return vici_commands_reply_result(ok, ok ? NULL : error->message);
 }
 
-/* list-sas, list-conns, …: vpnd has no SAs, connections, policies, certificates or
- * authorities yet, so there is nothing to stream and the reply is the usual empty one. */
+/* list-certs, list-authorities: vpnd holds no certificates or authorities yet, so
+ * there is nothing to stream and the reply is the usual empty one. */
 static GBytes *
 cmd_list_nothing(ViciServer *server, ViciClient *client, const char *command,
 		 const ViciMsg *request, gpointer user_data)
@@ -223,15 +224,10 @@ static const ViciCommand commands[] = {
 	{ "version", cmd_version },
 	{ "stats", cmd_stats },
 	{ "reload-settings", cmd_reload_settings },
-	{ "list-sas", cmd_list_nothing },
-	{ "list-policies", cmd_list_nothing },
 	{ "list-certs", cmd_list_nothing },
 	{ "list-authorities", cmd_list_nothing },
 	{ "get-keys", cmd_get_nothing },
 	{ "get-authorities", cmd_get_nothing },
-	{ "initiate", cmd_unsupported },
-	{ "terminate", cmd_unsupported },
-	{ "rekey", cmd_unsupported },
 	{ "redirect", cmd_unsupported },
 	{ "install", cmd_unsupported },
 	{ "uninstall", cmd_unsupported },
@@ -240,12 +236,9 @@ static const ViciCommand commands[] = {
 	{ "unload-key", cmd_unsupported },
 	{ "load-token", cmd_unsupported },
 	{ "flush-certs", cmd_unsupported },
-	{ "clear-creds", cmd_unsupported },
 	{ "load-authority", cmd_unsupported },
 	{ "unload-authority", cmd_unsupported },
 	{ "get-algorithms", cmd_get_algorithms },
-	{ "get-counters", cmd_unsupported },
-	{ "reset-counters", cmd_unsupported },
 };
 
 const char *
@@ -265,8 +258,8 @@ vici_commands_log_group(const char *domain)
 }
 
 /* charon's levels: 0 audit, 1 control, 2 diagnostic; only 0 and 1 become `log` events. */
-static int
-charon_level(LogLevel level)
+int
+vici_commands_charon_level(LogLevel level)
 {
 	switch (level) {
 	case LOG_LEVEL_ERROR:
@@ -285,7 +278,7 @@ static void
 on_log_line(const ControlLogLine *line, gpointer user_data)
 {
 	ViciCommands *self = user_data;
-	int level = charon_level(line->level);
+	int level = vici_commands_charon_level(line->level);
 
 	if (level > 1 || !vici_server_has_listeners(self->server, "log"))
 		return;
@@ -308,6 +301,7 @@ vici_commands_new(ViciServer *server, Control *ctl)
 	self->ctl = ctl;
 	vici_server_add_commands(server, commands, G_N_ELEMENTS(commands), self);
 	vici_config_add_commands(server, ctl);
+	self->sas = vici_sas_new(server, ctl);
 	self->log_watch = control_log_watch_add(ctl, on_log_line, self);
 	return self;
 }
@@ -318,5 +312,6 @@ vici_commands_free(ViciCommands *self)
 	if (!self)
 		return;
 	control_log_watch_remove(self->ctl, self->log_watch);
+	g_clear_pointer(&self->sas, vici_sas_free);
 	g_free(self);
 }

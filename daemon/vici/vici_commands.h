@@ -33,7 +33,16 @@ GBytes *vici_commands_finish(ViciBuilder *b);
 /* {success = yes} or {success = no, errmsg = @errmsg}. (transfer full) */
 GBytes *vici_commands_reply_result(gboolean success, const char *errmsg);
 
+/* charon's log levels: 0 audit (vpnd's message and above), 1 control (info), 2 debug. */
+int vici_commands_charon_level(LogLevel level);
+
 /* Connections, keys and pools: load-conn … get-pools (vici_config.c). */
 void vici_config_add_commands(ViciServer *server, Control *ctl);
+
+/* SAs: list-sas, list-policies, initiate, terminate, get-counters, reset-counters,
+ * and the ike-updown and child-updown events (vici_sas.c). */
+typedef struct ViciSas ViciSas;
+ViciSas *vici_sas_new(ViciServer *server, Control *ctl);
+void vici_sas_free(ViciSas *sas);
 
 G_END_DECLS

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Connections, shared keys and pools over VICI (vici.md §3.4-3.6): load-conn,
- * unload-conn, get-conns, list-conns, load-shared, unload-shared, get-shared, load-pool,
- * unload-pool, get-pools.
+ * unload-conn, get-conns, list-conns, load-shared, unload-shared, get-shared,
+ * clear-creds, load-pool, unload-pool, get-pools.
  *
  * A load-conn message is written back as the swanctl.conf text it came from (swanctl
  * turns each list into a key, each section into a section) and handed to
@@ -140,6 +140,25 @@ reply_error(const char *command, GError *error)
 	return vici_commands_reply_result(FALSE, error->message);
 }
 
+/* "load-conn:7: gw: …" -> "gw: …": the line is one of the text the request became,
+ * which the client never saw. */
+static void
+drop_line_number(GError *error, const char *origin)
+{
+	gsize n = strlen(origin);
+	const char *p = error->message + n;
+
+	if (!g_str_has_prefix(error->message, origin) || *p != ':' || !g_ascii_isdigit(p[1]))
+		return;
+	for (p++; g_ascii_isdigit(*p); p++)
+		;
+	if (g_str_has_prefix(p, ": ")) {
+		char *rest = g_strdup(p + 2);
+		g_free(error->message);
+		error->message = rest;
+	}
+}
+
 static GBytes *
 cmd_load_conn(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
 	      gpointer user_data)
@@ -149,8 +168,10 @@ cmd_load_conn(ViciServer *server, ViciClient *client, const char *command, const
 	g_autofree char *text = request_to_text(request, "connections", &error);
 	g_auto(GStrv) names = text ? control_load_connections(ctl, text, command, &error) : NULL;
 
-	if (!names)
+	if (!names) {
+		drop_line_number(error, command);
 		return reply_error(command, error);
+	}
 	return vici_commands_reply_result(TRUE, NULL);
 }
 
@@ -158,8 +179,7 @@ typedef gboolean (*UnloadFunc)(Control *ctl, const char *name, GError **error);
 
 /* unload-conn {name}, unload-shared {id}, unload-pool {name}. */
 static GBytes *
-unload(Control *ctl, const char *command, const ViciMsg *request, const char *key,
-       UnloadFunc func)
+unload(Control *ctl, const char *command, const ViciMsg *request, const char *key, UnloadFunc func)
 {
 	g_autoptr(GError) error = NULL;
 	const char *name = vici_msg_get_str(request, key, NULL);
@@ -174,8 +194,8 @@ unload(Control *ctl, const char *command, const ViciMsg *request, const char *ke
 }
 
 static GBytes *
-cmd_unload_conn(ViciServer *server, ViciClient *client, const char *command,
-		const ViciMsg *request, gpointer user_data)
+cmd_unload_conn(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+		gpointer user_data)
 {
 	return unload(user_data, command, request, "name", control_unload_connection);
 }
@@ -188,8 +208,8 @@ cmd_unload_shared(ViciServer *server, ViciClient *client, const char *command,
 }
 
 static GBytes *
-cmd_unload_pool(ViciServer *server, ViciClient *client, const char *command,
-		const ViciMsg *request, gpointer user_data)
+cmd_unload_pool(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+		gpointer user_data)
 {
 	return unload(user_data, command, request, "name", control_unload_pool);
 }
@@ -331,8 +351,8 @@ list_conn_event(const ConnConfig *conn)
 }
 
 static GBytes *
-cmd_list_conns(ViciServer *server, ViciClient *client, const char *command,
-	       const ViciMsg *request, gpointer user_data)
+cmd_list_conns(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+	       gpointer user_data)
 {
 	Control *ctl = user_data;
 	g_autoptr(GPtrArray) conns = control_list_conn_configs(ctl);
@@ -352,8 +372,8 @@ cmd_list_conns(ViciServer *server, ViciClient *client, const char *command,
 /* ---- Shared keys ---- */
 
 static GBytes *
-cmd_load_shared(ViciServer *server, ViciClient *client, const char *command,
-		const ViciMsg *request, gpointer user_data)
+cmd_load_shared(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+		gpointer user_data)
 {
 	static guint anonymous;
 	Control *ctl = user_data;
@@ -369,7 +389,8 @@ cmd_load_shared(ViciServer *server, ViciClient *client, const char *command,
 
 	if (g_ascii_strcasecmp(type, "ike") != 0) {
 		g_autofree char *why = g_strdup_printf(
-			"shared keys of type \"%s\" are not supported by vpnd yet (only ike)", type);
+			"shared keys of type \"%s\" are not supported by vpnd yet (only ike)",
+			type);
 		return vici_commands_reply_result(FALSE, why);
 	}
 	if (!bytes || !len)
@@ -390,8 +411,8 @@ cmd_load_shared(ViciServer *server, ViciClient *client, const char *command,
 }
 
 static GBytes *
-cmd_get_shared(ViciServer *server, ViciClient *client, const char *command,
-	       const ViciMsg *request, gpointer user_data)
+cmd_get_shared(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+	       gpointer user_data)
 {
 	Control *ctl = user_data;
 	g_auto(GStrv) names = control_list_shared(ctl);
@@ -404,11 +425,31 @@ cmd_get_shared(ViciServer *server, ViciClient *client, const char *command,
 	return vici_commands_finish(b);
 }
 
+/* Forgets every loaded credential: for vpnd, which holds no certificates or private
+ * keys yet, the shared keys. */
+static GBytes *
+cmd_clear_creds(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+		gpointer user_data)
+{
+	Control *ctl = user_data;
+	g_auto(GStrv) names = control_list_shared(ctl);
+
+	for (guint i = 0; names[i]; i++) {
+		g_autoptr(GError) error = NULL;
+
+		if (!control_unload_shared(ctl, names[i], &error))
+			return reply_error(command, error);
+	}
+	g_info("%u shared key%s cleared", g_strv_length(names),
+	       g_strv_length(names) == 1 ? "" : "s");
+	return vici_commands_reply_result(TRUE, NULL);
+}
+
 /* ---- Pools ---- */
 
 static GBytes *
-cmd_load_pool(ViciServer *server, ViciClient *client, const char *command,
-	      const ViciMsg *request, gpointer user_data)
+cmd_load_pool(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+	      gpointer user_data)
 {
 	Control *ctl = user_data;
 	g_autoptr(GError) error = NULL;
@@ -432,8 +473,8 @@ cmd_load_pool(ViciServer *server, ViciClient *client, const char *command,
 /* Leases are asked for with `leases = yes`; vpnd hands out none yet, so the list is
  * empty. */
 static GBytes *
-cmd_get_pools(ViciServer *server, ViciClient *client, const char *command,
-	      const ViciMsg *request, gpointer user_data)
+cmd_get_pools(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+	      gpointer user_data)
 {
 	Control *ctl = user_data;
 	g_autoptr(GPtrArray) pools = control_list_pools(ctl);
@@ -461,15 +502,11 @@ cmd_get_pools(ViciServer *server, ViciClient *client, const char *command,
 }
 
 static const ViciCommand commands[] = {
-	{ "load-conn", cmd_load_conn },
-	{ "unload-conn", cmd_unload_conn },
-	{ "get-conns", cmd_get_conns },
-	{ "list-conns", cmd_list_conns },
-	{ "load-shared", cmd_load_shared },
-	{ "unload-shared", cmd_unload_shared },
-	{ "get-shared", cmd_get_shared },
-	{ "load-pool", cmd_load_pool },
-	{ "unload-pool", cmd_unload_pool },
+	{ "load-conn", cmd_load_conn },     { "unload-conn", cmd_unload_conn },
+	{ "get-conns", cmd_get_conns },     { "list-conns", cmd_list_conns },
+	{ "load-shared", cmd_load_shared }, { "unload-shared", cmd_unload_shared },
+	{ "get-shared", cmd_get_shared },   { "clear-creds", cmd_clear_creds },
+	{ "load-pool", cmd_load_pool },     { "unload-pool", cmd_unload_pool },
 	{ "get-pools", cmd_get_pools },
 };
 

@@ -178,6 +178,9 @@ node_free(gpointer data)
 
 	if (node->children)
 		g_ptr_array_unref(node->children);
+	/* values may be keys (load-shared's data): none outlives the message */
+	if (node->value)
+		explicit_bzero(node->value, node->len);
 	g_free(node->value);
 	g_free(node->name);
 	g_free(node);

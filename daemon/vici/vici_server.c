@@ -25,16 +25,21 @@ typedef struct {
 	gpointer user_data;
 } CommandEntry;
 
-struct ViciServer {
-	Control *ctl;
-	GSocket *listener;
+/* One listening socket; a server may have several (vici.socket lists URIs). */
+typedef struct {
+	GSocket *socket;
 	GSource *accept_source;
 	char *path;        /* the socket file; NULL when systemd passed the socket by name */
 	gboolean own_file; /* we bound it: remove it at exit if it is still ours */
 	dev_t dev;
 	ino_t ino;
-	GPtrArray *clients; /* ViciClient *, connected */
-	GPtrArray *dead;    /* ViciClient *, closed, freed from an idle callback */
+} ViciListener;
+
+struct ViciServer {
+	Control *ctl;
+	GPtrArray *listeners; /* ViciListener */
+	GPtrArray *clients;   /* ViciClient *, connected */
+	GPtrArray *dead;      /* ViciClient *, closed, freed from an idle callback */
 	GSource *reap_source;
 	guint last_client_id;
 	GHashTable *commands; /* name -> CommandEntry */
@@ -128,7 +133,7 @@ set_permissions(const char *path, GError **error)
 }
 
 static int
-bind_unix(ViciServer *s, const char *path, GError **error)
+bind_unix(ViciListener *l, const char *path, GError **error)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	g_autofree char *dir = g_path_get_dirname(path);
@@ -152,9 +157,9 @@ bind_unix(ViciServer *s, const char *path, GError **error)
 		close(fd);
 		return set_error_errno(error, bind_errno, path, "bind"), -1;
 	}
-	s->own_file = stat(path, &st) == 0;
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
+	l->own_file = stat(path, &st) == 0;
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
 	if (!set_permissions(path, error)) {
 		close(fd);
 		g_unlink(path);
@@ -258,11 +263,45 @@ handle_request(ViciServer *s, ViciClient *client, const ViciPacket *pkt)
 	if (res != VICI_PARSE_OK) {
 		g_debug("client %u: %s request: %s", vici_client_get_id(client), pkt->name,
 			vici_parse_to_string(res));
+		/* nothing is loaded from a request that cannot be read: charon's errmsg */
+		if (g_str_has_prefix(pkt->name, "load-")) {
+			g_autofree char *errmsg = g_strdup_printf("parsing request failed: %s",
+								  vici_parse_to_string(res));
+			g_autoptr(GBytes) refusal = vici_commands_reply_result(FALSE, errmsg);
+			send_packet(client, VICI_PACKET_CMD_RESPONSE, NULL, refusal);
+			return;
+		}
 		request = vici_msg_new();
 	}
 	g_debug("client %u: %s", vici_client_get_id(client), pkt->name);
+	/* held until answered, now or (NULL) by vici_server_respond(), maybe from inside */
+	vici_client_hold(client);
 	g_autoptr(GBytes) response = cmd->func(s, client, pkt->name, request, cmd->user_data);
-	send_packet(client, VICI_PACKET_CMD_RESPONSE, NULL, response);
+	if (response) {
+		send_packet(client, VICI_PACKET_CMD_RESPONSE, NULL, response);
+		vici_client_release(client);
+	}
+}
+
+ViciClient *
+vici_server_find_client(ViciServer *s, guint client_id)
+{
+	for (guint i = 0; i < s->clients->len; i++) {
+		if (vici_client_get_id(s->clients->pdata[i]) == client_id)
+			return s->clients->pdata[i];
+	}
+	return NULL;
+}
+
+void
+vici_server_respond(ViciServer *s, guint client_id, GBytes *msg)
+{
+	ViciClient *client = vici_server_find_client(s, client_id);
+
+	if (!client)
+		return;
+	send_packet(client, VICI_PACKET_CMD_RESPONSE, NULL, msg);
+	vici_client_release(client);
 }
 
 static gboolean
@@ -355,16 +394,40 @@ on_accept(GSocket *listener, GIOCondition cond, gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* Removes the socket file unless another daemon has put its own there since. */
+static void
+listener_free(ViciListener *l)
+{
+	struct stat st;
+
+	if (l->accept_source) {
+		g_source_destroy(l->accept_source);
+		g_source_unref(l->accept_source);
+	}
+	if (l->socket) {
+		g_socket_close(l->socket, NULL);
+		g_object_unref(l->socket);
+	}
+	if (l->own_file && l->path && stat(l->path, &st) == 0 && st.st_dev == l->dev &&
+	    st.st_ino == l->ino)
+		g_unlink(l->path);
+	g_free(l->path);
+	g_free(l);
+}
+
 static gboolean
 open_listener(ViciServer *s, const char *uri, GError **error)
 {
 	g_autofree char *path = NULL, *name = NULL;
 	g_autoptr(GError) local = NULL;
+	ViciListener *l;
 	int fd;
 
 	if (!vici_server_parse_uri(uri, &path, &name, error))
 		return FALSE;
-	s->path = g_strdup(path);
+	l = g_new0(ViciListener, 1);
+	l->path = g_strdup(path);
+	g_ptr_array_add(s->listeners, l); /* freed with the server, also on error */
 	fd = systemd_fd(path, name);
 	if (fd < 0 && name) {
 		g_set_error(error, VICI_SERVER_ERROR, VICI_SERVER_ERROR_SOCKET,
@@ -372,48 +435,46 @@ open_listener(ViciServer *s, const char *uri, GError **error)
 		return FALSE;
 	}
 	if (fd < 0)
-		fd = bind_unix(s, path, error);
+		fd = bind_unix(l, path, error);
 	if (fd < 0)
 		return FALSE;
-	s->listener = g_socket_new_from_fd(fd, &local);
-	if (!s->listener) {
+	l->socket = g_socket_new_from_fd(fd, &local);
+	if (!l->socket) {
 		close(fd);
 		g_set_error(error, VICI_SERVER_ERROR, VICI_SERVER_ERROR_SOCKET,
 			    "VICI socket %s: %s", uri, local->message);
 		return FALSE;
 	}
-	g_socket_set_blocking(s->listener, FALSE);
+	g_socket_set_blocking(l->socket, FALSE);
+	l->accept_source = g_socket_create_source(l->socket, G_IO_IN, NULL);
+	g_source_set_callback(l->accept_source, G_SOURCE_FUNC(on_accept), s, NULL);
+	g_source_attach(l->accept_source, g_main_context_get_thread_default());
+	g_info("VICI listening on %s", uri);
 	return TRUE;
 }
 
 ViciServer *
-vici_server_new(Control *ctl, const char *uri, GError **error)
+vici_server_new(Control *ctl, const char *uris, GError **error)
 {
 	g_autoptr(ViciServer) s = g_new0(ViciServer, 1);
+	g_auto(GStrv) list = g_strsplit_set(uris, ", \t", -1);
 
 	s->ctl = ctl;
+	s->listeners = g_ptr_array_new_with_free_func((GDestroyNotify)listener_free);
 	s->clients = g_ptr_array_new(); /* owned: a closed client moves to dead */
 	s->dead = g_ptr_array_new_with_free_func((GDestroyNotify)vici_client_free);
 	s->commands = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
-	if (!open_listener(s, uri, error))
+	for (guint i = 0; list[i]; i++) {
+		if (*list[i] && !open_listener(s, list[i], error))
+			return NULL;
+	}
+	if (s->listeners->len == 0) {
+		g_set_error(error, VICI_SERVER_ERROR, VICI_SERVER_ERROR_URI,
+			    "VICI socket: no URI given");
 		return NULL;
+	}
 	s->handlers = vici_commands_new(s, ctl);
-	s->accept_source = g_socket_create_source(s->listener, G_IO_IN, NULL);
-	g_source_set_callback(s->accept_source, G_SOURCE_FUNC(on_accept), s, NULL);
-	g_source_attach(s->accept_source, g_main_context_get_thread_default());
-	g_info("VICI listening on %s", uri);
 	return g_steal_pointer(&s);
-}
-
-/* Removes the socket file unless another daemon has put its own there since. */
-static void
-remove_socket_file(ViciServer *s)
-{
-	struct stat st;
-
-	if (s->own_file && s->path && stat(s->path, &st) == 0 && st.st_dev == s->dev &&
-	    st.st_ino == s->ino)
-		g_unlink(s->path);
 }
 
 void
@@ -422,30 +483,21 @@ vici_server_free(ViciServer *s)
 	if (!s)
 		return;
 	g_clear_pointer(&s->handlers, vici_commands_free);
-	if (s->accept_source) {
-		g_source_destroy(s->accept_source);
-		g_source_unref(s->accept_source);
-	}
 	/* closing moves each client to the dead list */
-	while (s->clients->len)
+	while (s->clients && s->clients->len)
 		vici_client_close(s->clients->pdata[0], "server shutting down");
 	reap_dead(s);
-	g_ptr_array_unref(s->clients);
-	g_ptr_array_unref(s->dead);
-	if (s->listener) {
-		g_socket_close(s->listener, NULL);
-		g_object_unref(s->listener);
-	}
-	remove_socket_file(s);
-	g_hash_table_unref(s->commands);
-	g_free(s->path);
+	g_clear_pointer(&s->clients, g_ptr_array_unref);
+	g_clear_pointer(&s->dead, g_ptr_array_unref);
+	g_clear_pointer(&s->listeners, g_ptr_array_unref);
+	g_clear_pointer(&s->commands, g_hash_table_unref);
 	g_free(s);
 }
 
 const char *
 vici_server_get_path(ViciServer *s)
 {
-	return s->path;
+	return ((ViciListener *)s->listeners->pdata[0])->path;
 }
 
 guint

@@ -7,7 +7,9 @@
  * URIs: unix:///absolute/path (the socket file: stale files are replaced, a live
  * socket is not stolen; mode 0660, group "vpnd" if that group exists), and
  * systemd://NAME for a socket systemd passes (LISTEN_FDS, FileDescriptorName=NAME).
- * A unix:// path that systemd passes as a listening socket is taken over too.
+ * A unix:// path that systemd passes as a listening socket is taken over too. One
+ * server may listen on several URIs (a comma-separated list), e.g. vpnd's own path
+ * and strongSwan's default /var/run/charon.vici.
  */
 #pragma once
 
@@ -35,8 +37,10 @@ typedef enum {
 typedef struct ViciServer ViciServer;
 
 /*
- * Answers one request: build the response message (transfer full; may be empty, never
- * NULL). Streamed events go out before it through vici_server_send_event().
+ * Answers one request: build the response message (transfer full; may be empty).
+ * Streamed events go out before it through vici_server_send_event(). NULL means the
+ * answer comes later, through vici_server_respond(); until then the client's further
+ * requests wait.
  */
 typedef GBytes *(*ViciCommandFunc)(ViciServer *server, ViciClient *client, const char *command,
 				   const ViciMsg *request, gpointer user_data);
@@ -46,20 +50,26 @@ typedef struct {
 	ViciCommandFunc func;
 } ViciCommand;
 
-/* Listens on @uri and serves @ctl (borrowed: it outlives the server). NULL and @error
- * naming the path and the reason when the socket cannot be set up. */
-ViciServer *vici_server_new(Control *ctl, const char *uri, GError **error);
+/* Listens on every URI of @uris (comma-separated) and serves @ctl (borrowed: it
+ * outlives the server). NULL and @error naming the path and the reason when a socket
+ * cannot be set up. */
+ViciServer *vici_server_new(Control *ctl, const char *uris, GError **error);
 /* Closes every client and the socket, and removes the socket file if it is ours. */
 void vici_server_free(ViciServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ViciServer, vici_server_free)
 
-/* The socket file, or NULL for a socket systemd passed by name. (transfer none) */
+/* The first socket file, or NULL for a socket systemd passed by name. (transfer none) */
 const char *vici_server_get_path(ViciServer *server);
 guint vici_server_get_n_clients(ViciServer *server);
 
 /* Adds commands, table-wise; @table lives as long as the server. */
 void vici_server_add_commands(ViciServer *server, const ViciCommand *table, guint n,
 			      gpointer user_data);
+
+/* The connected client with that id; NULL once it is gone. (transfer none) */
+ViciClient *vici_server_find_client(ViciServer *server, guint client_id);
+/* The answer to a request whose handler returned NULL; nothing if the client is gone. */
+void vici_server_respond(ViciServer *server, guint client_id, GBytes *msg);
 
 /* Whether any client is registered for @event (so it is worth building). */
 gboolean vici_server_has_listeners(ViciServer *server, const char *event);

@@ -91,18 +91,6 @@ CONF
 	} >"$dir/conf.d/site.conf"
 }
 
-# wait_log NAME PATTERN SECONDS [COUNT [AFTER]]: COUNT (1) lines matching PATTERN in
-# NAME's log past its first AFTER (0) lines
-wait_log() {
-	for _ in $(seq $(($3 * 10))); do
-		[ "$(tail -n +$((${5:-0} + 1)) "$TMP/$1.log" 2>/dev/null | grep -c -- "$2")" -ge "${4:-1}" ] &&
-			return 0
-		sleep 0.1
-	done
-	echo "$1: fewer than ${4:-1} lines match: $2"
-	return 1
-}
-
 log_lines() { # NAME: how long its log is now
 	wc -l <"$TMP/$1.log"
 }

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -91,6 +92,50 @@ can_connect(const char *path)
 	return ok;
 }
 
+/*
+ * Starts vpnd and waits for f->socket. With @listen_fd >= 0 it is passed as systemd
+ * does (fd 3, LISTEN_FDS=1, LISTEN_FDNAMES=@name); else vpnd binds its sockets.
+ */
+static void
+start_vpnd(Fixture *f, int listen_fd, const char *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+
+	g_subprocess_launcher_unsetenv(l, "NOTIFY_SOCKET");
+	g_subprocess_launcher_unsetenv(l, "JOURNAL_STREAM");
+	g_subprocess_launcher_unsetenv(l, "LISTEN_FDS");
+	g_subprocess_launcher_unsetenv(l, "LISTEN_FDNAMES");
+	g_subprocess_launcher_set_stderr_file_path(l, f->stderr_path);
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+	if (listen_fd >= 0) {
+		g_subprocess_launcher_take_fd(l, listen_fd, 3);
+		g_subprocess_launcher_setenv(l, "LISTEN_FDS", "1", TRUE);
+		g_subprocess_launcher_setenv(l, "LISTEN_FDNAMES", name ? name : "vici", TRUE);
+		/* LISTEN_PID is vpnd's own: the shell's, which execs it */
+		f->vpnd = g_subprocess_launcher_spawn(l, &error, "/bin/sh", "-c",
+						      "LISTEN_PID=$$ exec \"$0\" \"$@\"",
+						      vpnd_path(), "--config", f->config, NULL);
+	} else {
+		f->vpnd = g_subprocess_launcher_spawn(l, &error, vpnd_path(), "--config", f->config,
+						      NULL);
+	}
+	g_assert_no_error(error);
+
+	/* running: its signal handlers are set, so SIGTERM stops it cleanly */
+	gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * 1000;
+	for (;;) {
+		g_autofree char *log = NULL;
+
+		g_file_get_contents(f->stderr_path, &log, NULL, NULL);
+		if (can_connect(f->socket) && log && strstr(log, " running, plugins: "))
+			break;
+		if (g_get_monotonic_time() > deadline || !g_subprocess_get_identifier(f->vpnd))
+			g_error("vpnd did not open %s; its stderr:\n%s", f->socket, log);
+		g_usleep(10 * 1000);
+	}
+}
+
 static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
@@ -112,21 +157,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 	g_autofree char *sconf = g_build_filename(f->dir, "strongswan.conf", NULL);
 	f->env = g_environ_setenv(g_get_environ(), "STRONGSWAN_CONF", sconf, TRUE);
 
-	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
-	g_subprocess_launcher_unsetenv(l, "NOTIFY_SOCKET");
-	g_subprocess_launcher_unsetenv(l, "JOURNAL_STREAM");
-	g_subprocess_launcher_unsetenv(l, "LISTEN_FDS");
-	g_subprocess_launcher_set_stderr_file_path(l, f->stderr_path);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	f->vpnd = g_subprocess_launcher_spawn(l, &error, vpnd_path(), "--config", f->config, NULL);
-	g_assert_no_error(error);
-
-	gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * 1000;
-	while (!can_connect(f->socket)) {
-		if (g_get_monotonic_time() > deadline || !g_subprocess_get_identifier(f->vpnd))
-			g_error("vpnd did not open %s", f->socket);
-		g_usleep(10 * 1000);
-	}
+	start_vpnd(f, -1, NULL);
 }
 
 static char *
@@ -149,9 +180,9 @@ wait_exit(GSubprocess *p, guint timeout_ms)
 	return g_subprocess_get_identifier(p) == NULL;
 }
 
-/* SIGTERM: vpnd exits 0 and removes its socket. */
+/* SIGTERM: vpnd exits 0. */
 static void
-stop_vpnd(Fixture *f)
+stop_vpnd_keep_socket(Fixture *f)
 {
 	g_subprocess_send_signal(f->vpnd, SIGTERM);
 	if (!wait_exit(f->vpnd, STOP_TIMEOUT_MS))
@@ -159,8 +190,15 @@ stop_vpnd(Fixture *f)
 	g_autofree char *err = vpnd_stderr(f);
 	if (!g_subprocess_get_if_exited(f->vpnd) || g_subprocess_get_exit_status(f->vpnd) != 0)
 		g_error("vpnd did not exit cleanly; its stderr:\n%s", err);
-	g_assert_false(g_file_test(f->socket, G_FILE_TEST_EXISTS));
 	g_clear_object(&f->vpnd);
+}
+
+/* SIGTERM: vpnd exits 0 and removes the socket it made. */
+static void
+stop_vpnd(Fixture *f)
+{
+	stop_vpnd_keep_socket(f);
+	g_assert_false(g_file_test(f->socket, G_FILE_TEST_EXISTS));
 }
 
 static void
@@ -172,10 +210,9 @@ fixture_teardown(Fixture *f, gconstpointer data)
 		wait_exit(f->vpnd, STOP_TIMEOUT_MS);
 		g_clear_object(&f->vpnd);
 	}
-	const char *names[] = { "vpnd.conf",	 "vpnd.stderr",	  "strongswan.conf",
-				"pools.conf",	 "vici",	  "swanctl.conf",
-				"charon.conf",	 "charon.vici",	  "charon.log",
-				"charon.stderr", "conf.d/a.conf", "conf.d" };
+	const char *names[] = { "vpnd.conf",  "vpnd.stderr",   "strongswan.conf", "pools.conf",
+				"vici",       "swanctl.conf",  "charon.conf",     "charon.vici",
+				"charon.log", "charon.stderr", "conf.d/a.conf",   "conf.d" };
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
 		g_autofree char *p = g_build_filename(f->dir, names[i], NULL);
 		if (g_unlink(p) != 0)
@@ -445,7 +482,7 @@ static void
 test_unsupported(Fixture *f, gconstpointer data)
 {
 	g_autofree char *out = NULL, *err = NULL, *iout = NULL, *ierr = NULL;
-	g_autofree char *cout = NULL, *cerr = NULL;
+	g_autofree char *cout = NULL, *cerr = NULL, *rout = NULL, *rerr = NULL;
 	g_autofree char *pools = g_build_filename(f->dir, "pools.conf", NULL);
 
 	write_file(f->dir, "pools.conf", "pools {\n\tp1 {\n\t\taddrs = 10.3.0.0/33\n\t}\n}\n");
@@ -459,7 +496,25 @@ test_unsupported(Fixture *f, gconstpointer data)
 
 	g_assert_cmpint(swanctl(f, &iout, &ierr, "--rekey", "--ike", "net", NULL), ==, 1);
 	g_assert_cmpstr(iout, ==, "");
-	g_assert_cmpstr(ierr, ==, "rekey failed: rekey not supported by vpnd yet\n");
+	g_assert_cmpstr(ierr, ==, "rekey failed: no matching SAs to rekey found\n");
+	g_assert_cmpint(swanctl(f, &rout, &rerr, "--redirect", "--ike", "net", "--gateway",
+				"192.0.2.9", NULL),
+			==, 1);
+	g_assert_cmpstr(rerr, ==, "redirect failed: redirect not supported by vpnd yet\n");
+
+	/* what vpnd cannot do is refused with the reason, not loaded halfway */
+	g_autofree char *conns = g_build_filename(f->dir, "swanctl.conf", NULL);
+	g_autofree char *lout = NULL, *lerr = NULL, *lraw = NULL, *lrerr = NULL;
+	write_file(f->dir, "swanctl.conf",
+		   "connections {\n\tcert {\n\t\tlocal {\n\t\t\tauth = pubkey\n\t\t}\n\t}\n"
+		   "\tv1 {\n\t\tversion = 1\n\t}\n}\n");
+	g_assert_cmpint(swanctl(f, &lout, &lerr, "--load-conns", "--file", conns, NULL), ==, 22);
+	g_assert_cmpstr(lerr, ==,
+			"loading connection 'cert' failed: local: auth: only psk is supported\n"
+			"loading connection 'v1' failed: v1: version: only IKEv2 is supported\n"
+			"loaded 0 of 2 connections, 2 failed to load, 0 unloaded\n");
+	g_assert_cmpint(swanctl(f, &lraw, &lrerr, "--list-conns", "--raw", NULL), ==, 0);
+	g_assert_cmpstr(lraw, ==, "list-conns reply {}\n");
 
 	g_assert_cmpint(swanctl(f, &cout, &cerr, "--install", "--child", "net", NULL), ==, 1);
 	g_assert_cmpstr(cerr, ==, "install failed: install not supported by vpnd yet\n");
@@ -532,8 +587,9 @@ static const char golden_conf[] =
 	"}\n";
 
 /* vpnd binds its IKE sockets with the first connection: loopback, ports the kernel picks */
-#define NET_LOOPBACK                                                                  \
-	"net {\n\tport = 0\n\tport_nat_t = 0\n\taddresses = 127.0.0.1\n}\nlog {\n\tike = info\n}\n"
+#define NET_LOOPBACK                                                                               \
+	"net {\n\tport = 0\n\tport_nat_t = 0\n\taddresses = 127.0.0.1\n}\nlog {\n\tike = "         \
+	"info\n}\n"
 
 /* Lines swanctl prints about credential folders it cannot find: they depend on the
  * client's configuration, not on the daemon. */
@@ -587,7 +643,8 @@ test_load_all(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(conns, "  host: TRANSPORT, rekeying every 1800s"));
 
 	/* swanctl asks get-conns/get-shared/get-pools first: what is gone is unloaded */
-	g_autofree char *smaller = mask(golden_conf, "\tv6 \\{(.|\n)*\n\t\\}\n\\}\nsecrets", "}\nsecrets");
+	g_autofree char *smaller =
+		mask(golden_conf, "\tv6 \\{(.|\n)*\n\t\\}\n\\}\nsecrets", "}\nsecrets");
 	write_file(f->dir, "swanctl.conf", smaller);
 	load_all(f, NULL, &again);
 	g_assert_nonnull(strstr(again, "successfully loaded 2 connections, 1 unloaded\n"));
@@ -595,6 +652,31 @@ test_load_all(Fixture *f, gconstpointer data)
 	g_assert_null(strstr(raw, "v6 {"));
 	g_assert_nonnull(strstr(raw, "list-conn event {road {"));
 
+	/* --clear forgets every key first (clear-creds), then loads the file's again */
+	g_autofree char *path = g_build_filename(f->dir, "swanctl.conf", NULL);
+	g_autofree char *creds = NULL, *cerr = NULL;
+	g_assert_cmpint(swanctl(f, &creds, &cerr, "--load-creds", "--clear", "--file", path, NULL),
+			==, 0);
+	g_autofree char *creds_clean = without_folder_noise(creds);
+	g_assert_cmpstr(creds_clean, ==,
+			"loaded ike secret 'ike-gw'\nloaded ike secret 'ike-road'\n");
+	g_autofree char *log2 = vpnd_stderr(f);
+	g_assert_nonnull(strstr(log2, "2 shared keys cleared"));
+	g_assert_null(strstr(log2, "a test secret"));
+	stop_vpnd(f);
+
+	/* the same file in conf_dir at start-up: the same path in, the same listing out */
+	g_autofree char *confd = g_build_filename(f->dir, "conf.d", NULL);
+	g_assert_cmpint(g_mkdir(confd, 0700), ==, 0);
+	write_file(confd, "a.conf", golden_conf);
+	g_autofree char *with_dir = g_strdup_printf("%sconf_dir = %s\n", NET_LOOPBACK, confd);
+	write_config(f, with_dir);
+	start_vpnd(f, -1, NULL);
+	g_autofree char *again_conns = NULL, *again_err = NULL, *pools = NULL, *perr = NULL;
+	g_assert_cmpint(swanctl(f, &again_conns, &again_err, "--list-conns", NULL), ==, 0);
+	g_assert_cmpstr(again_conns, ==, conns);
+	g_assert_cmpint(swanctl(f, &pools, &perr, "--list-pools", NULL), ==, 0);
+	g_assert_nonnull(strstr(pools, "p4                   10.3.0.0 "));
 	stop_vpnd(f);
 }
 
@@ -612,7 +694,8 @@ start_charon(Fixture *f, char **uri)
 		"kernel-netlink attr\n"
 		"\tinstall_virtual_ip = no\n"
 		"\tsyslog {\n\t\tdaemon {\n\t\t\tdefault = -1\n\t\t}\n\t}\n"
-		"\tfilelog {\n\t\tmain {\n\t\t\tpath = %s/charon.log\n\t\t\tdefault = 1\n\t\t}\n\t}\n"
+		"\tfilelog {\n\t\tmain {\n\t\t\tpath = %s/charon.log\n\t\t\tdefault = "
+		"1\n\t\t}\n\t}\n"
 		"\tplugins {\n\t\tvici {\n\t\t\tsocket = unix://%s\n\t\t}\n\t}\n"
 		"}\n",
 		f->dir, sock);
@@ -628,8 +711,7 @@ start_charon(Fixture *f, char **uri)
 	/* unshare and sh exec: the process is charon itself, so its PID is what we stop */
 	GSubprocess *charon = g_subprocess_launcher_spawn(
 		l, &error, "unshare", "--net", "--mount", "--propagation", "private", "--", "sh",
-		"-c", "mount -t tmpfs -o size=4m vpnd-vici-test /run && exec \"$0\"", CHARON,
-		NULL);
+		"-c", "mount -t tmpfs -o size=4m vpnd-vici-test /run && exec \"$0\"", CHARON, NULL);
 	g_assert_no_error(error);
 	gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * 1000;
 	while (!can_connect(sock)) {
@@ -675,10 +757,8 @@ test_golden(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(v_load, ==, c_load);
 
 	static const char *const cmds[][2] = {
-		{ "--list-conns", NULL },
-		{ "--list-pools", NULL },
-		{ "--list-pools", "--leases" },
-		{ "--list-conns", "--raw" },
+		{ "--list-conns", NULL },       { "--list-pools", NULL },
+		{ "--list-pools", "--leases" }, { "--list-conns", "--raw" },
 		{ "--list-pools", "--raw" },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
@@ -695,6 +775,112 @@ test_golden(Fixture *f, gconstpointer data)
 	}
 	stop_charon(charon);
 	stop_vpnd(f);
+}
+
+/* initiate, terminate and rekey when things do not work out: each says why. */
+static void
+test_initiate_errors(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL, *iout = NULL, *ierr = NULL, *tout = NULL;
+	g_autofree char *terr = NULL, *t2out = NULL, *t2err = NULL, *rout = NULL, *rerr = NULL;
+	g_autofree char *path = g_build_filename(f->dir, "swanctl.conf", NULL);
+
+	/* loopback, where no IKE daemon answers: the initiator only retransmits */
+	write_file(f->dir, "swanctl.conf",
+		   "connections {\n\tnowhere {\n\t\tversion = 2\n\t\tlocal_addrs = 127.0.0.1\n"
+		   "\t\tremote_addrs = 127.0.0.2\n\t\tlocal {\n\t\t\tauth = psk\n\t\t}\n"
+		   "\t\tremote {\n\t\t\tauth = psk\n\t\t}\n\t\tchildren {\n\t\t\tx {\n"
+		   "\t\t\t\tremote_ts = 10.9.0.0/24\n\t\t\t}\n\t\t}\n\t}\n}\n");
+	g_assert_cmpint(swanctl(f, &out, &err, "--load-conns", "--file", path, NULL), ==, 0);
+
+	g_assert_cmpint(swanctl(f, &iout, &ierr, "--initiate", "--child", "nosuch", NULL), ==, 1);
+	g_assert_cmpstr(ierr, ==, "initiate failed: CHILD_SA config 'nosuch' not found\n");
+
+	g_clear_pointer(&iout, g_free);
+	g_clear_pointer(&ierr, g_free);
+	g_assert_cmpint(
+		swanctl(f, &iout, &ierr, "--initiate", "--child", "x", "--timeout", "1", NULL), ==,
+		1);
+	g_assert_cmpstr(ierr, ==, "initiate failed: CHILD_SA 'x' not established after 1000ms\n");
+	/* the control-log lines of the attempt came first */
+	g_assert_nonnull(strstr(iout, "[IKE] sending IKE_SA_INIT request 0\n"));
+	g_assert_nonnull(strstr(iout, "[IKE] nowhere: initiating IKE SA "));
+
+	/* still connecting: terminate gives it up */
+	g_assert_cmpint(swanctl(f, &rout, &rerr, "--rekey", "--ike", "nowhere", NULL), ==, 1);
+	g_assert_cmpstr(rerr, ==, "rekey failed: no matching SAs to rekey found\n");
+	g_assert_cmpint(swanctl(f, &tout, &terr, "--terminate", "--ike", "nowhere", NULL), ==, 0);
+	g_assert_true(g_str_has_suffix(tout, "terminate completed successfully\n"));
+	g_assert_cmpint(swanctl(f, &t2out, &t2err, "--terminate", "--ike", "nowhere", NULL), ==, 1);
+	g_assert_cmpstr(t2err, ==, "terminate failed: no matching SAs to terminate found\n");
+	g_clear_pointer(&t2out, g_free);
+	g_clear_pointer(&t2err, g_free);
+	g_assert_cmpint(swanctl(f, &t2out, &t2err, "--terminate", "--ike-id", "999", NULL), ==, 1);
+	g_assert_cmpstr(t2err, ==, "terminate failed: no matching SAs to terminate found\n");
+	stop_vpnd(f);
+}
+
+/* A listening UNIX socket at @path, as systemd would create it. */
+static int
+listening_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(fd, 16), ==, 0);
+	return fd;
+}
+
+static void
+expect_daemon_version(Fixture *f, const char *uri)
+{
+	g_autofree char *out = NULL, *err = NULL;
+
+	g_assert_cmpint(swanctl_uri(f, uri, &out, &err, "--version", "--daemon", NULL), ==, 0);
+	g_assert_true(g_str_has_prefix(out, "strongSwan " VPND_VERSION " vpnd ("));
+}
+
+/* Mode 0660; several sockets (vpnd's and strongSwan's default path, say); sockets
+ * systemd passes, by path and by name. */
+static void
+test_sockets(Fixture *f, gconstpointer data)
+{
+	struct stat st;
+	g_autofree char *second = g_build_filename(f->dir, "charon.vici", NULL);
+	g_autofree char *uri2 = g_strdup_printf("unix://%s", second);
+
+	g_assert_cmpint(stat(f->socket, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0660);
+	stop_vpnd(f);
+
+	g_autofree char *two =
+		g_strdup_printf("vici {\n\tsocket = unix://%s, %s\n}\n", f->socket, uri2);
+	write_config(f, two);
+	start_vpnd(f, -1, NULL);
+	expect_daemon_version(f, NULL);
+	expect_daemon_version(f, uri2);
+	g_assert_cmpint(stat(second, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0660);
+	stop_vpnd(f);
+	g_assert_false(g_file_test(second, G_FILE_TEST_EXISTS));
+
+	/* by path: vpnd takes the socket systemd holds instead of binding one */
+	write_config(f, NULL);
+	start_vpnd(f, listening_socket(f->socket), NULL);
+	expect_daemon_version(f, NULL);
+	g_autofree char *log = vpnd_stderr(f);
+	g_assert_null(strstr(log, "another process is listening"));
+	stop_vpnd_keep_socket(f);
+	g_unlink(f->socket);
+
+	/* by name: systemd://NAME */
+	write_config(f, "vici {\n\tsocket = systemd://vici-test\n}\n");
+	start_vpnd(f, listening_socket(f->socket), "vici-test");
+	expect_daemon_version(f, NULL);
+	stop_vpnd_keep_socket(f);
+	g_unlink(f->socket);
 }
 
 /* ---- raw protocol ---- */
@@ -897,6 +1083,72 @@ flood_requests(int fd, guint n)
 	g_byte_array_unref(a);
 }
 
+/* The response to the request just sent: {success=no errmsg=@errmsg}. */
+static void
+expect_refusal(int fd, const char *errmsg)
+{
+	g_autoptr(GBytes) p = raw_read_packet(fd);
+	GByteArray *want = g_byte_array_new();
+	static const guint8 head[] = { 1, 3,   7,   's', 'u', 'c', 'c', 'e', 's', 's', 0,
+				       2, 'n', 'o', 3,   6,   'e', 'r', 'r', 'm', 's', 'g' };
+	guint8 len[2] = { (guint8)(strlen(errmsg) >> 8), (guint8)strlen(errmsg) };
+
+	g_byte_array_append(want, head, sizeof(head));
+	g_byte_array_append(want, len, 2);
+	g_byte_array_append(want, (const guint8 *)errmsg, (guint)strlen(errmsg));
+	g_assert_nonnull(p);
+	g_assert_cmpmem(g_bytes_get_data(p, NULL), g_bytes_get_size(p), want->data, want->len);
+	g_byte_array_unref(want);
+}
+
+/*
+ * Messages that cannot be read, from one client while a second one is connected:
+ * unknown element types and nesting past the limit. Nothing is loaded from them
+ * (load-* answer charon's "parsing request failed"), other commands answer with their
+ * defaults, the unknown command gets CMD_UNKNOWN, and the second client is served.
+ */
+static void
+test_raw_bad_messages(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	int bad = raw_connect(f);
+	int good = raw_connect(f);
+	static const guint8 unknown_element[] = { 1, 1, 'x', 9, 1, 'k', 2 };
+	static const guint8 item_outside_list[] = { 5, 0, 1, 'v' };
+	guint8 deep[2 * 40];
+
+	for (guint i = 0; i < 40; i++) {
+		deep[2 * i] = 1; /* SECTION_START "a", 40 deep (the limit is 32) */
+		deep[2 * i + 1] = 0;
+	}
+	raw_send_packet(bad, 0, "load-conn", unknown_element, sizeof(unknown_element));
+	expect_refusal(bad, "parsing request failed: unknown type");
+	expect_version_works(good);
+	raw_send_packet(bad, 0, "load-conn", deep, sizeof(deep));
+	expect_refusal(bad, "parsing request failed: sections nested too deep");
+	expect_version_works(good);
+	raw_send_packet(bad, 0, "load-shared", item_outside_list, sizeof(item_outside_list));
+	expect_refusal(bad, "parsing request failed: misplaced element");
+	raw_send_packet(bad, 0, "load-pool", deep, 7);
+	expect_refusal(bad, "parsing request failed: truncated");
+	/* a listing ignores what it cannot read: there is nothing, as without a filter */
+	raw_send_packet(bad, 0, "get-conns", unknown_element, sizeof(unknown_element));
+	g_autoptr(GBytes) conns = raw_read_packet(bad);
+	static const guint8 empty_conns[] = { 1, 4, 5, 'c', 'o', 'n', 'n', 's', 6 };
+	g_assert_cmpmem(g_bytes_get_data(conns, NULL), g_bytes_get_size(conns), empty_conns,
+			sizeof(empty_conns));
+	raw_send_packet(bad, 0, "no-such-command", deep, sizeof(deep));
+	expect_simple(bad, 2); /* CMD_UNKNOWN */
+	expect_version_works(bad);
+	expect_version_works(good);
+	close(bad);
+	close(good);
+
+	g_assert_cmpint(swanctl(f, &out, &err, "--list-conns", "--raw", NULL), ==, 0);
+	g_assert_cmpstr(out, ==, "list-conns reply {}\n");
+	stop_vpnd(f);
+}
+
 static void
 test_raw_abuse(Fixture *f, gconstpointer data)
 {
@@ -957,8 +1209,8 @@ main(int argc, char **argv)
 	g_autofree char *crypto_conf =
 		g_strdup_printf("plugins {\n\tdir = %s\n\tload = crypto-gnutls\n}\n",
 				g_getenv("VPND_PLUGIN_BUILDDIR"));
-	g_test_add("/vici/swanctl/list-algs", Fixture, crypto_conf, fixture_setup,
-		   test_list_algs, fixture_teardown);
+	g_test_add("/vici/swanctl/list-algs", Fixture, crypto_conf, fixture_setup, test_list_algs,
+		   fixture_teardown);
 	g_test_add("/vici/swanctl/stats", Fixture, NULL, fixture_setup, test_stats,
 		   fixture_teardown);
 	g_test_add("/vici/swanctl/reload-settings", Fixture, NULL, fixture_setup,
@@ -970,9 +1222,15 @@ main(int argc, char **argv)
 		   fixture_teardown);
 	g_test_add("/vici/swanctl/load-all", Fixture, NET_LOOPBACK, fixture_setup, test_load_all,
 		   fixture_teardown);
+	g_autofree char *initiate_conf = g_strconcat(crypto_conf, NET_LOOPBACK, NULL);
+	g_test_add("/vici/swanctl/initiate-errors", Fixture, initiate_conf, fixture_setup,
+		   test_initiate_errors, fixture_teardown);
 	g_test_add("/vici/swanctl/golden", Fixture, NET_LOOPBACK, fixture_setup, test_golden,
 		   fixture_teardown);
+	g_test_add("/vici/sockets", Fixture, NULL, fixture_setup, test_sockets, fixture_teardown);
 	g_test_add("/vici/raw/answers", Fixture, NULL, fixture_setup, test_raw_answers,
+		   fixture_teardown);
+	g_test_add("/vici/raw/bad-messages", Fixture, NULL, fixture_setup, test_raw_bad_messages,
 		   fixture_teardown);
 	g_test_add("/vici/raw/abuse", Fixture, NULL, fixture_setup, test_raw_abuse,
 		   fixture_teardown);

@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 #
 # tests/lib/netns.sh: what the shell tests that build two network namespaces share
-# (test-kernel-tun.sh, test-tunnel.sh). Source it, then call netns_init TAG: it sets
+# (test-kernel-tun.sh, test-tunnel.sh, test-vici-tunnel.sh). Source it, then call netns_init TAG: it sets
 # NS1 and NS2 (named with the PID), TMP (a scratch folder), PIDS (killed and reaped on
 # exit), FAILED and N (the TAP state), and a trap that removes all of them on any exit.
 # LOG_GLOBS (default "*.log") says which files in TMP dump_logs shows.
@@ -83,6 +83,43 @@ netns_setup_pair() {
 	ip -n "$NS2" link set lo up
 	in1 ip link set "$1" up
 	in2 ip link set "$2" up
+}
+
+# start_vpnd NAME NS: vpnd in NS, log in $TMP/NAME.log (appended), pid in pid_NAME
+start_vpnd() {
+	local name=$1 ns=$2
+	ip netns exec "$ns" "$VPND" --config "$TMP/$name/vpnd.conf" \
+		>>"$TMP/$name.log" 2>&1 &
+	PIDS+=($!)
+	eval "pid_$name=$!"
+}
+
+# wait_log NAME PATTERN SECONDS [COUNT [AFTER]]: COUNT (1) lines matching PATTERN in
+# NAME's log past its first AFTER (0) lines
+wait_log() {
+	for _ in $(seq $(($3 * 10))); do
+		[ "$(tail -n +$((${5:-0} + 1)) "$TMP/$1.log" 2>/dev/null | grep -c -- "$2")" -ge "${4:-1}" ] &&
+			return 0
+		sleep 0.1
+	done
+	echo "$1: fewer than ${4:-1} lines match: $2"
+	return 1
+}
+
+# stop_vpnd NAME: SIGTERM, exit 0 within 5 s, no critical or sanitizer report in its log
+stop_vpnd() {
+	local pid rc
+	eval "pid=\$pid_$1"
+	kill -TERM "$pid"
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && { echo "vpnd $1 still running"; return 1; }
+	wait "$pid"
+	rc=$?
+	echo "vpnd $1 exited with $rc"
+	[ "$rc" = 0 ] && ! grep -Eq 'CRITICAL|Sanitizer|runtime error' "$TMP/$1.log"
 }
 
 pings() { # NS SRC DST

@@ -140,6 +140,35 @@ test_errors(void)
 	assert_fails("connections {\n c {\n", "t.conf");
 }
 
+/* Texts (VICI, D-Bus) parse as files do, but may not make vpnd open a path. */
+static void
+test_text(void)
+{
+	static const char conn[] = "connections {\n\tc {\n\t\tremote_addrs = 192.0.2.2\n"
+				   "\t}\n}\nsecrets {\n\tike-c {\n\t\tsecret = x\n\t}\n}\n"
+				   "pools {\n\tp {\n\t\taddrs = 10.3.0.0/24\n\t}\n}\n";
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ConnLoad) load = conn_loader_parse_text(conn, "text", &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpuint(load->conns->len, ==, 1);
+	g_assert_cmpuint(load->shared->len, ==, 1);
+	g_assert_cmpstr(((ConnSharedKey *)load->shared->pdata[0])->name, ==, "ike-c");
+	g_assert_cmpuint(load->pools->len, ==, 1);
+
+	g_autoptr(ConnLoad) refused =
+		conn_loader_parse_text("connections {\n  include /etc/passwd\n}\n", "text", &error);
+	g_assert_null(refused);
+	g_assert_error(error, CONN_ERROR, CONN_ERROR_INVALID);
+	g_assert_cmpstr(error->message, ==, "text:2: include is not allowed in a loaded text");
+	g_clear_error(&error);
+	/* a key or section of that name is no include */
+	g_autoptr(ConnLoad) named =
+		conn_loader_parse_text("include = 1\ninclude {\n}\n", "t", &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(named);
+}
+
 static void
 test_missing_dir(void)
 {
@@ -159,5 +188,6 @@ main(int argc, char **argv)
 	g_test_add_func("/conn-loader/psk-lookup", test_psk_lookup);
 	g_test_add_func("/conn-loader/errors", test_errors);
 	g_test_add_func("/conn-loader/missing-dir", test_missing_dir);
+	g_test_add_func("/conn-loader/text", test_text);
 	return g_test_run();
 }

@@ -1,0 +1,122 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# swanctl --list-sas against vpnd and against charon, for the same tunnel: the same
+# keys in the same order (vici.md §4.2), values aside. charon (kernel-libipsec) runs in
+# namespace A, vpnd (kernel-tun) in B (tests/interop/lib.sh). First charon initiates,
+# then vpnd does (through swanctl --initiate against vpnd); each time the initiator's
+# and the responder's list-sa trees are compared with the other daemon's in the same
+# role, and what swanctl prints of them (names, addresses, SPIs and times aside).
+# Needs root (exit 77 otherwise).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${VPND_BUILD_ROOT:?}
+# shellcheck source=tests/interop/lib.sh
+. "$here/../interop/lib.sh"
+
+export INTEROP_VPND=$build/daemon/vpnd INTEROP_VPND_PLUGINS=${VPND_PLUGIN_BUILDDIR:-$build/plugins}
+interop_require
+interop_init
+A=vpnd-vca-$$ B=vpnd-vcb-$$
+n=0 failed=0
+
+ok() { # DESCRIPTION RESULT
+	n=$((n + 1))
+	if [ "$2" = 0 ]; then
+		echo "ok $n - $1"
+	else
+		echo "not ok $n - $1"
+		failed=1
+	fi
+}
+
+# swanctl against vpnd in B
+vpnd_swanctl() {
+	STRONGSWAN_CONF=$INTEROP_DIR/$A/strongswan.conf timeout -s KILL 30 \
+		"$INTEROP_SWANCTL" "$@" --uri "unix://$INTEROP_DIR/$B/vpnd.vici"
+}
+
+# The keys of a list-sas --raw dump in order, one per line: values, list items, SA
+# names and unique ids dropped.
+keys_of() {
+	sed -E -e 's/=\[[^]]*\]/=[]/g' -e 's/=[^ {}]*/=/g' \
+		-e 's/([ {])[A-Za-z0-9_.-]+-[0-9]+ \{/\1CHILD {/g' |
+		tr ' ' '\n' | grep -v '^$'
+}
+
+# compare WHAT CHARON_DUMP VPND_DUMP
+compare() {
+	local diff_out
+	diff_out=$(diff <(keys_of <"$2") <(keys_of <"$3"))
+	if [ -n "$diff_out" ]; then
+		echo "# $1: charon (<) and vpnd (>) differ:"
+		sed 's/^/#   /' <<<"$diff_out"
+		echo "# charon: $(cat "$2")"
+		echo "# vpnd:   $(cat "$3")"
+		return 1
+	fi
+}
+
+# swanctl --list-sas as printed, from the side of LOCAL_NS (the other is REMOTE_NS):
+# names, addresses and subnets by role, SPIs, ids and times as placeholders
+printed_by() { # LOCAL_NS REMOTE_NS LOCAL_DIGIT REMOTE_DIGIT
+	sed -E -e "s/$1/LOCAL/g; s/$2/REMOTE/g" \
+		-e "s/192\.0\.2\.$3/L_ADDR/g; s/192\.0\.2\.$4/R_ADDR/g" \
+		-e "s/10\.$3\.0\.0/L_NET/g; s/10\.$4\.0\.0/R_NET/g" \
+		-e 's/#[0-9]+/#N/g; s/reqid [0-9]+/reqid N/' \
+		-e 's/[0-9a-f]{16}_i/SPI_i/; s/[0-9a-f]{16}_r/SPI_r/' \
+		-e 's/[0-9]+s ago/Ns ago/g; s/(rekeying|expires) in [0-9]+s/\1 in Ns/g' \
+		-e 's/^( +(in|out) +)[0-9a-f]{8},/\1SPI,/'
+}
+
+# compare_printed WHAT CHARON_TEXT VPND_TEXT (charon in A, vpnd in B)
+compare_printed() {
+	local diff_out
+	diff_out=$(diff <(printed_by "$A" "$B" 1 2 <"$2") <(printed_by "$B" "$A" 2 1 <"$3"))
+	[ -z "$diff_out" ] && return 0
+	echo "# $1: charon (<) and vpnd (>) print differently:"
+	sed 's/^/#   /' <<<"$diff_out"
+	return 1
+}
+
+interop_netns_pair "$A" "$B"
+# charon forces UDP encapsulation as vpnd does with kernel-tun: the same NAT keys
+interop_site_conf "$A" "$B" | sed 's/^\t\tdpd_delay = 0$/&\n\t\tencap = yes/' >"$INTEROP_DIR/a.conf"
+interop_site_conf "$B" "$A" >"$INTEROP_DIR/b.conf"
+interop_charon_start "$A" "$INTEROP_DIR/a.conf"
+interop_vpnd_start "$B" "$INTEROP_DIR/b.conf"
+
+# ---- charon initiates ----
+interop_swanctl "$A" --initiate --child tun --timeout 10 >"$INTEROP_DIR/init-c.out" 2>&1
+ok "charon initiates to vpnd" $?
+interop_vpnd_wait_log "$B" "tun: CHILD SA tun up" 5
+interop_swanctl "$A" --list-sas --raw >"$INTEROP_DIR/c-init.raw" 2>&1
+vpnd_swanctl --list-sas --raw >"$INTEROP_DIR/v-resp.raw" 2>&1
+interop_swanctl "$A" --list-sas >"$INTEROP_DIR/c-init.txt" 2>&1
+vpnd_swanctl --list-sas >"$INTEROP_DIR/v-resp.txt" 2>&1
+interop_swanctl "$A" --terminate --ike tun >/dev/null 2>&1
+interop_vpnd_wait_log "$B" "tun: IKE SA [0-9]+ down" 5
+ok "charon deletes the IKE SA, vpnd sees it go" $?
+
+# ---- vpnd initiates ----
+vpnd_swanctl --initiate --child tun --timeout 10 >"$INTEROP_DIR/init-v.out" 2>&1
+ok "vpnd initiates to charon (swanctl --initiate against vpnd)" $?
+interop_wait_sa "$A" tun 5
+vpnd_swanctl --list-sas --raw >"$INTEROP_DIR/v-init.raw" 2>&1
+interop_swanctl "$A" --list-sas --raw >"$INTEROP_DIR/c-resp.raw" 2>&1
+vpnd_swanctl --list-sas >"$INTEROP_DIR/v-init.txt" 2>&1
+interop_swanctl "$A" --list-sas >"$INTEROP_DIR/c-resp.txt" 2>&1
+vpnd_swanctl --terminate --ike tun >/dev/null 2>&1
+ok "vpnd terminates" $?
+
+compare "initiator" "$INTEROP_DIR/c-init.raw" "$INTEROP_DIR/v-init.raw"
+ok "vpnd as initiator lists the keys charon lists as initiator" $?
+compare "responder" "$INTEROP_DIR/c-resp.raw" "$INTEROP_DIR/v-resp.raw"
+ok "vpnd as responder lists the keys charon lists as responder" $?
+compare_printed "initiator" "$INTEROP_DIR/c-init.txt" "$INTEROP_DIR/v-init.txt"
+ok "swanctl --list-sas prints the same for vpnd as for charon (initiator)" $?
+compare_printed "responder" "$INTEROP_DIR/c-resp.txt" "$INTEROP_DIR/v-resp.txt"
+ok "and for the responder" $?
+
+echo "1..$n"
+exit "$failed"
