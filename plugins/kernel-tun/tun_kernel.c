@@ -27,6 +27,15 @@ typedef struct {
 	guint refs;
 } TunRouteRef;
 
+/* ESP datagrams from one TUN wakeup to one peer, sent in one go (send_esp_batch) */
+typedef struct {
+	VpndAddr src, dst;
+	gsize len, seg_len; /* every datagram is seg_len bytes but the last */
+	guint n;
+	gboolean closed; /* the last one was shorter: nothing may follow it */
+	guint8 data[VPND_ESP_BATCH_BYTES];
+} TunBatch;
+
 struct VpndKernel {
 	VpndHost *host;
 	VpndKernelEvents events;
@@ -43,6 +52,7 @@ struct VpndKernel {
 	guint check_source; /* idle: a byte or packet limit was reached */
 	GHashTable *routes; /* prefix key -> TunRouteRef */
 	guint8 *buf;
+	TunBatch *batch;
 };
 
 /* ---- Settings and device ---------------------------------------------------------- */
@@ -339,6 +349,45 @@ send_esp(VpndKernel *k, const VpndAddr *src, const VpndAddr *dst, const guint8 *
 		tun_table_count_drop(k->table, TUN_DROP_IO);
 }
 
+static void
+flush_batch(VpndKernel *k)
+{
+	TunBatch *b = k->batch;
+
+	if (b->n == 1)
+		send_esp(k, &b->src, &b->dst, b->data, b->len);
+	else if (b->n > 1)
+		k->events.send_esp_batch(k->user_data, &b->src, &b->dst, b->data, b->len,
+					 b->seg_len);
+	b->n = 0;
+	b->len = 0;
+}
+
+/* Queues a datagram for flush_batch(), which runs before this wakeup ends. */
+static void
+queue_esp(VpndKernel *k, const VpndAddr *src, const VpndAddr *dst, const guint8 *esp, gsize len)
+{
+	TunBatch *b = k->batch;
+
+	if (!k->events.send_esp_batch || len > sizeof(b->data)) {
+		send_esp(k, src, dst, esp, len);
+		return;
+	}
+	if (b->n && (b->closed || len > b->seg_len || b->n == VPND_ESP_BATCH_MAX ||
+		     b->len + len > sizeof(b->data) || !tun_addr_equal(src, &b->src, TRUE) ||
+		     !tun_addr_equal(dst, &b->dst, TRUE)))
+		flush_batch(k);
+	if (!b->n) {
+		b->src = *src;
+		b->dst = *dst;
+		b->seg_len = len;
+	}
+	memcpy(b->data + b->len, esp, len);
+	b->len += len;
+	b->n++;
+	b->closed = len < b->seg_len;
+}
+
 /* The packet's own addresses, protocol and ports, for ACQUIRE. */
 static void
 flow_to_ts(const TunFlow *flow, const guint8 *addr, guint16 port, VpndTs *ts)
@@ -408,7 +457,7 @@ outbound(VpndKernel *k, gsize len)
 	/* copies: @sa is not touched once the daemon has been called */
 	VpndAddr src = sa->src, dst = sa->dst;
 	after_packet(k, sa, now);
-	send_esp(k, &src, &dst, esp, esp_len);
+	queue_esp(k, &src, &dst, esp, esp_len);
 }
 
 static gboolean
@@ -428,6 +477,7 @@ on_tun_readable(gint fd, GIOCondition condition, gpointer data)
 		}
 		outbound(k, (gsize)n);
 	}
+	flush_batch(k);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -630,6 +680,7 @@ tun_open(VpndHost *host, const VpndKernelEvents *events, gpointer user_data, GEr
 	k->table = tun_table_new();
 	k->routes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	k->buf = g_malloc(TUN_BUF_SIZE);
+	k->batch = g_new0(TunBatch, 1);
 	k->nl = tun_netlink_new(error);
 	if (!k->nl || !tun_create(k, name && *name ? name : TUN_DEFAULT_NAME, error)) {
 		tun_close(k);
@@ -658,6 +709,7 @@ tun_close(VpndKernel *k)
 	tun_table_free(k->table);
 	tun_netlink_free(k->nl);
 	g_free(k->buf);
+	g_free(k->batch);
 	g_free(k);
 }
 
