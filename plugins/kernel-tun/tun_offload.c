@@ -118,12 +118,12 @@ tcp_shape(const guint8 *pkt, gsize len, TcpShape *s)
 	s->v6 = pkt[0] >> 4 == 6;
 	if (s->v6) {
 		if (len < IPV6_HDR_LEN + TCP_HDR_MIN || pkt[6] != IPPROTO_TCP ||
-		    get16(pkt + IPV6_OFF_LEN) + IPV6_HDR_LEN != len)
+		    (gsize)get16(pkt + IPV6_OFF_LEN) + IPV6_HDR_LEN != len)
 			return FALSE;
 		s->ip_len = IPV6_HDR_LEN;
 	} else {
 		if (pkt[0] != 0x45 || len < 20 + TCP_HDR_MIN || pkt[9] != IPPROTO_TCP ||
-		    get16(pkt + IPV4_OFF_LEN) != len || (get16(pkt + 6) & 0x3fff))
+		    (gsize)get16(pkt + IPV4_OFF_LEN) != len || (get16(pkt + 6) & 0x3fff))
 			return FALSE;
 		s->ip_len = 20;
 	}
