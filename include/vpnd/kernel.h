@@ -196,17 +196,18 @@ typedef struct {
 	void (*esp_input)(VpndKernel *kernel, const VpndAddr *src, const VpndAddr *dst,
 			  guint8 *data, gsize len);
 	/*
-	 * Userspace data planes: the datagrams of one wakeup were all given to esp_input;
-	 * what the provider held back to join with later ones goes out now. (nullable)
-	 */
-	void (*esp_input_flush)(VpndKernel *kernel);
-	/*
 	 * Userspace data planes: every counter by a stable name ("drops.unknown-spi",
 	 * "sa.in.0000c001.drops.auth" …), for status output and tests. (nullable)
 	 */
 	void (*foreach_counter)(VpndKernel *kernel,
 				void (*func)(const char *name, guint64 value, gpointer user_data),
 				gpointer user_data);
+	/*
+	 * Userspace data planes: the datagrams of one wakeup were all given to esp_input;
+	 * what the provider held back to join with later ones goes out now. (nullable;
+	 * last, so that the members before it keep their places)
+	 */
+	void (*esp_input_flush)(VpndKernel *kernel);
 } VpndKernelOps;
 
 G_END_DECLS

@@ -1005,6 +1005,6 @@ const VpndKernelOps tun_kernel_ops = {
 	.del_policy = tun_del_policy,
 	.enable_udp_encap = tun_enable_udp_encap,
 	.esp_input = tun_esp_input,
-	.esp_input_flush = tun_esp_input_flush,
 	.foreach_counter = tun_foreach_counter,
+	.esp_input_flush = tun_esp_input_flush,
 };
