@@ -195,7 +195,7 @@ sa_in() {
 # enough for the TUN offloads: the sender's kernel hands vpnd TSO segments, which it
 # cuts; the receiving vpnd joins the decrypted packets back (GRO).
 tcp_transfer() {
-	local from=$1 to ns_to out=$TMP/transfer.out
+	local from=$1 ns_to out=$TMP/transfer.out
 	if [ "$from" = "$NS1" ]; then ns_to=$NS2; else ns_to=$NS1; fi
 	rm -f "$out" "$out.ready"
 	ip netns exec "$ns_to" python3 - "$3" "$out" <<'PY2' &
@@ -324,6 +324,7 @@ check "... told by a's Delete" deleted_by_peer b "$b_lines"
 check "b removed its routes into the tunnel" \
 	bash -c "[ -z \"\$(ip -n $NS2 route show dev vpnd0; ip -n $NS2 -6 route show dev vpnd0 | grep -v '^fe80')\" ]"
 check "no traffic from b after the delete" no_pings "$NS2"
+# shellcheck disable=SC2154 # pid_b: set by start_vpnd
 check "b's vpnd is still running" kill -0 "$pid_b"
 
 # and from NS2's side: a comes back, the tunnel with it, then b stops

@@ -47,6 +47,7 @@ check() { # description, command…
 	else
 		echo "not ok $N - $what"
 		sed 's/^/#   /' "$TMP/check.log"
+		# shellcheck disable=SC2034 # read by the sourcing script
 		FAILED=1
 	fi
 }
