@@ -6,19 +6,25 @@
  * framing, padding, replay window and counters cost on top of the crypto.
  *
  * Usage: bench-esp-packet PLUGIN_DIR             timed runs, METRIC VALUE UNIT lines
- *        bench-esp-packet PLUGIN_DIR COUNT BACKEND SUITE SIZE esp|floor
+ *        bench-esp-packet PLUGIN_DIR COUNT BACKEND SUITE SIZE esp|floor|offload
  *                                               exactly COUNT packets of one workload,
  *                                               for callgrind (run.sh counts them)
+ *
+ * offload: what the TUN offloads add per packet (plugins/kernel-tun/tun_offload.c):
+ * a large TCP segment of OFFLOAD_SEGMENTS packets of SIZE payload bytes cut into
+ * packets (headers, checksums) and joined back, as the two tunnel ends do.
  */
 #include <stdio.h>
 
 #include "core/crypto.h"
 #include "core/plugin_loader.h"
 #include "esp_sa.h"
+#include "tun_offload.h"
 
 #define RUNS 5
 #define MIN_SECONDS 0.2
 #define BUF_SIZE 9000
+#define OFFLOAD_SEGMENTS 40
 
 typedef struct {
 	const char *name;
@@ -171,6 +177,56 @@ bench_suite(const HostProvider *p, const char *backend, const Suite *s)
 	bare_clear(&bare);
 }
 
+typedef struct {
+	guint8 big[TUN_OFFLOAD_MAX];
+	gsize len;
+	struct virtio_net_hdr hdr;
+	TunGro *gro;
+} Offload;
+
+/* An IPv4 TCP segment of OFFLOAD_SEGMENTS * @mss payload bytes, as a TSO read gives it. */
+static void
+offload_init(Offload *o, gsize mss)
+{
+	static const guint8 head[40] = {
+		0x45, 0,    0,    0,    0x12, 0x34, 0x40, 0,    64,   6,    0,    0,    10, 1,
+		0,    1,    10,   2,    0,    1,    0x9c, 0x40, 0x14, 0x51, 0,    0,    0,  1,
+		0,    0,    0x77, 0x77, 0x50, 0x10, 0x01, 0xf5, 0,    0,    0,    0,
+	};
+
+	o->len = sizeof(head) + OFFLOAD_SEGMENTS * mss;
+	g_assert(o->len <= TUN_OFFLOAD_MAX);
+	memcpy(o->big, head, sizeof(head));
+	o->big[2] = (guint8)(o->len >> 8);
+	o->big[3] = (guint8)o->len;
+	for (gsize i = sizeof(head); i < o->len; i++)
+		o->big[i] = (guint8)i;
+	o->hdr = (struct virtio_net_hdr){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					  .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+					  .gso_size = (guint16)mss,
+					  .csum_start = 20,
+					  .csum_offset = 16 };
+	o->gro = tun_gro_new();
+}
+
+/* One large segment cut into packets and joined back: OFFLOAD_SEGMENTS packets. */
+static G_GNUC_NO_INLINE void
+offload_round(Offload *o, guint8 *buf)
+{
+	TunTso tso;
+	gsize len, n = 0;
+
+	if (!tun_tso_init(&tso, &o->hdr, o->big, o->len))
+		g_error("benchmark segment refused");
+	while ((len = tun_tso_next(&tso, buf, BUF_SIZE)) > 0) {
+		if (!tun_gro_add(o->gro, buf, len))
+			g_error("benchmark packet %zu not joined", n);
+		n++;
+	}
+	if (n != OFFLOAD_SEGMENTS || !tun_gro_take(o->gro, &len))
+		g_error("benchmark segment came back wrong");
+}
+
 /* A fixed number of packets of one workload: instruction counts do not depend on load. */
 static int
 count_one(VpndHost *host, char **argv)
@@ -188,6 +244,19 @@ count_one(VpndHost *host, char **argv)
 	if (!p || !s || size == 0 || size > BUF_SIZE - 256) {
 		fprintf(stderr, "unknown backend, suite or size\n");
 		return 2;
+	}
+	if (g_str_equal(argv[6], "offload")) {
+		static Offload o;
+		if (count % OFFLOAD_SEGMENTS || size * OFFLOAD_SEGMENTS + 40 > TUN_OFFLOAD_MAX) {
+			fprintf(stderr, "offload: COUNT a multiple of %u, SIZE up to %u\n",
+				OFFLOAD_SEGMENTS, (TUN_OFFLOAD_MAX - 40) / OFFLOAD_SEGMENTS);
+			return 2;
+		}
+		offload_init(&o, size);
+		for (guint64 i = 0; i < count / OFFLOAD_SEGMENTS; i++)
+			offload_round(&o, buf);
+		tun_gro_free(o.gro);
+		return 0;
 	}
 	Pair pair = { make_sa(p, s), make_sa(p, s) };
 	Bare bare = make_bare(p, s);

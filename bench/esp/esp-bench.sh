@@ -14,7 +14,11 @@
 # medians over the runs: throughput as the receiver counted it, TCP retransmits per
 # run (iperf3 --json), and CPU seconds per GB carried: user + system time of both
 # charons, or of both vpnd (/proc/PID/stat, before and after each run) over the
-# bytes received.
+# bytes received. A '#' line says where vpnd's packets were lost (TUN queues, UDP
+# receive buffers), since those losses are what TCP retransmits.
+#
+# For work on the data plane: ESP_BENCH_VPND_ONLY=1 measures vpnd alone (no ratio),
+# ESP_BENCH_PERF=DIR records perf samples of both vpnd (DIR/a.data, DIR/b.data).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tests/interop/lib.sh

@@ -459,16 +459,30 @@ receive_one(NetSocket *sock)
 	return TRUE;
 }
 
+/* After a wakeup's reads: the kernel provider writes out what it held back (nullable). */
+static void
+flush_esp(NetService *service)
+{
+	if (!service->esp_func && service->kernel_ops && service->kernel_ops->esp_input_flush)
+		service->kernel_ops->esp_input_flush(service->kernel);
+}
+
 static gboolean
 on_readable(int fd, GIOCondition condition, gpointer user_data)
 {
 	NetSocket *sock = user_data;
 
-	for (guint i = 0; i < NET_RX_BURST; i++)
-		if (!receive_one(sock))
+	for (guint i = 0; i < NET_RX_BURST; i++) {
+		if (!receive_one(sock)) {
+			if (sock->nat_t)
+				flush_esp(sock->service);
 			return G_SOURCE_CONTINUE;
+		}
+	}
 	/* the socket stays readable: the main loop comes back after other sources ran */
 	sock->service->counters.burst_limited++;
+	if (sock->nat_t)
+		flush_esp(sock->service);
 	return G_SOURCE_CONTINUE;
 }
 

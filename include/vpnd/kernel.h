@@ -202,6 +202,12 @@ typedef struct {
 	void (*foreach_counter)(VpndKernel *kernel,
 				void (*func)(const char *name, guint64 value, gpointer user_data),
 				gpointer user_data);
+	/*
+	 * Userspace data planes: the datagrams of one wakeup were all given to esp_input;
+	 * what the provider held back to join with later ones goes out now. (nullable;
+	 * last, so that the members before it keep their places)
+	 */
+	void (*esp_input_flush)(VpndKernel *kernel);
 } VpndKernelOps;
 
 G_END_DECLS

@@ -14,18 +14,32 @@
 
 #include "tun_kernel.h"
 #include "tun_netlink.h"
+#include "tun_offload.h"
 #include "tun_table.h"
 
-/* Room around a packet read from the TUN: ESP header and IV before, trailer and ICV after. */
+/* Room around a packet read from the TUN: ESP header and IV before, trailer and ICV after;
+ * the virtio_net_hdr read in front of a packet fits in the room before. */
 #define TUN_HEADROOM (ESP_HEADER_LEN + ESP_MAX_IV_LEN)
 #define TUN_TAILROOM (16 - 1 + ESP_TRAILER_LEN + VPND_ICV_MAX_LEN)
-#define TUN_MAX_PACKET 65535
+#define TUN_MAX_PACKET TUN_OFFLOAD_MAX
 #define TUN_BUF_SIZE (TUN_HEADROOM + TUN_MAX_PACKET + TUN_TAILROOM)
+G_STATIC_ASSERT(TUN_HEADROOM >= TUN_VNET_HDR_LEN);
+/* The large segments the kernel may hand us (TUNSETOFFLOAD). */
+#define TUN_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
 
 typedef struct {
 	TunPrefix prefix;
 	guint refs;
 } TunRouteRef;
+
+/* ESP datagrams from one TUN wakeup to one peer, sent in one go (send_esp_batch) */
+typedef struct {
+	VpndAddr src, dst;
+	gsize len, seg_len; /* every datagram is seg_len bytes but the last */
+	guint n;
+	gboolean closed; /* the last one was shorter: nothing may follow it */
+	guint8 data[VPND_ESP_BATCH_BYTES];
+} TunBatch;
 
 struct VpndKernel {
 	VpndHost *host;
@@ -42,7 +56,10 @@ struct VpndKernel {
 	guint timer_source;
 	guint check_source; /* idle: a byte or packet limit was reached */
 	GHashTable *routes; /* prefix key -> TunRouteRef */
-	guint8 *buf;
+	guint8 *buf;     /* TUN_BUF_SIZE: what the TUN gave, sealed in place */
+	guint8 *seg_buf; /* TUN_BUF_SIZE: one packet cut from a large segment */
+	TunBatch *batch;
+	TunGro *gro;
 };
 
 /* ---- Settings and device ---------------------------------------------------------- */
@@ -77,13 +94,18 @@ tun_create(VpndKernel *k, const char *name, GError **error)
 			    "opening /dev/net/tun: %s", g_strerror(errno));
 		return FALSE;
 	}
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	/* every packet either way has a virtio_net_hdr in front: offloads, see tun_offload.h */
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
 	g_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
 	if (ioctl(k->fd, TUNSETIFF, &ifr) < 0) {
 		g_set_error(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_FAILED,
 			    "creating TUN device \"%s\": %s", name, g_strerror(errno));
 		return FALSE;
 	}
+	int hdr_len = TUN_VNET_HDR_LEN;
+	if (ioctl(k->fd, TUNSETVNETHDRSZ, &hdr_len) < 0 ||
+	    ioctl(k->fd, TUNSETOFFLOAD, (unsigned long)TUN_OFFLOADS) < 0)
+		g_info("TUN offloads refused (%s): one packet per read", g_strerror(errno));
 	g_strlcpy(k->name, ifr.ifr_name, sizeof(k->name));
 	k->ifindex = if_nametoindex(k->name);
 	if (!k->ifindex) {
@@ -210,6 +232,17 @@ sa_routes_remove(VpndKernel *k, const TunSa *sa)
 		route_unref(k, &g_array_index(prefixes, TunPrefix, i));
 }
 
+/* Writes out what the coalescer holds. */
+static void
+tun_esp_input_flush(VpndKernel *k)
+{
+	gsize len;
+	const guint8 *held = tun_gro_take(k->gro, &len);
+
+	if (held && write(k->fd, held, len) < 0)
+		tun_table_count_drop(k->table, TUN_DROP_IO);
+}
+
 /* ---- Lifetimes ----------------------------------------------------------------------- */
 
 static void
@@ -293,6 +326,8 @@ on_timer(gpointer data)
 
 	check_lifetimes(k);
 	tun_table_expire_reservations(k->table, g_get_monotonic_time(), TUN_SPI_RESERVATION_USEC);
+	/* a daemon that never calls esp_input_flush still gets every packet out */
+	tun_esp_input_flush(k);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -339,6 +374,45 @@ send_esp(VpndKernel *k, const VpndAddr *src, const VpndAddr *dst, const guint8 *
 		tun_table_count_drop(k->table, TUN_DROP_IO);
 }
 
+static void
+flush_batch(VpndKernel *k)
+{
+	TunBatch *b = k->batch;
+
+	if (b->n == 1)
+		send_esp(k, &b->src, &b->dst, b->data, b->len);
+	else if (b->n > 1)
+		k->events.send_esp_batch(k->user_data, &b->src, &b->dst, b->data, b->len,
+					 b->seg_len);
+	b->n = 0;
+	b->len = 0;
+}
+
+/* Queues a datagram for flush_batch(), which runs before this wakeup ends. */
+static void
+queue_esp(VpndKernel *k, const VpndAddr *src, const VpndAddr *dst, const guint8 *esp, gsize len)
+{
+	TunBatch *b = k->batch;
+
+	if (!k->events.send_esp_batch || len > sizeof(b->data)) {
+		send_esp(k, src, dst, esp, len);
+		return;
+	}
+	if (b->n && (b->closed || len > b->seg_len || b->n == VPND_ESP_BATCH_MAX ||
+		     b->len + len > sizeof(b->data) || !tun_addr_equal(src, &b->src, TRUE) ||
+		     !tun_addr_equal(dst, &b->dst, TRUE)))
+		flush_batch(k);
+	if (!b->n) {
+		b->src = *src;
+		b->dst = *dst;
+		b->seg_len = len;
+	}
+	memcpy(b->data + b->len, esp, len);
+	b->len += len;
+	b->n++;
+	b->closed = len < b->seg_len;
+}
+
 /* The packet's own addresses, protocol and ports, for ACQUIRE. */
 static void
 flow_to_ts(const TunFlow *flow, const guint8 *addr, guint16 port, VpndTs *ts)
@@ -366,10 +440,11 @@ acquire(VpndKernel *k, TunPolicy *policy, const TunFlow *flow)
 	k->events.acquire(k->user_data, policy->params.reqid, &src, &dst);
 }
 
+/* Seals and queues the packet at @base + TUN_HEADROOM (@base: TUN_BUF_SIZE bytes). */
 static void
-outbound(VpndKernel *k, gsize len)
+outbound(VpndKernel *k, guint8 *base, gsize len)
 {
-	guint8 *pkt = k->buf + TUN_HEADROOM;
+	guint8 *pkt = base + TUN_HEADROOM;
 	TunFlow flow;
 	TunPolicy *policy;
 	TunSa *sa;
@@ -408,7 +483,35 @@ outbound(VpndKernel *k, gsize len)
 	/* copies: @sa is not touched once the daemon has been called */
 	VpndAddr src = sa->src, dst = sa->dst;
 	after_packet(k, sa, now);
-	send_esp(k, &src, &dst, esp, esp_len);
+	queue_esp(k, &src, &dst, esp, esp_len);
+}
+
+/* One read: a packet, or a large TCP segment (TSO) cut into packets here. */
+static void
+outbound_read(VpndKernel *k, gsize n)
+{
+	struct virtio_net_hdr hdr;
+	guint8 *pkt = k->buf + TUN_HEADROOM;
+	gsize len = n - TUN_VNET_HDR_LEN;
+	TunTso tso;
+
+	memcpy(&hdr, pkt - TUN_VNET_HDR_LEN, sizeof(hdr));
+	if (hdr.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		if ((hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+		    !tun_offload_finish_csum(pkt, len, hdr.csum_start, hdr.csum_offset)) {
+			tun_table_count_drop(k->table, TUN_DROP_NOT_IP);
+			return;
+		}
+		outbound(k, k->buf, len);
+		return;
+	}
+	if (!tun_tso_init(&tso, &hdr, pkt, len)) {
+		tun_table_count_drop(k->table, TUN_DROP_NOT_IP);
+		return;
+	}
+	gsize seg_len;
+	while ((seg_len = tun_tso_next(&tso, k->seg_buf + TUN_HEADROOM, TUN_MAX_PACKET)) > 0)
+		outbound(k, k->seg_buf, seg_len);
 }
 
 static gboolean
@@ -417,17 +520,19 @@ on_tun_readable(gint fd, GIOCondition condition, gpointer data)
 	VpndKernel *k = data;
 
 	for (guint i = 0; i < TUN_READS_PER_WAKEUP; i++) {
-		ssize_t n = read(fd, k->buf + TUN_HEADROOM, TUN_MAX_PACKET);
+		ssize_t n = read(fd, k->buf + TUN_HEADROOM - TUN_VNET_HDR_LEN,
+				 TUN_VNET_HDR_LEN + TUN_MAX_PACKET);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		if (n <= 0) {
+		if (n <= (ssize_t)TUN_VNET_HDR_LEN) {
 			tun_table_count_drop(k->table, TUN_DROP_IO);
 			break;
 		}
-		outbound(k, (gsize)n);
+		outbound_read(k, (gsize)n);
 	}
+	flush_batch(k);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -480,6 +585,16 @@ get_be32(const guint8 *p)
 	return GUINT32_FROM_BE(v);
 }
 
+/* An inbound packet for the TUN, joined with the ones before it where TCP allows. */
+static void
+deliver(VpndKernel *k, const guint8 *pkt, gsize len)
+{
+	if (tun_gro_add(k->gro, pkt, len))
+		return;
+	tun_esp_input_flush(k);
+	tun_gro_add(k->gro, pkt, len); /* always takes a packet when empty */
+}
+
 static void
 tun_esp_input(VpndKernel *k, const VpndAddr *src, const VpndAddr *dst, guint8 *data, gsize len)
 {
@@ -519,8 +634,8 @@ tun_esp_input(VpndKernel *k, const VpndAddr *src, const VpndAddr *dst, guint8 *d
 	} else if (!tun_table_inbound_allowed(k->table, sa, &flow)) {
 		tun_table_count_drop(k->table, TUN_DROP_SELECTOR);
 		sa->selector_drops++;
-	} else if (write(k->fd, data + offset, inner_len) < 0) {
-		tun_table_count_drop(k->table, TUN_DROP_IO);
+	} else {
+		deliver(k, data + offset, inner_len);
 	}
 	after_packet(k, sa, now);
 	/* last: the daemon may update or delete the SA from inside the event */
@@ -630,6 +745,9 @@ tun_open(VpndHost *host, const VpndKernelEvents *events, gpointer user_data, GEr
 	k->table = tun_table_new();
 	k->routes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	k->buf = g_malloc(TUN_BUF_SIZE);
+	k->seg_buf = g_malloc(TUN_BUF_SIZE);
+	k->batch = g_new0(TunBatch, 1);
+	k->gro = tun_gro_new();
 	k->nl = tun_netlink_new(error);
 	if (!k->nl || !tun_create(k, name && *name ? name : TUN_DEFAULT_NAME, error)) {
 		tun_close(k);
@@ -649,6 +767,8 @@ tun_close(VpndKernel *k)
 	g_clear_handle_id(&k->io_source, g_source_remove);
 	g_clear_handle_id(&k->timer_source, g_source_remove);
 	g_clear_handle_id(&k->check_source, g_source_remove);
+	if (k->fd >= 0)
+		tun_esp_input_flush(k);
 	GPtrArray *sas = tun_table_get_sas(k->table);
 	while (sas->len)
 		sa_remove(k, sas->pdata[sas->len - 1]);
@@ -658,6 +778,9 @@ tun_close(VpndKernel *k)
 	tun_table_free(k->table);
 	tun_netlink_free(k->nl);
 	g_free(k->buf);
+	g_free(k->seg_buf);
+	g_free(k->batch);
+	tun_gro_free(k->gro);
 	g_free(k);
 }
 
@@ -883,4 +1006,5 @@ const VpndKernelOps tun_kernel_ops = {
 	.enable_udp_encap = tun_enable_udp_encap,
 	.esp_input = tun_esp_input,
 	.foreach_counter = tun_foreach_counter,
+	.esp_input_flush = tun_esp_input_flush,
 };

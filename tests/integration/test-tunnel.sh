@@ -12,9 +12,10 @@
 # veth carries only UDP 500/4500 between the outer addresses (no inner packet in the
 # clear); forged ESP (unknown SPI, replay, flipped ICV bit) sent to the running daemon
 # over each outer family is dropped and counted (the knl debug log line carries the
-# counter's name and value), and the tunnel still works after; SIGTERM on one side
-# sends Delete: the other side removes its SAs and routes and traffic stops, checked
-# from each side in turn; both daemons exit 0.
+# counter's name and value), and the tunnel still works after; 8 MB of TCP cross
+# intact each way, through the TUN offloads (large segments on both TUN devices);
+# SIGTERM on one side sends Delete: the other side removes its SAs and routes and
+# traffic stops, checked from each side in turn; both daemons exit 0.
 # Needs root (exit 77 otherwise) and python3 for the packet socket and the forgeries.
 set -u
 
@@ -137,6 +138,80 @@ sa_in() {
 	sed -n "s/.*CHILD SA $2 up, SPIs \([0-9a-f]*\) (in).*/\1/p" "$TMP/$1.log" | tail -1
 }
 
+# tcp_transfer FROM_NS SRC DST: 8 MB over TCP from SRC (in FROM_NS) to DST port 5001
+# (in the other namespace) through the tunnel; the receiver's SHA-256 must match. Large
+# enough for the TUN offloads: the sender's kernel hands vpnd TSO segments, which it
+# cuts; the receiving vpnd joins the decrypted packets back (GRO).
+tcp_transfer() {
+	local from=$1 ns_to out=$TMP/transfer.out
+	if [ "$from" = "$NS1" ]; then ns_to=$NS2; else ns_to=$NS1; fi
+	rm -f "$out" "$out.ready"
+	ip netns exec "$ns_to" python3 - "$3" "$out" <<'PY2' &
+import hashlib, socket, sys
+dst, out = sys.argv[1], sys.argv[2]
+family = socket.AF_INET6 if ":" in dst else socket.AF_INET
+srv = socket.socket(family, socket.SOCK_STREAM)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((dst, 5001))
+srv.listen(1)
+srv.settimeout(20)
+open(out + ".ready", "w").close()
+conn, _ = srv.accept()
+conn.settimeout(20)
+h, n = hashlib.sha256(), 0
+while True:
+    data = conn.recv(1 << 16)
+    if not data:
+        break
+    h.update(data)
+    n += len(data)
+open(out, "w").write("%d %s\n" % (n, h.hexdigest()))
+PY2
+	local rx=$!
+	PIDS+=("$rx")
+	for _ in $(seq 50); do
+		[ -e "$out.ready" ] && break
+		sleep 0.1
+	done
+	local want
+	want=$(ip netns exec "$from" python3 - "$2" "$3" <<'PY2'
+import hashlib, socket, sys
+src, dst = sys.argv[1], sys.argv[2]
+family = socket.AF_INET6 if ":" in dst else socket.AF_INET
+block = hashlib.sha512(b"vpnd").digest() * 1024  # 64 KB
+s = socket.socket(family, socket.SOCK_STREAM)
+s.settimeout(20)
+s.bind((src, 0))
+s.connect((dst, 5001))
+h = hashlib.sha256()
+for i in range(128):  # 8 MB
+    chunk = bytes([i]) + block[1:]
+    s.sendall(chunk)
+    h.update(chunk)
+s.close()
+print("%d %s" % (128 * len(block), h.hexdigest()))
+PY2
+	)
+	wait "$rx"
+	echo "sent $want, received $(cat "$out" 2>/dev/null)"
+	[ -n "$want" ] && [ "$want" = "$(cat "$out" 2>/dev/null)" ]
+}
+
+# tun_packets NS rx|tx: packets the NS's TUN device counted
+tun_packets() {
+	ip -n "$1" -s link show vpnd0 | awk -v d="${2^^}:" '$1 == d { getline; print $2; exit }'
+}
+
+# offloads_used BEFORE_TX BEFORE_RX: during the transfer NS1's TUN handed vpnd fewer
+# packets than 8 MB of MSS-sized ones (TSO), and NS2's took fewer (joined: GRO)
+offloads_used() {
+	local tx rx mss_packets=$((8 * 1024 * 1024 / 1348))
+	tx=$(($(tun_packets "$NS1" tx) - $1))
+	rx=$(($(tun_packets "$NS2" rx) - $2))
+	echo "TUN packets for 8 MB: $tx out of NS1 (TSO), $rx into NS2 (GRO); $mss_packets without"
+	[ "$tx" -lt $((mss_packets / 2)) ] && [ "$rx" -lt $((mss_packets / 2)) ]
+}
+
 # forgeries OUTER_B CAPTURE CHILD: forged ESP from NS1 to b's OUTER_B, then b's counters
 forgeries() {
 	local outer=$1 last spi tag=$3
@@ -181,6 +256,14 @@ check "unknown SPIs dropped and counted (one per outer family)" \
 	wait_log b "(drops.unknown-spi = 2)" 3
 check "the tunnel still works after the forgeries" all_pings "$NS1"
 
+tx0=$(tun_packets "$NS1" tx)
+rx0=$(tun_packets "$NS2" rx)
+check "8 MB of TCP NS1 -> NS2 inside IPv4 over IPv4 arrive intact" \
+	tcp_transfer "$NS1" 10.1.0.1 10.2.0.1
+check "... in large segments on both TUN devices (TSO out, GRO in)" offloads_used "$tx0" "$rx0"
+check "8 MB of TCP NS2 -> NS1 inside IPv6 over IPv6 arrive intact" \
+	tcp_transfer "$NS2" fd02::6 fd01::6
+
 # Delete from NS1's side: vpnd a stops (it sends Delete), b removes all four SAs
 b_lines=$(log_lines b)
 check "vpnd a stops on SIGTERM with status 0" stop_vpnd a
@@ -189,6 +272,7 @@ check "... told by a's Delete" deleted_by_peer b "$b_lines"
 check "b removed its routes into the tunnel" \
 	bash -c "[ -z \"\$(ip -n $NS2 route show dev vpnd0; ip -n $NS2 -6 route show dev vpnd0 | grep -v '^fe80')\" ]"
 check "no traffic from b after the delete" no_pings "$NS2"
+# shellcheck disable=SC2154 # pid_b: set by start_vpnd
 check "b's vpnd is still running" kill -0 "$pid_b"
 
 # and from NS2's side: a comes back, the tunnel with it, then b stops

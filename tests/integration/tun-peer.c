@@ -225,6 +225,9 @@ on_udp(gint fd, GIOCondition condition, gpointer user_data)
 		addr_from(&ss, &src);
 		peer->ops->esp_input(peer->kernel, &src, &peer->local, peer->buf, (gsize)n);
 	}
+	/* as net/ does after each wakeup */
+	if (peer->ops->esp_input_flush)
+		peer->ops->esp_input_flush(peer->kernel);
 	return G_SOURCE_CONTINUE;
 }
 

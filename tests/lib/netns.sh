@@ -5,7 +5,8 @@
 # (test-kernel-tun.sh, test-tunnel.sh, test-vici-tunnel.sh). Source it, then call netns_init TAG: it sets
 # NS1 and NS2 (named with the PID), TMP (a scratch folder), PIDS (killed and reaped on
 # exit), FAILED and N (the TAP state), and a trap that removes all of them on any exit.
-# LOG_GLOBS (default "*.log") says which files in TMP dump_logs shows.
+# LOG_GLOBS (default "*.log") says which files in TMP dump_logs shows. With
+# VPND_TEST_VERBOSE set, check() shows what each check printed, passed or not.
 
 NETNS_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -41,9 +42,12 @@ check() { # description, command…
 	N=$((N + 1))
 	if "$@" >"$TMP/check.log" 2>&1; then
 		echo "ok $N - $what"
+		# VPND_TEST_VERBOSE: what the check printed, also when it passed
+		[ -z "${VPND_TEST_VERBOSE:-}" ] || sed 's/^/#   /' "$TMP/check.log"
 	else
 		echo "not ok $N - $what"
 		sed 's/^/#   /' "$TMP/check.log"
+		# shellcheck disable=SC2034 # read by the sourcing script
 		FAILED=1
 	fi
 }
