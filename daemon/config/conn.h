@@ -89,6 +89,7 @@ typedef struct {
 	ConnStartAction start_action;
 	guint rekey_time; /* seconds; 0: no rekeying */
 	guint life_time;  /* seconds; 0: rekey_time * 1.1 */
+	guint32 if_id_in, if_id_out; /* XFRM interface ids (route-based); 0: none */
 } ChildConfig;
 
 ChildConfig *child_config_new(const char *name);

@@ -13,7 +13,29 @@ typedef struct {
 	ConnConfig *conn;
 	ControlConn *state;
 	GArray *ike_sas; /* guint32 engine ids of this connection's IKE SAs */
+	GArray *sas;     /* SaInstalled: the child SAs in the kernel, for counters and expiry */
+	GArray *traps;   /* SaTrap: start_action = trap policies of this connection */
 } SaConn;
+
+typedef struct {
+	VpndSaId id;
+	VpndDirection dir;
+	guint32 ike_sa_id;
+	guint32 spi_in; /* the child's inbound SPI: how the engine names the child */
+	guint32 reqid;  /* the engine's; its policies name the child by it */
+	char *child;    /* (owned) */
+} SaInstalled;
+
+/*
+ * A trap policy: outbound, for one pair of configured selectors. While a child SA of
+ * the same selectors is up, its own policy takes the trap's place in the kernel (same
+ * selectors, one policy); the trap comes back when that policy is deleted.
+ */
+typedef struct {
+	VpndPolicyParams policy;
+	ChildConfig *child; /* (transfer none) owned by the connection */
+	gboolean installed;
+} SaTrap;
 
 struct SaManager {
 	VpndHost *host;
@@ -25,7 +47,11 @@ struct SaManager {
 	VpndKernel *kernel;
 	NetService *net;
 	GHashTable *timers; /* SaTimer by timer_key() */
+	guint32 next_trap_reqid;
 };
+
+/* Trap policies' reqids, far above the engine's (which count from 1). */
+#define SA_TRAP_REQID_BASE 0x40000000u
 
 typedef struct {
 	SaManager *mgr;
@@ -39,11 +65,19 @@ static void run_actions(SaManager *mgr);
 /* ---- Connections ---- */
 
 static void
+sa_installed_clear(gpointer data)
+{
+	g_free(((SaInstalled *)data)->child);
+}
+
+static void
 sa_conn_free(SaConn *c)
 {
 	conn_config_unref(c->conn);
 	control_conn_free(c->state);
 	g_array_unref(c->ike_sas);
+	g_array_unref(c->sas);
+	g_array_unref(c->traps);
 	g_free(c);
 }
 
@@ -56,6 +90,9 @@ sa_conn_new(ConnConfig *conn)
 	c->conn = conn_config_ref(conn);
 	c->state = control_conn_new(conn->name);
 	c->ike_sas = g_array_new(FALSE, FALSE, sizeof(guint32));
+	c->sas = g_array_new(FALSE, FALSE, sizeof(SaInstalled));
+	g_array_set_clear_func(c->sas, sa_installed_clear);
+	c->traps = g_array_new(FALSE, FALSE, sizeof(SaTrap));
 	if (conn->local_addr.family) {
 		g_free(c->state->local_address);
 		c->state->local_address =
@@ -201,14 +238,116 @@ set_timer(SaManager *mgr, const IkeAction *a)
 /* ---- Kernel ---- */
 
 static gboolean
+sa_id_equal(const VpndSaId *a, const VpndSaId *b)
+{
+	return a->spi == b->spi && a->protocol == b->protocol && a->dst.family == b->dst.family &&
+	       memcmp(a->dst.addr, b->dst.addr, sizeof(a->dst.addr)) == 0;
+}
+
+/* (nullable) the connection that installed @id, and its index in c->sas */
+static SaConn *
+find_installed(SaManager *mgr, const VpndSaId *id, guint *index)
+{
+	for (guint i = 0; i < mgr->conns->len; i++) {
+		SaConn *c = mgr->conns->pdata[i];
+
+		for (guint j = 0; j < c->sas->len; j++) {
+			if (sa_id_equal(&g_array_index(c->sas, SaInstalled, j).id, id)) {
+				*index = j;
+				return c;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* The engine installs a child's inbound SA first, then its outbound one. */
+static void
+remember_sa(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+	SaInstalled s = { .id = a->sa_key, .dir = a->sa.dir, .ike_sa_id = a->ike_sa_id };
+
+	if (!c)
+		return;
+	s.spi_in = a->sa.dir == VPND_DIR_IN ? a->sa.spi : 0;
+	for (guint i = c->sas->len; !s.spi_in && i > 0; i--) {
+		const SaInstalled *in = &g_array_index(c->sas, SaInstalled, i - 1);
+
+		if (in->dir == VPND_DIR_IN && in->ike_sa_id == a->ike_sa_id)
+			s.spi_in = in->spi_in;
+	}
+	s.reqid = a->sa.reqid;
+	s.child = g_strdup(a->child_name);
+	g_array_append_val(c->sas, s);
+}
+
+static void
+forget_sa(SaManager *mgr, const VpndSaId *id)
+{
+	guint index;
+	SaConn *c = find_installed(mgr, id, &index);
+
+	if (c)
+		g_array_remove_index(c->sas, index);
+}
+
+/* (nullable) the configuration of the child an SA or policy action belongs to */
+static ChildConfig *
+action_child(SaConn *c, const IkeAction *a)
+{
+	guint32 reqid = a->kind == IKE_ACTION_ADD_SA || a->kind == IKE_ACTION_DEL_SA
+				? a->sa.reqid
+				: a->policy.reqid;
+
+	if (!c)
+		return NULL;
+	if (a->child_name)
+		return conn_config_get_child(c->conn, a->child_name);
+	/* policy actions name no child: its SAs, installed before them, do */
+	for (guint i = 0; i < c->sas->len; i++) {
+		const SaInstalled *s = &g_array_index(c->sas, SaInstalled, i);
+
+		if (s->reqid == reqid && s->ike_sa_id == a->ike_sa_id)
+			return conn_config_get_child(c->conn, s->child);
+	}
+	return NULL;
+}
+
+static SaTrap *find_child_trap(SaConn *c, const ChildConfig *child);
+
+/*
+ * What the kernel gets beyond the engine's view: route-based children's XFRM interface
+ * ids, and for trapped children the trap's reqid, so the kernel retires the larval SA
+ * its ACQUIRE left once the real one arrives.
+ */
+static void
+kernel_ids(SaManager *mgr, const IkeAction *a, gboolean out, guint32 *reqid, guint32 *if_id)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+	ChildConfig *child = action_child(c, a);
+	SaTrap *trap = child ? find_child_trap(c, child) : NULL;
+
+	if (!child)
+		return;
+	if (!*if_id)
+		*if_id = out ? child->if_id_out : child->if_id_in;
+	if (trap)
+		*reqid = trap->policy.reqid;
+}
+
+static gboolean
 kernel_add_sa(SaManager *mgr, const IkeAction *a, GError **error)
 {
+	VpndSaParams sa = a->sa;
+
 	if (!mgr->kops) {
 		g_set_error(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_UNSUPPORTED,
 			    "no kernel provider is loaded (plugins.load: kernel-tun?)");
 		return FALSE;
 	}
-	return mgr->kops->add_sa(mgr->kernel, &a->sa, error);
+	kernel_ids(mgr, a, sa.dir == VPND_DIR_OUT, &sa.reqid, &sa.if_id);
+	return mgr->kops->add_sa(mgr->kernel, &sa, error);
 }
 
 /* An SA the kernel refused is no tunnel: the IKE SA goes too. */
@@ -217,28 +356,103 @@ do_add_sa(SaManager *mgr, const IkeAction *a)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (kernel_add_sa(mgr, a, &error))
+	if (kernel_add_sa(mgr, a, &error)) {
+		remember_sa(mgr, a);
 		return;
+	}
 	g_warning("%s: installing the %s SA %08x failed: %s; deleting IKE SA %u", a->conn_name,
 		  a->sa.dir == VPND_DIR_IN ? "inbound" : "outbound", a->sa.spi, error->message,
 		  a->ike_sa_id);
 	ike_engine_delete_ike(mgr->engine, a->ike_sa_id, g_get_monotonic_time());
 }
 
+/* ---- Trap policies ---- */
+
+static gboolean
+same_policy_key(const VpndPolicyParams *a, const VpndPolicyParams *b)
+{
+	return a->dir == b->dir && a->if_id == b->if_id &&
+	       memcmp(&a->src_ts, &b->src_ts, sizeof(VpndTs)) == 0 &&
+	       memcmp(&a->dst_ts, &b->dst_ts, sizeof(VpndTs)) == 0;
+}
+
+/* (nullable) the trap of @c that @policy (a child's own) stands in for */
+static SaTrap *
+find_trap(SaConn *c, const VpndPolicyParams *policy, gboolean installed)
+{
+	for (guint i = 0; c && i < c->traps->len; i++) {
+		SaTrap *t = &g_array_index(c->traps, SaTrap, i);
+
+		if (t->installed == installed && same_policy_key(&t->policy, policy))
+			return t;
+	}
+	return NULL;
+}
+
+static SaTrap *
+find_child_trap(SaConn *c, const ChildConfig *child)
+{
+	for (guint i = 0; i < c->traps->len; i++) {
+		SaTrap *t = &g_array_index(c->traps, SaTrap, i);
+
+		if (t->child == child)
+			return t;
+	}
+	return NULL;
+}
+
+static gboolean
+trap_install(SaManager *mgr, SaConn *c, SaTrap *t)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!mgr->kops->add_policy(mgr->kernel, &t->policy, &error)) {
+		g_warning("%s: cannot install the trap policy of %s: %s", c->conn->name,
+			  t->child->name, error->message);
+		return FALSE;
+	}
+	t->installed = TRUE;
+	return TRUE;
+}
+
+static void
+trap_remove(SaManager *mgr, SaConn *c, SaTrap *t)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!mgr->kops->del_policy(mgr->kernel, &t->policy, &error))
+		g_warning("%s: cannot remove the trap policy of %s: %s", c->conn->name,
+			  t->child->name, error->message);
+	t->installed = FALSE;
+}
+
 static void
 do_kernel(SaManager *mgr, const IkeAction *a)
 {
 	g_autoptr(GError) error = NULL;
+	SaConn *c = find_conn(mgr, a->conn_name);
+	VpndPolicyParams policy = a->policy;
+	SaTrap *trap;
 	gboolean ok = TRUE;
 
 	if (!mgr->kops)
 		return;
-	if (a->kind == IKE_ACTION_DEL_SA)
+	kernel_ids(mgr, a, policy.dir == VPND_DIR_OUT, &policy.reqid, &policy.if_id);
+	if (a->kind == IKE_ACTION_DEL_SA) {
+		forget_sa(mgr, &a->sa_key);
 		ok = mgr->kops->del_sa(mgr->kernel, &a->sa_key, &error);
-	else if (a->kind == IKE_ACTION_ADD_POLICY)
-		ok = mgr->kops->add_policy(mgr->kernel, &a->policy, &error);
-	else if (a->kind == IKE_ACTION_DEL_POLICY)
-		ok = mgr->kops->del_policy(mgr->kernel, &a->policy, &error);
+		/* a hard expiry took it already */
+		if (!ok && g_error_matches(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_NOT_FOUND))
+			return;
+	} else if (a->kind == IKE_ACTION_ADD_POLICY) {
+		if ((trap = find_trap(c, &policy, TRUE)))
+			trap_remove(mgr, c, trap);
+		ok = mgr->kops->add_policy(mgr->kernel, &policy, &error);
+	} else if (a->kind == IKE_ACTION_DEL_POLICY) {
+		ok = mgr->kops->del_policy(mgr->kernel, &policy, &error);
+		if ((trap = find_trap(c, &policy, FALSE)))
+			trap_install(mgr, c, trap);
+	}
 	if (!ok)
 		g_warning("%s: %s", a->conn_name, error->message);
 }
@@ -253,11 +467,128 @@ on_kernel_send_esp(gpointer user_data, const VpndAddr *src, const VpndAddr *dst,
 		net_service_send_esp(mgr->net, src, dst, data, len);
 }
 
+/* Soft: time for a fresh child SA. Hard: the kernel dropped it, the child is gone. */
 static void
 on_kernel_expire(gpointer user_data, const VpndSaId *sa, VpndExpireKind kind)
 {
+	SaManager *mgr = user_data;
+	guint index;
+	SaConn *c = find_installed(mgr, sa, &index);
+	SaInstalled s;
+
 	g_message("SA %08x reached its %s lifetime", sa->spi,
 		  kind == VPND_EXPIRE_HARD ? "hard" : "soft");
+	if (!c)
+		return;
+	s = g_array_index(c->sas, SaInstalled, index);
+	if (kind == VPND_EXPIRE_HARD) {
+		ike_engine_delete_child(mgr->engine, s.ike_sa_id, s.spi_in, g_get_monotonic_time());
+		run_actions(mgr);
+	}
+}
+
+static void initiate_child(SaManager *mgr, SaConn *c, const char *child);
+
+/* A packet hit a trap policy: negotiate its child. */
+static void
+on_kernel_acquire(gpointer user_data, guint32 reqid, const VpndTs *src, const VpndTs *dst)
+{
+	SaManager *mgr = user_data;
+
+	for (guint i = 0; i < mgr->conns->len; i++) {
+		SaConn *c = mgr->conns->pdata[i];
+
+		for (guint j = 0; j < c->traps->len; j++) {
+			SaTrap *t = &g_array_index(c->traps, SaTrap, j);
+
+			if (t->policy.reqid != reqid)
+				continue;
+			g_message("%s: traffic for %s hit its trap policy", c->conn->name,
+				  t->child->name);
+			if (c->ike_sas->len == 0) {
+				initiate_child(mgr, c, t->child->name);
+			} else {
+				ike_engine_create_child(mgr->engine,
+							g_array_index(c->ike_sas, guint32, 0),
+							t->child->name, g_get_monotonic_time());
+				run_actions(mgr);
+			}
+			return;
+		}
+	}
+	g_debug("acquire for reqid %u: no trap policy of ours", reqid);
+}
+
+/* The host address of a "dynamic" selector, keeping its protocol and ports. */
+static gboolean
+trap_ts(const ConnTs *cts, const VpndAddr *host, VpndTs *out)
+{
+	*out = cts->ts;
+	if (!cts->dynamic)
+		return TRUE;
+	if (!host->family)
+		return FALSE;
+	out->family = host->family;
+	memcpy(out->from, host->addr, sizeof(out->from));
+	memcpy(out->to, host->addr, sizeof(out->to));
+	if (!out->to_port && !out->from_port)
+		out->to_port = 65535;
+	return TRUE;
+}
+
+static const ConnTs dynamic_ts = { .dynamic = TRUE, .ts = { .to_port = 65535 } };
+
+static void
+add_trap(SaManager *mgr, SaConn *c, ChildConfig *child, guint32 reqid, const ConnTs *l,
+	 const ConnTs *r)
+{
+	SaTrap t = { .child = child };
+	VpndPolicyParams *p = &t.policy;
+
+	if (!trap_ts(l, &c->conn->local_addr, &p->src_ts) ||
+	    !trap_ts(r, &c->conn->remote_addr, &p->dst_ts) || p->src_ts.family != p->dst_ts.family)
+		return;
+	p->dir = VPND_DIR_OUT;
+	p->action = VPND_POLICY_TRAP;
+	p->mode = child->mode;
+	p->reqid = reqid;
+	p->src = c->conn->local_addr;
+	p->src.family = c->conn->remote_addr.family; /* the kernel picks the source when unset */
+	p->src.port = 0;
+	p->dst = c->conn->remote_addr;
+	p->dst.port = 0;
+	p->if_id = child->if_id_out;
+	if (trap_install(mgr, c, &t))
+		g_array_append_val(c->traps, t);
+}
+
+/* start_action = trap: one outbound trap policy per pair of configured selectors. */
+static void
+install_traps(SaManager *mgr, SaConn *c, ChildConfig *child)
+{
+	guint32 reqid = SA_TRAP_REQID_BASE + mgr->next_trap_reqid++;
+	guint nl = MAX(child->local_ts->len, 1), nr = MAX(child->remote_ts->len, 1);
+	guint before = c->traps->len;
+
+	if (!mgr->kops || !c->conn->remote_addr.family) {
+		g_warning("%s: start_action = trap needs %s", child->name,
+			  mgr->kops ? "remote_addrs" : "a kernel provider");
+		return;
+	}
+	for (guint l = 0; l < nl; l++) {
+		for (guint r = 0; r < nr; r++) {
+			const ConnTs *lt = child->local_ts->len
+						   ? &g_array_index(child->local_ts, ConnTs, l)
+						   : &dynamic_ts;
+			const ConnTs *rt = child->remote_ts->len
+						   ? &g_array_index(child->remote_ts, ConnTs, r)
+						   : &dynamic_ts;
+
+			add_trap(mgr, c, child, reqid, lt, rt);
+		}
+	}
+	g_message("%s: %u trap polic%s installed for %s", c->conn->name, c->traps->len - before,
+		  c->traps->len - before == 1 ? "y" : "ies", child->name);
 }
 
 static gboolean
@@ -265,6 +596,7 @@ open_kernel(SaManager *mgr, GError **error)
 {
 	const HostProvider *p = host_get_best(mgr->host, VPND_PROVIDER_KERNEL);
 	static const VpndKernelEvents events = {
+		.acquire = on_kernel_acquire,
 		.expire = on_kernel_expire,
 		.send_esp = on_kernel_send_esp,
 	};
@@ -467,8 +799,30 @@ sa_manager_start(SaManager *mgr)
 			if (child->start_action == CONN_START_START)
 				initiate_child(mgr, c, child->name);
 			else if (child->start_action == CONN_START_TRAP)
-				g_warning("%s: start_action = trap is not supported yet",
-					  child->name);
+				install_traps(mgr, c, child);
+		}
+	}
+}
+
+/* The traffic of the connection's child SAs, as the kernel counts it right now. */
+static void
+add_counters(SaManager *mgr, SaConn *c, ControlConn *out)
+{
+	for (guint i = 0; mgr->kops && mgr->kops->query_sa && i < c->sas->len; i++) {
+		const SaInstalled *s = &g_array_index(c->sas, SaInstalled, i);
+		g_autoptr(GError) error = NULL;
+		VpndSaStats stats = { 0 };
+
+		if (!mgr->kops->query_sa(mgr->kernel, &s->id, &stats, &error)) {
+			g_debug("%s: SA %08x: %s", c->conn->name, s->id.spi, error->message);
+			continue;
+		}
+		if (s->dir == VPND_DIR_IN) {
+			out->bytes_in += stats.bytes;
+			out->packets_in += stats.packets;
+		} else {
+			out->bytes_out += stats.bytes;
+			out->packets_out += stats.packets;
 		}
 	}
 }
@@ -478,8 +832,13 @@ sa_manager_list_connections(SaManager *mgr)
 {
 	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)control_conn_free);
 
-	for (guint i = 0; i < mgr->conns->len; i++)
-		g_ptr_array_add(list, control_conn_copy(((SaConn *)mgr->conns->pdata[i])->state));
+	for (guint i = 0; i < mgr->conns->len; i++) {
+		SaConn *c = mgr->conns->pdata[i];
+		ControlConn *conn = control_conn_copy(c->state);
+
+		add_counters(mgr, c, conn);
+		g_ptr_array_add(list, conn);
+	}
 	return list;
 }
 
