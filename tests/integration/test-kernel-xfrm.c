@@ -20,6 +20,8 @@
 #include <glib.h>
 #include <vpnd/crypto.h>
 #include <vpnd/kernel.h>
+#include "config/settings.h"
+#include "core/host.h"
 #include "core/plugin_loader.h"
 
 #define EVENT_TIMEOUT_US (3 * G_USEC_PER_SEC)
@@ -30,10 +32,16 @@ static VpndHost *host;
 static PluginLoader *loader;
 static const VpndKernelOps *ops;
 static GPtrArray *warnings; /* knl warnings logged, newest last */
+static GPtrArray *messages; /* and messages */
 
 static GLogWriterOutput
 capture_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
 {
+	if (level & G_LOG_LEVEL_MESSAGE) {
+		for (gsize i = 0; i < n_fields; i++)
+			if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
+				g_ptr_array_add(messages, g_strdup(fields[i].value));
+	}
 	if (level & G_LOG_LEVEL_WARNING) {
 		for (gsize i = 0; i < n_fields; i++)
 			if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
@@ -499,10 +507,62 @@ setup_namespace(void)
 	g_free(ip("route add 198.51.100.0/24 via 192.0.2.2"));
 }
 
+/* Whether this kernel takes an ESP SA, asked with iproute2 rather than the plugin. */
+static gboolean
+iproute_installs_esp(void)
+{
+	int status = 1;
+
+	g_assert_true(g_spawn_command_line_sync(
+		"ip xfrm state add src 127.0.0.1 dst 127.0.0.1 proto esp spi 0x4242 "
+		"mode transport enc ecb(cipher_null) \"\"",
+		NULL, NULL, &status, NULL));
+	if (!g_spawn_check_wait_status(status, NULL))
+		return FALSE;
+	g_free(ip("xfrm state delete src 127.0.0.1 dst 127.0.0.1 proto esp spi 0x4242"));
+	return TRUE;
+}
+
+/*
+ * Both kernel providers loaded, the probe on: kernel-xfrm offers itself only where the
+ * kernel has ESP, otherwise says so and kernel-tun wins; the probe leaves nothing behind.
+ */
+static void
+test_probe(void)
+{
+	g_autoptr(VpndHost) probe_host = host_new();
+	PluginLoader *probe_loader = plugin_loader_new(probe_host);
+	const char *dir = g_getenv("VPND_PLUGIN_BUILDDIR");
+	gboolean esp = iproute_installs_esp();
+	g_autoptr(GError) error = NULL;
+	const HostProvider *best;
+	g_autofree char *states = NULL;
+	guint before = messages->len;
+	gboolean said = FALSE;
+
+	g_test_message("this kernel %s ESP", esp ? "has" : "lacks");
+	g_assert_true(plugin_loader_load_one(probe_loader, dir, "kernel-xfrm", &error));
+	g_assert_true(plugin_loader_load_one(probe_loader, dir, "kernel-tun", &error));
+	best = host_get_best(probe_host, VPND_PROVIDER_KERNEL);
+	g_assert_nonnull(best);
+	g_assert_cmpstr(best->plugin, ==, esp ? "kernel-xfrm" : "kernel-tun");
+	for (guint i = before; i < messages->len; i++) {
+		const char *m = g_ptr_array_index(messages, i);
+
+		said |= strstr(m, "no ESP") && strstr(m, "load kernel-tun");
+	}
+	g_assert_true(said == !esp);
+	states = ip("xfrm state");
+	g_assert_cmpstr(states, ==, "");
+	plugin_loader_free(probe_loader);
+}
+
 int
 main(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
+	static const char probe_off[] = "plugins {\n kernel-xfrm {\n probe = no\n }\n}\n";
+	g_autoptr(Settings) settings = NULL;
 	const HostProvider *provider;
 	int ret;
 
@@ -512,10 +572,16 @@ main(int argc, char **argv)
 	}
 	g_test_init(&argc, &argv, NULL);
 	warnings = g_ptr_array_new_with_free_func(g_free);
+	messages = g_ptr_array_new_with_free_func(g_free);
 	g_log_set_writer_func(capture_writer, NULL, NULL);
 	setup_namespace();
 
 	host = host_new();
+	/* the tests below install policies, which any kernel with XFRM takes */
+	settings = settings_new();
+	if (!settings_load_string(settings, probe_off, strlen(probe_off), "test", &error))
+		g_error("%s", error->message);
+	host_set_settings(host, settings);
 	loader = plugin_loader_new(host);
 	if (!plugin_loader_load_one(loader, g_getenv("VPND_PLUGIN_BUILDDIR"), "kernel-xfrm",
 				    &error))
@@ -524,6 +590,7 @@ main(int argc, char **argv)
 	g_assert_nonnull(provider);
 	ops = provider->ops;
 
+	g_test_add_func("/kernel-xfrm/probe", test_probe);
 	g_test_add_func("/kernel-xfrm/policy/add-del", test_policy_add_del);
 	g_test_add_func("/kernel-xfrm/policy/priority", test_policy_priority);
 	g_test_add_func("/kernel-xfrm/spi", test_spi);
@@ -538,5 +605,6 @@ main(int argc, char **argv)
 	plugin_loader_free(loader);
 	host_free(host);
 	g_ptr_array_unref(warnings);
+	g_ptr_array_unref(messages);
 	return ret;
 }

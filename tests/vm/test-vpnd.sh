@@ -325,7 +325,7 @@ vpnd_pair() {
 	start_vpnd b $B
 	wait_log b "running" 1 20 || return 1
 	start_vpnd a $A
-	check "vpnd a: kernel provider is kernel-xfrm (kernel-tun loaded too)" \
+	check "vpnd a: kernel-xfrm's ESP probe passes, it serves (kernel-tun loaded too)" \
 		wait_log a "kernel provider xfrm \(plugin kernel-xfrm\)" 1 20
 	check "vpnd<->vpnd IPv4: CHILD SA up on both sides" child_up b v4 1 20
 	check "vpnd<->vpnd IPv6: CHILD SA up on both sides" child_up b v6 1 20
@@ -404,11 +404,14 @@ restarts() {
 }
 
 trap_fires() { # SRC DST CHILD NTH
-	ip netns exec $A ping -q -c 20 -i 0.25 -W 1 -I "$1" "$2" > "$R/trap-ping.log" 2>&1 &
+	ip netns exec $A ping -q -c 50 -i 0.2 -W 1 -I "$1" "$2" > "$R/trap-ping.log" 2>&1 &
 	local p=$!
-	child_up a "$3" "$4" 20 || { kill $p; return 1; }
+	child_up a "$3" "$4" 10
+	local up=$?
+	kill -INT $p
 	wait $p
 	cat "$R/trap-ping.log"
+	[ $up = 0 ] || return 1
 	[ "$(log_count a "traffic for $3 hit its trap policy")" -ge "$4" ] && ping_ok $A "$1" "$2"
 }
 
