@@ -37,6 +37,14 @@ client_call(Vpnctl *v, const char *path, const char *iface, const char *method, 
 					   G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, error);
 }
 
+char *
+client_conn_path(const char *name)
+{
+	g_autofree char *escaped = g_dbus_escape_object_path(name);
+
+	return g_strconcat(CLIENT_CONN_PATH "/", escaped, NULL);
+}
+
 GVariant *
 client_get_all(Vpnctl *v, const char *path, const char *iface, GError **error)
 {
@@ -47,24 +55,28 @@ client_get_all(Vpnctl *v, const char *path, const char *iface, GError **error)
 	return reply ? g_variant_get_child_value(reply, 0) : NULL;
 }
 
+/* Each error a call may end with, its exit code, and the org.vpnd1 name scripts see
+ * for it (the bus's own errors say the same thing under another name). */
 static const struct {
 	const char *name;
 	VpnctlExit exit;
+	const char *vpnd_name; /* NULL: @name itself */
 } named_exits[] = {
-	{ "org.vpnd1.Error.Failed", VPNCTL_EXIT_FAILED },
-	{ "org.vpnd1.Error.NotFound", VPNCTL_EXIT_NOT_FOUND },
-	{ "org.vpnd1.Error.AlreadyActive", VPNCTL_EXIT_ALREADY_ACTIVE },
-	{ "org.vpnd1.Error.AuthenticationFailed", VPNCTL_EXIT_AUTHENTICATION_FAILED },
-	{ "org.vpnd1.Error.Timeout", VPNCTL_EXIT_TIMEOUT },
-	{ "org.vpnd1.Error.PermissionDenied", VPNCTL_EXIT_PERMISSION_DENIED },
-	{ "org.vpnd1.Error.InvalidArgument", VPNCTL_EXIT_INVALID_ARGUMENT },
-	{ "org.vpnd1.Error.NotSupported", VPNCTL_EXIT_NOT_SUPPORTED },
+	{ "org.vpnd1.Error.Failed", VPNCTL_EXIT_FAILED, NULL },
+	{ "org.vpnd1.Error.NotFound", VPNCTL_EXIT_NOT_FOUND, NULL },
+	{ "org.vpnd1.Error.AlreadyActive", VPNCTL_EXIT_ALREADY_ACTIVE, NULL },
+	{ "org.vpnd1.Error.AuthenticationFailed", VPNCTL_EXIT_AUTHENTICATION_FAILED, NULL },
+	{ "org.vpnd1.Error.Timeout", VPNCTL_EXIT_TIMEOUT, NULL },
+	{ "org.vpnd1.Error.PermissionDenied", VPNCTL_EXIT_PERMISSION_DENIED, NULL },
+	{ "org.vpnd1.Error.InvalidArgument", VPNCTL_EXIT_INVALID_ARGUMENT, NULL },
+	{ "org.vpnd1.Error.NotSupported", VPNCTL_EXIT_NOT_SUPPORTED, NULL },
 	/* the bus policy refused before vpnd saw the call */
-	{ "org.freedesktop.DBus.Error.AccessDenied", VPNCTL_EXIT_PERMISSION_DENIED },
-	{ "org.freedesktop.DBus.Error.ServiceUnknown", VPNCTL_EXIT_UNREACHABLE },
-	{ "org.freedesktop.DBus.Error.NameHasNoOwner", VPNCTL_EXIT_UNREACHABLE },
-	{ "org.freedesktop.DBus.Error.NoReply", VPNCTL_EXIT_TIMEOUT },
-	{ "org.freedesktop.DBus.Error.Timeout", VPNCTL_EXIT_TIMEOUT },
+	{ "org.freedesktop.DBus.Error.AccessDenied", VPNCTL_EXIT_PERMISSION_DENIED,
+	  "org.vpnd1.Error.PermissionDenied" },
+	{ "org.freedesktop.DBus.Error.ServiceUnknown", VPNCTL_EXIT_UNREACHABLE, NULL },
+	{ "org.freedesktop.DBus.Error.NameHasNoOwner", VPNCTL_EXIT_UNREACHABLE, NULL },
+	{ "org.freedesktop.DBus.Error.NoReply", VPNCTL_EXIT_TIMEOUT, "org.vpnd1.Error.Timeout" },
+	{ "org.freedesktop.DBus.Error.Timeout", VPNCTL_EXIT_TIMEOUT, "org.vpnd1.Error.Timeout" },
 };
 
 static VpnctlExit
@@ -75,6 +87,16 @@ exit_for_name(const char *name)
 			return named_exits[i].exit;
 	}
 	return VPNCTL_EXIT_FAILED;
+}
+
+static const char *
+vpnd_name_for(const char *name)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(named_exits); i++) {
+		if (g_str_equal(name, named_exits[i].name) && named_exits[i].vpnd_name)
+			return named_exits[i].vpnd_name;
+	}
+	return name;
 }
 
 VpnctlExit
@@ -111,15 +133,19 @@ human_message(const char *name, VpnctlExit code, const GError *error)
 	return g_strdup(copy->message);
 }
 
+/* @wire_name: the error as the bus delivered it, NULL when vpnctl itself decided. */
 static int
-report(Vpnctl *v, const char *name, int code, const char *message)
+report(Vpnctl *v, const char *name, const char *wire_name, int code, const char *message)
 {
 	/* one line, whatever the daemon sent */
 	g_autofree char *line = g_strdelimit(g_strdup(message), "\n", ' ');
 
 	if (v->json) {
 		json_object *obj = json_object_new_object();
-		json_object_object_add(obj, "error", json_object_new_string(name));
+		json_object_object_add(obj, "error", json_object_new_string(vpnd_name_for(name)));
+		if (wire_name)
+			json_object_object_add(obj, "dbus_error",
+					       json_object_new_string(wire_name));
 		json_object_object_add(obj, "message", json_object_new_string(line));
 		json_object_object_add(obj, "exit_code", json_object_new_int(code));
 		output_json(v, obj);
@@ -135,21 +161,20 @@ client_fail(Vpnctl *v, const GError *error)
 	VpnctlExit code = client_error_exit(error, &name);
 	g_autofree char *message = human_message(name, code, error);
 
-	return report(v, name ? name : "org.vpnd1.Error.Failed", code, message);
+	return report(v, name ? name : "org.vpnd1.Error.Failed", name, code, message);
 }
 
 int
-client_run_name_method(Vpnctl *v, int argc, char **argv, const char *method,
-		       const char *done)
+client_run_name_method(Vpnctl *v, int argc, char **argv, const char *method, const char *done)
 {
 	g_autoptr(GError) error = NULL;
 
 	if (argc != 2)
 		return vpnctl_usage_error(v, argc < 2 ? "a connection NAME is needed"
 						      : "one connection NAME only");
-	g_autoptr(GVariant) reply = client_call(v, CLIENT_MANAGER_PATH, CLIENT_MANAGER_IFACE,
-						method, g_variant_new("(s)", argv[1]), "()",
-						&error);
+	g_autoptr(GVariant) reply =
+		client_call(v, CLIENT_MANAGER_PATH, CLIENT_MANAGER_IFACE, method,
+			    g_variant_new("(s)", argv[1]), "()", &error);
 	if (!reply)
 		return client_fail(v, error);
 	if (v->json) {
@@ -165,5 +190,5 @@ client_run_name_method(Vpnctl *v, int argc, char **argv, const char *method,
 int
 client_fail_named(Vpnctl *v, const char *name, const char *message)
 {
-	return report(v, name, exit_for_name(name), message);
+	return report(v, name, NULL, exit_for_name(name), message);
 }

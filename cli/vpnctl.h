@@ -60,6 +60,10 @@ int vpnctl_usage_error(Vpnctl *v, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 #define CLIENT_MANAGER_PATH "/org/vpnd1"
 #define CLIENT_MANAGER_IFACE "org.vpnd1.Manager"
 #define CLIENT_CONN_IFACE "org.vpnd1.Connection"
+#define CLIENT_CONN_PATH "/org/vpnd1/connection"
+
+/* The object path of connection @name, as vpnd escapes it. (transfer full) */
+char *client_conn_path(const char *name);
 
 gboolean client_connect(Vpnctl *v, GError **error);
 /* A method call to vpnd; @params may be floating, NULL for none. (transfer full) */
@@ -77,10 +81,46 @@ int client_fail(Vpnctl *v, const GError *error);
  * @method with the one NAME argument and, on success, prints `connection "NAME": @done`
  * or {"name": NAME} with --json.
  */
-int client_run_name_method(Vpnctl *v, int argc, char **argv, const char *method,
-			   const char *done);
+int client_run_name_method(Vpnctl *v, int argc, char **argv, const char *method, const char *done);
 /* As client_fail for an error named on the bus (a connection's LastErrorName). */
 int client_fail_named(Vpnctl *v, const char *name, const char *message);
+
+/* ---- wait.c: following a connection's State ---- */
+
+typedef enum {
+	CONN_WAIT_REACHED,   /* the state asked for */
+	CONN_WAIT_FAILED,    /* down again before it got there (the reason is LastError) */
+	CONN_WAIT_TIMED_OUT, /* still on the way when the time was up */
+	CONN_WAIT_ERROR,     /* the bus failed: see @error */
+} ConnWaitResult;
+
+typedef struct ConnWait ConnWait;
+
+/* --no-wait and --timeout of `up` and `down`. */
+extern gboolean conn_wait_no_wait;
+extern gint conn_wait_timeout_s;
+extern const GOptionEntry conn_wait_options[];
+
+/* Subscribes to connection @name's changes: call before the method that moves it.
+ * @target is "established" or "down". */
+ConnWait *conn_wait_new(Vpnctl *v, const char *name, const char *target);
+/* Waits up to --timeout, with a progress line on a terminal; @props receives the
+ * connection's properties at the end (not on CONN_WAIT_ERROR). */
+ConnWaitResult conn_wait_run(ConnWait *w, GVariant **props, GError **error);
+void conn_wait_free(ConnWait *w);
+
+typedef struct {
+	const char *method;     /* "Up", "Down" */
+	const char *reply_type; /* its reply's signature */
+	const char *target;     /* the State it leads to */
+} ConnCall;
+
+/* The start of `up` and `down`: checks the NAME argument and --timeout, subscribes to
+ * the connection (unless --no-wait), calls the Manager's method. VPNCTL_EXIT_OK with
+ * @wait (NULL with --no-wait) and @reply set, or the exit code of what it reported. */
+int conn_wait_call(Vpnctl *v, int argc, char **argv, const ConnCall *call, ConnWait **wait,
+		   GVariant **reply);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ConnWait, conn_wait_free)
 
 /* list.c: each connection's properties (a{sv}), in ListConnections' order.
  * (transfer full) */

@@ -3,28 +3,21 @@
 #include <string.h>
 
 #include "config/conn_loader.h"
+#include "core/crypto.h"
 #include "core/host.h"
 #include "ike/ike_engine.h"
+#include "ike/ike_sa.h"
 #include "net/net_addr.h"
 #include "net/net_service.h"
 #include "sa/sa_manager.h"
 
-typedef struct {
-	ConnConfig *conn;
-	ControlConn *state;
-	GArray *ike_sas; /* guint32 engine ids of this connection's IKE SAs */
-	GArray *sas;     /* SaInstalled: the child SAs in the kernel, for counters and expiry */
-	GArray *traps;   /* SaTrap: start_action = trap policies of this connection */
-} SaConn;
-
+/* An installed child SA, so that its counters can be read. */
 typedef struct {
 	VpndSaId id;
 	VpndDirection dir;
-	guint32 ike_sa_id;
-	guint32 spi_in; /* the child's inbound SPI: how the engine names the child */
-	guint32 reqid;  /* the engine's; its policies name the child by it */
-	char *child;    /* (owned) */
-} SaInstalled;
+	guint32 reqid; /* the engine's; its policies name the child by it */
+	char *child;   /* (owned) the child's name */
+} SaRef;
 
 /*
  * A trap policy: outbound, for one pair of configured selectors. While a child SA of
@@ -37,6 +30,17 @@ typedef struct {
 	gboolean installed;
 } SaTrap;
 
+typedef struct {
+	ConnConfig *conn;
+	ControlConn *state;
+	GArray *ike_sas; /* guint32 engine ids of this connection's IKE SAs */
+	GPtrArray *start_later; /* names of children to create once the IKE SA is up */
+	GArray *sas;            /* SaRef: its child SAs in the kernel */
+	GArray *traps;          /* SaTrap: start_action = trap policies of this connection */
+	/* what SAs deleted since the connection went up carried: rekeys keep the totals */
+	VpndSaStats gone_in, gone_out;
+} SaConn;
+
 struct SaManager {
 	VpndHost *host;
 	Control *control;
@@ -46,7 +50,12 @@ struct SaManager {
 	const VpndKernelOps *kops; /* NULL: no kernel provider */
 	VpndKernel *kernel;
 	NetService *net;
-	GHashTable *timers; /* SaTimer by timer_key() */
+	NetConfig *net_cfg;   /* the sockets to open with the first connection */
+	char *conf_dir;
+	gboolean force_encap; /* kernel-tun carries ESP in UDP only */
+	GHashTable *timers;   /* SaTimer by timer_key() */
+	guint counter_timer;  /* while any child SA is installed */
+	ControlCounters counters;
 	guint32 next_trap_reqid;
 };
 
@@ -61,13 +70,14 @@ typedef struct {
 } SaTimer;
 
 static void run_actions(SaManager *mgr);
+static gboolean refresh_counters(SaManager *mgr, SaConn *c);
 
 /* ---- Connections ---- */
 
 static void
-sa_installed_clear(gpointer data)
+sa_ref_clear(gpointer data)
 {
-	g_free(((SaInstalled *)data)->child);
+	g_free(((SaRef *)data)->child);
 }
 
 static void
@@ -76,32 +86,43 @@ sa_conn_free(SaConn *c)
 	conn_config_unref(c->conn);
 	control_conn_free(c->state);
 	g_array_unref(c->ike_sas);
+	g_ptr_array_unref(c->start_later);
 	g_array_unref(c->sas);
 	g_array_unref(c->traps);
 	g_free(c);
+}
+
+/* The address alone, as clients show it: ports change with NAT-T, the address is the
+ * peer's. (transfer full) */
+static char *
+format_ip(const VpndAddr *addr)
+{
+	VpndAddr ip = *addr;
+	char buf[64];
+
+	ip.port = 0;
+	return g_strdup(net_addr_format(&ip, buf, sizeof(buf)));
 }
 
 static SaConn *
 sa_conn_new(ConnConfig *conn)
 {
 	SaConn *c = g_new0(SaConn, 1);
-	char buf[64];
 
 	c->conn = conn_config_ref(conn);
 	c->state = control_conn_new(conn->name);
 	c->ike_sas = g_array_new(FALSE, FALSE, sizeof(guint32));
-	c->sas = g_array_new(FALSE, FALSE, sizeof(SaInstalled));
-	g_array_set_clear_func(c->sas, sa_installed_clear);
+	c->start_later = g_ptr_array_new_with_free_func(g_free);
+	c->sas = g_array_new(FALSE, FALSE, sizeof(SaRef));
+	g_array_set_clear_func(c->sas, sa_ref_clear);
 	c->traps = g_array_new(FALSE, FALSE, sizeof(SaTrap));
 	if (conn->local_addr.family) {
 		g_free(c->state->local_address);
-		c->state->local_address =
-			g_strdup(net_addr_format(&conn->local_addr, buf, sizeof(buf)));
+		c->state->local_address = format_ip(&conn->local_addr);
 	}
 	if (conn->remote_addr.family) {
 		g_free(c->state->remote_address);
-		c->state->remote_address =
-			g_strdup(net_addr_format(&conn->remote_addr, buf, sizeof(buf)));
+		c->state->remote_address = format_ip(&conn->remote_addr);
 	}
 	return c;
 }
@@ -133,18 +154,64 @@ track_ike_sa(SaConn *c, guint32 id, gboolean add)
 		g_array_append_val(c->ike_sas, id);
 }
 
+/* A new tunnel counts from zero. */
 static void
-publish_state(SaManager *mgr, SaConn *c, ControlConnState state, const char *error)
+reset_counters(SaConn *c)
 {
+	c->gone_in = c->gone_out = (VpndSaStats){ 0 };
+	c->state->bytes_in = c->state->bytes_out = 0;
+	c->state->packets_in = c->state->packets_out = 0;
+}
+
+/* @error: why it went down (NULL: it did not fail), in words and as a ControlError. */
+static void
+publish_state(SaManager *mgr, SaConn *c, ControlConnState state, const char *error,
+	      ControlError code)
+{
+	if (c->state->state == CONTROL_CONN_DOWN && state != CONTROL_CONN_DOWN)
+		reset_counters(c);
+	if (state == CONTROL_CONN_CONNECTING) {
+		g_free(c->state->last_error); /* a new attempt: the old reason is history */
+		c->state->last_error = g_strdup("");
+	}
+	if (state == CONTROL_CONN_DOWN) {
+		/* the last figures stay readable; SAs whose Delete got lost are not read again */
+		refresh_counters(mgr, c);
+		g_array_set_size(c->sas, 0);
+	}
 	c->state->state = state;
 	c->state->established_at =
 		state == CONTROL_CONN_ESTABLISHED ? g_get_real_time() / G_USEC_PER_SEC : 0;
 	if (error) {
 		g_free(c->state->last_error);
 		c->state->last_error = g_strdup(error);
-		c->state->last_error_code = CONTROL_ERROR_FAILED;
+		c->state->last_error_code = code;
 	}
 	control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+}
+
+/* What clients may act on: a refused authentication, a peer that never answered. */
+static ControlError
+reason_to_control_error(IkeReason reason)
+{
+	switch (reason) {
+	case IKE_REASON_AUTH_FAILED:
+		return CONTROL_ERROR_AUTHENTICATION_FAILED;
+	case IKE_REASON_PEER_TIMEOUT:
+	case IKE_REASON_HALF_OPEN_TIMEOUT:
+		return CONTROL_ERROR_TIMEOUT;
+	case IKE_REASON_ESTABLISHED:
+	case IKE_REASON_DELETED_LOCAL:
+	case IKE_REASON_DELETED_PEER:
+	case IKE_REASON_NO_PROPOSAL:
+	case IKE_REASON_TS_UNACCEPTABLE:
+	case IKE_REASON_INVALID_KE:
+	case IKE_REASON_FAILED:
+	case IKE_REASON_EXPIRED:
+	case IKE_REASON_REKEYED:
+		break;
+	}
+	return CONTROL_ERROR_FAILED;
 }
 
 static VpndSecret *
@@ -155,30 +222,172 @@ psk_lookup(gpointer user_data, const ConnIdentity *local, const ConnIdentity *re
 	return conn_secrets_lookup_psk(mgr->secrets, local, remote);
 }
 
-static gboolean
-load_conns(SaManager *mgr, const char *dir, gboolean force_encap, GError **error)
+/* ---- The store: every connection, key and pool comes in through sa_manager_load() ---- */
+
+static gboolean open_ike(SaManager *mgr, GError **error);
+
+static void install_traps(SaManager *mgr, SaConn *c, ChildConfig *child);
+static void remove_traps(SaManager *mgr, SaConn *c);
+
+/* Traps follow a replaced connection's new children (they were installed: started). */
+static void
+replace_traps(SaManager *mgr, SaConn *old, SaConn *c)
 {
-	g_autoptr(GPtrArray) conns =
-		g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
+	if (!old->traps->len)
+		return;
+	remove_traps(mgr, old);
+	for (guint i = 0; i < c->conn->children->len; i++) {
+		ChildConfig *child = c->conn->children->pdata[i];
 
-	if (!conn_loader_load_dir(dir, conns, mgr->secrets, error))
-		return FALSE;
-	for (guint i = 0; i < conns->len; i++) {
-		ConnConfig *conn = conns->pdata[i];
-		SaConn *c = sa_conn_new(conn);
+		if (child->start_action == CONN_START_TRAP)
+			install_traps(mgr, c, child);
+	}
+}
 
-		conn->encap |= force_encap;
-		ike_engine_add_conn(mgr->engine, conn);
+/* @conn replaces a connection of the same name; that one's IKE SAs stay up. */
+static void
+add_conn(SaManager *mgr, ConnConfig *conn)
+{
+	SaConn *old = find_conn(mgr, conn->name);
+	SaConn *c = sa_conn_new(conn);
+
+	conn->encap |= mgr->force_encap;
+	ike_engine_add_conn(mgr->engine, conn);
+	if (old) {
+		g_array_append_vals(c->ike_sas, old->ike_sas->data, old->ike_sas->len);
+		c->state->state = old->state->state;
+		c->state->established_at = old->state->established_at;
+		ike_engine_remove_conn(mgr->engine, old->conn);
+		replace_traps(mgr, old, c);
+		g_ptr_array_remove(mgr->conns, old);
 		g_ptr_array_add(mgr->conns, c);
-		control_publish_conn(mgr->control, CONTROL_CONN_ADDED, c->state);
+		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+		return;
 	}
-	if (conns->len == 0) {
-		g_info("no connections in %s", dir);
+	g_ptr_array_add(mgr->conns, c);
+	control_publish_conn(mgr->control, CONTROL_CONN_ADDED, c->state);
+}
+
+/*
+ * The one way into the store: VICI load-conn, D-Bus Load and the files of conf_dir
+ * all parse to a ConnLoad and end here. All or nothing for what can fail.
+ */
+static char **
+apply_load(SaManager *mgr, ConnLoad *load, const char *origin, GError **error)
+{
+	g_autoptr(GStrvBuilder) names = g_strv_builder_new();
+
+	if (load->conns->len && !open_ike(mgr, error))
+		return NULL;
+	for (guint i = 0; i < load->pools->len; i++) {
+		ConnPoolDef *pool = load->pools->pdata[i];
+
+		if (!control_load_pool(mgr->control, pool->name, pool->addrs, error)) {
+			g_prefix_error(error, "%s: ", origin);
+			return NULL;
+		}
+	}
+	for (guint i = 0; i < load->shared->len; i++)
+		conn_secrets_take(mgr->secrets, g_steal_pointer(&load->shared->pdata[i]));
+	for (guint i = 0; i < load->conns->len; i++) {
+		ConnConfig *conn = load->conns->pdata[i];
+
+		add_conn(mgr, conn);
+		g_strv_builder_add(names, conn->name);
+		g_info("connection %s loaded from %s", conn->name, origin);
+	}
+	return g_strv_builder_end(names);
+}
+
+char **
+sa_manager_load(SaManager *mgr, const char *text, const char *origin, GError **error)
+{
+	g_autoptr(ConnLoad) load = conn_loader_parse_text(text, origin, error);
+
+	return load ? apply_load(mgr, load, origin, error) : NULL;
+}
+
+static void delete_all(SaManager *mgr, SaConn *c);
+
+gboolean
+sa_manager_unload(SaManager *mgr, const char *name, GError **error)
+{
+	SaConn *c = find_conn(mgr, name);
+
+	if (!c) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND,
+			    "connection \"%s\" not found", name);
+		return FALSE;
+	}
+	/* its SAs go with it: nothing could list or terminate them any more */
+	delete_all(mgr, c);
+	run_actions(mgr);
+	remove_traps(mgr, c);
+	ike_engine_remove_conn(mgr->engine, c->conn);
+	control_publish_conn(mgr->control, CONTROL_CONN_REMOVED, c->state);
+	g_ptr_array_remove(mgr->conns, c);
+	g_info("connection %s unloaded", name);
+	return TRUE;
+}
+
+GPtrArray *
+sa_manager_list_conn_configs(SaManager *mgr)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
+
+	for (guint i = 0; i < mgr->conns->len; i++)
+		g_ptr_array_add(list, conn_config_ref(((SaConn *)mgr->conns->pdata[i])->conn));
+	return list;
+}
+
+gboolean
+sa_manager_load_shared(SaManager *mgr, const char *name, const char *const *owners,
+		       const VpndSecret *secret, GError **error)
+{
+	ConnSharedKey *key = conn_shared_key_new(name, owners, secret, error);
+
+	if (!key)
+		return FALSE;
+	conn_secrets_take(mgr->secrets, key);
+	return TRUE;
+}
+
+gboolean
+sa_manager_unload_shared(SaManager *mgr, const char *name, GError **error)
+{
+	if (conn_secrets_remove(mgr->secrets, name))
 		return TRUE;
+	g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND, "shared key \"%s\" not found",
+		    name);
+	return FALSE;
+}
+
+GStrv
+sa_manager_list_shared(SaManager *mgr)
+{
+	return conn_secrets_list_names(mgr->secrets);
+}
+
+/* Every *.conf of conf_dir, down the same path as a client's load-conn. */
+gboolean
+sa_manager_load_conf_dir(SaManager *mgr, GError **error)
+{
+	g_auto(GStrv) paths = conn_loader_list_dir(mgr->conf_dir);
+
+	for (guint i = 0; paths[i]; i++) {
+		/* from the file itself, so its includes are relative to its folder */
+		g_autoptr(ConnLoad) load = conn_loader_parse_file(paths[i], error);
+		g_auto(GStrv) names = load ? apply_load(mgr, load, paths[i], error) : NULL;
+
+		if (!names)
+			return FALSE;
 	}
-	g_message("%u connection%s and %u secret%s loaded from %s", conns->len,
-		  conns->len == 1 ? "" : "s", conn_secrets_count(mgr->secrets),
-		  conn_secrets_count(mgr->secrets) == 1 ? "" : "s", dir);
+	if (mgr->conns->len == 0)
+		g_info("no connections in %s", mgr->conf_dir);
+	else
+		g_message("%u connection%s and %u secret%s loaded from %s", mgr->conns->len,
+			  mgr->conns->len == 1 ? "" : "s", conn_secrets_count(mgr->secrets),
+			  conn_secrets_count(mgr->secrets) == 1 ? "" : "s", mgr->conf_dir);
 	return TRUE;
 }
 
@@ -235,7 +444,9 @@ set_timer(SaManager *mgr, const IkeAction *a)
 	g_hash_table_insert(mgr->timers, key, t);
 }
 
-/* ---- Kernel ---- */
+/* ---- Counters ---- */
+
+#define SA_MANAGER_COUNTER_INTERVAL_S 1 /* how often clients see the counters move */
 
 static gboolean
 sa_id_equal(const VpndSaId *a, const VpndSaId *b)
@@ -244,53 +455,116 @@ sa_id_equal(const VpndSaId *a, const VpndSaId *b)
 	       memcmp(a->dst.addr, b->dst.addr, sizeof(a->dst.addr)) == 0;
 }
 
-/* (nullable) the connection that installed @id, and its index in c->sas */
-static SaConn *
-find_installed(SaManager *mgr, const VpndSaId *id, guint *index)
+static void
+add_stats(VpndSaStats *sum, const VpndSaStats *s)
+{
+	sum->bytes += s->bytes;
+	sum->packets += s->packets;
+}
+
+/* The SA's counters now; zero when the provider cannot tell. */
+static VpndSaStats
+query_sa(SaManager *mgr, const VpndSaId *id)
+{
+	VpndSaStats stats = { 0 };
+
+	if (mgr->kops && mgr->kops->query_sa)
+		mgr->kops->query_sa(mgr->kernel, id, &stats, NULL);
+	return stats;
+}
+
+/* Totals of the connection's SAs, gone and installed; TRUE when they moved. */
+static gboolean
+refresh_counters(SaManager *mgr, SaConn *c)
+{
+	VpndSaStats in = c->gone_in, out = c->gone_out;
+	ControlConn *st = c->state;
+
+	for (guint i = 0; i < c->sas->len; i++) {
+		const SaRef *ref = &g_array_index(c->sas, SaRef, i);
+		VpndSaStats now = query_sa(mgr, &ref->id);
+
+		add_stats(ref->dir == VPND_DIR_IN ? &in : &out, &now);
+	}
+	if (st->bytes_in == in.bytes && st->packets_in == in.packets &&
+	    st->bytes_out == out.bytes && st->packets_out == out.packets)
+		return FALSE;
+	st->bytes_in = in.bytes;
+	st->packets_in = in.packets;
+	st->bytes_out = out.bytes;
+	st->packets_out = out.packets;
+	return TRUE;
+}
+
+static void
+refresh_all_counters(SaManager *mgr)
 {
 	for (guint i = 0; i < mgr->conns->len; i++) {
 		SaConn *c = mgr->conns->pdata[i];
 
-		for (guint j = 0; j < c->sas->len; j++) {
-			if (sa_id_equal(&g_array_index(c->sas, SaInstalled, j).id, id)) {
-				*index = j;
-				return c;
-			}
-		}
+		if (c->sas->len && refresh_counters(mgr, c))
+			control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 	}
-	return NULL;
 }
 
-/* The engine installs a child's inbound SA first, then its outbound one. */
+static gboolean
+any_sas(SaManager *mgr)
+{
+	for (guint i = 0; i < mgr->conns->len; i++) {
+		if (((SaConn *)mgr->conns->pdata[i])->sas->len)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean
+on_counter_timer(gpointer user_data)
+{
+	SaManager *mgr = user_data;
+
+	refresh_all_counters(mgr);
+	if (any_sas(mgr))
+		return G_SOURCE_CONTINUE;
+	mgr->counter_timer = 0;
+	return G_SOURCE_REMOVE;
+}
+
 static void
-remember_sa(SaManager *mgr, const IkeAction *a)
+track_sa(SaManager *mgr, const IkeAction *a)
 {
 	SaConn *c = find_conn(mgr, a->conn_name);
-	SaInstalled s = { .id = a->sa_key, .dir = a->sa.dir, .ike_sa_id = a->ike_sa_id };
+	SaRef ref = { .id = { .spi = a->sa.spi, .protocol = a->sa.protocol, .dst = a->sa.dst },
+		      .dir = a->sa.dir, .reqid = a->sa.reqid };
 
 	if (!c)
 		return;
-	s.spi_in = a->sa.dir == VPND_DIR_IN ? a->sa.spi : 0;
-	for (guint i = c->sas->len; !s.spi_in && i > 0; i--) {
-		const SaInstalled *in = &g_array_index(c->sas, SaInstalled, i - 1);
-
-		if (in->dir == VPND_DIR_IN && in->ike_sa_id == a->ike_sa_id)
-			s.spi_in = in->spi_in;
-	}
-	s.reqid = a->sa.reqid;
-	s.child = g_strdup(a->child_name);
-	g_array_append_val(c->sas, s);
+	ref.child = g_strdup(a->child_name);
+	g_array_append_val(c->sas, ref);
+	if (!mgr->counter_timer)
+		mgr->counter_timer =
+			g_timeout_add_seconds(SA_MANAGER_COUNTER_INTERVAL_S, on_counter_timer, mgr);
 }
 
+/* Before the SA goes: what it carried stays in the connection's totals. */
 static void
-forget_sa(SaManager *mgr, const VpndSaId *id)
+untrack_sa(SaManager *mgr, const IkeAction *a)
 {
-	guint index;
-	SaConn *c = find_installed(mgr, id, &index);
+	SaConn *c = find_conn(mgr, a->conn_name);
 
-	if (c)
-		g_array_remove_index(c->sas, index);
+	for (guint i = 0; c && i < c->sas->len; i++) {
+		SaRef *ref = &g_array_index(c->sas, SaRef, i);
+		VpndSaStats last;
+
+		if (!sa_id_equal(&ref->id, &a->sa_key))
+			continue;
+		last = query_sa(mgr, &ref->id);
+		add_stats(ref->dir == VPND_DIR_IN ? &c->gone_in : &c->gone_out, &last);
+		g_array_remove_index(c->sas, i);
+		return;
+	}
 }
+
+/* ---- Kernel ---- */
 
 /* (nullable) the configuration of the child an SA or policy action belongs to */
 static ChildConfig *
@@ -304,17 +578,28 @@ action_child(SaConn *c, const IkeAction *a)
 		return NULL;
 	if (a->child_name)
 		return conn_config_get_child(c->conn, a->child_name);
-	/* policy actions name no child: its SAs, installed before them, do */
+	/* policy actions name no child: its SAs, installed before them and removed after
+	 * them, do (a rekeyed child keeps its reqid) */
 	for (guint i = 0; i < c->sas->len; i++) {
-		const SaInstalled *s = &g_array_index(c->sas, SaInstalled, i);
+		const SaRef *ref = &g_array_index(c->sas, SaRef, i);
 
-		if (s->reqid == reqid && s->ike_sa_id == a->ike_sa_id)
-			return conn_config_get_child(c->conn, s->child);
+		if (ref->reqid == reqid && ref->child)
+			return conn_config_get_child(c->conn, ref->child);
 	}
 	return NULL;
 }
 
-static SaTrap *find_child_trap(SaConn *c, const ChildConfig *child);
+static SaTrap *
+find_child_trap(SaConn *c, const ChildConfig *child)
+{
+	for (guint i = 0; i < c->traps->len; i++) {
+		SaTrap *t = &g_array_index(c->traps, SaTrap, i);
+
+		if (t->child == child)
+			return t;
+	}
+	return NULL;
+}
 
 /*
  * What the kernel gets beyond the engine's view: route-based children's XFRM interface
@@ -357,7 +642,7 @@ do_add_sa(SaManager *mgr, const IkeAction *a)
 	g_autoptr(GError) error = NULL;
 
 	if (kernel_add_sa(mgr, a, &error)) {
-		remember_sa(mgr, a);
+		track_sa(mgr, a);
 		return;
 	}
 	g_warning("%s: installing the %s SA %08x failed: %s; deleting IKE SA %u", a->conn_name,
@@ -384,18 +669,6 @@ find_trap(SaConn *c, const VpndPolicyParams *policy, gboolean installed)
 		SaTrap *t = &g_array_index(c->traps, SaTrap, i);
 
 		if (t->installed == installed && same_policy_key(&t->policy, policy))
-			return t;
-	}
-	return NULL;
-}
-
-static SaTrap *
-find_child_trap(SaConn *c, const ChildConfig *child)
-{
-	for (guint i = 0; i < c->traps->len; i++) {
-		SaTrap *t = &g_array_index(c->traps, SaTrap, i);
-
-		if (t->child == child)
 			return t;
 	}
 	return NULL;
@@ -439,11 +712,8 @@ do_kernel(SaManager *mgr, const IkeAction *a)
 		return;
 	kernel_ids(mgr, a, policy.dir == VPND_DIR_OUT, &policy.reqid, &policy.if_id);
 	if (a->kind == IKE_ACTION_DEL_SA) {
-		forget_sa(mgr, &a->sa_key);
+		untrack_sa(mgr, a);
 		ok = mgr->kops->del_sa(mgr->kernel, &a->sa_key, &error);
-		/* a hard expiry took it already */
-		if (!ok && g_error_matches(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_NOT_FOUND))
-			return;
 	} else if (a->kind == IKE_ACTION_ADD_POLICY) {
 		if ((trap = find_trap(c, &policy, TRUE)))
 			trap_remove(mgr, c, trap);
@@ -455,36 +725,6 @@ do_kernel(SaManager *mgr, const IkeAction *a)
 	}
 	if (!ok)
 		g_warning("%s: %s", a->conn_name, error->message);
-}
-
-static void
-on_kernel_send_esp(gpointer user_data, const VpndAddr *src, const VpndAddr *dst, const guint8 *data,
-		   gsize len)
-{
-	SaManager *mgr = user_data;
-
-	if (mgr->net)
-		net_service_send_esp(mgr->net, src, dst, data, len);
-}
-
-/* Soft: time for a fresh child SA. Hard: the kernel dropped it, the child is gone. */
-static void
-on_kernel_expire(gpointer user_data, const VpndSaId *sa, VpndExpireKind kind)
-{
-	SaManager *mgr = user_data;
-	guint index;
-	SaConn *c = find_installed(mgr, sa, &index);
-	SaInstalled s;
-
-	g_message("SA %08x reached its %s lifetime", sa->spi,
-		  kind == VPND_EXPIRE_HARD ? "hard" : "soft");
-	if (!c)
-		return;
-	s = g_array_index(c->sas, SaInstalled, index);
-	if (kind == VPND_EXPIRE_HARD) {
-		ike_engine_delete_child(mgr->engine, s.ike_sa_id, s.spi_in, g_get_monotonic_time());
-		run_actions(mgr);
-	}
 }
 
 static void initiate_child(SaManager *mgr, SaConn *c, const char *child);
@@ -591,6 +831,52 @@ install_traps(SaManager *mgr, SaConn *c, ChildConfig *child)
 		  c->traps->len - before == 1 ? "y" : "ies", child->name);
 }
 
+/* A connection replaced or unloaded takes its traps along. */
+static void
+remove_traps(SaManager *mgr, SaConn *c)
+{
+	for (guint i = 0; i < c->traps->len; i++) {
+		SaTrap *t = &g_array_index(c->traps, SaTrap, i);
+
+		if (t->installed)
+			trap_remove(mgr, c, t);
+	}
+	g_array_set_size(c->traps, 0);
+}
+
+static void
+on_kernel_send_esp(gpointer user_data, const VpndAddr *src, const VpndAddr *dst, const guint8 *data,
+		   gsize len)
+{
+	SaManager *mgr = user_data;
+
+	if (mgr->net)
+		net_service_send_esp(mgr->net, src, dst, data, len);
+}
+
+/* Soft: the engine rekeys the child; hard: the kernel dropped it, the engine deletes it. */
+static void
+on_kernel_send_esp_batch(gpointer user_data, const VpndAddr *src, const VpndAddr *dst,
+			 const guint8 *data, gsize len, gsize seg_len)
+{
+	SaManager *mgr = user_data;
+
+	if (mgr->net)
+		net_service_send_esp_batch(mgr->net, src, dst, data, len, seg_len);
+}
+
+static void
+on_kernel_expire(gpointer user_data, const VpndSaId *sa, VpndExpireKind kind)
+{
+	SaManager *mgr = user_data;
+	gboolean hard = kind == VPND_EXPIRE_HARD;
+
+	g_message("SA %08x reached its %s lifetime", sa->spi, hard ? "hard" : "soft");
+	if (!ike_engine_child_expired(mgr->engine, sa->spi, hard, g_get_monotonic_time()))
+		g_info("SA %08x: no child SA of ours", sa->spi);
+	run_actions(mgr);
+}
+
 static gboolean
 open_kernel(SaManager *mgr, GError **error)
 {
@@ -599,6 +885,7 @@ open_kernel(SaManager *mgr, GError **error)
 		.acquire = on_kernel_acquire,
 		.expire = on_kernel_expire,
 		.send_esp = on_kernel_send_esp,
+		.send_esp_batch = on_kernel_send_esp_batch,
 	};
 
 	if (!p) {
@@ -615,7 +902,191 @@ open_kernel(SaManager *mgr, GError **error)
 	return TRUE;
 }
 
+/* ---- Counters ---- */
+
+/* By the IKE header (RFC 7296 §3.1): exchange type at 18, flags at 19 (R = 0x20). */
+static void
+count_message(SaManager *mgr, const guint8 *data, gsize len, gboolean in)
+{
+	ControlCounters *c = &mgr->counters;
+	gboolean resp;
+	guint64 *slot[4][4] = {
+		/* in req, in resp, out req, out resp */
+		{ &c->ike_init_in_req, &c->ike_init_in_resp, &c->ike_init_out_req,
+		  &c->ike_init_out_resp },
+		{ &c->ike_auth_in_req, &c->ike_auth_in_resp, &c->ike_auth_out_req,
+		  &c->ike_auth_out_resp },
+		{ &c->create_child_in_req, &c->create_child_in_resp, &c->create_child_out_req,
+		  &c->create_child_out_resp },
+		{ &c->info_in_req, &c->info_in_resp, &c->info_out_req, &c->info_out_resp },
+	};
+
+	if (len < 28 || data[18] < 34 || data[18] > 37)
+		return;
+	resp = (data[19] & 0x20) != 0;
+	(*slot[data[18] - 34][(in ? 0 : 2) + resp])++;
+}
+
+gboolean
+sa_manager_get_counters(SaManager *mgr, ControlCounters *out)
+{
+	const IkeEngineCounters *e = ike_engine_get_counters(mgr->engine);
+
+	*out = mgr->counters;
+	out->invalid = e->malformed + e->bad_icv + e->bad_msgid - mgr->counters.invalid;
+	out->invalid_spi = e->no_sa - mgr->counters.invalid_spi;
+	return TRUE;
+}
+
+void
+sa_manager_reset_counters(SaManager *mgr)
+{
+	const IkeEngineCounters *e = ike_engine_get_counters(mgr->engine);
+
+	/* the engine's own counters cannot be reset: remember where they stood */
+	mgr->counters = (ControlCounters){
+		.invalid = e->malformed + e->bad_icv + e->bad_msgid,
+		.invalid_spi = e->no_sa,
+	};
+}
+
+/* ---- Listing SAs ---- */
+
+static char *
+alg_name(VpndAlgType type, guint id)
+{
+	const char *name = crypto_algorithm_name(type, id);
+
+	return id == 0 ? NULL : name ? g_strdup(name) : g_strdup_printf("%u", id);
+}
+
+static GPtrArray *
+ts_list(GArray *ts)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; ts && i < ts->len; i++)
+		g_ptr_array_add(list, control_format_ts(&g_array_index(ts, VpndTs, i), FALSE));
+	return list;
+}
+
+static void
+query_traffic(SaManager *mgr, IkeSa *sa, guint32 spi, gboolean in, guint64 *bytes,
+	      guint64 *packets, gint64 *use)
+{
+	VpndSaId id = { .spi = spi, .protocol = 50, .dst = in ? sa->local : sa->remote };
+	VpndSaStats st = { 0 };
+
+	*use = -1;
+	if (!mgr->kops || !mgr->kops->query_sa ||
+	    !mgr->kops->query_sa(mgr->kernel, &id, &st, NULL))
+		return;
+	*bytes = st.bytes;
+	*packets = st.packets;
+	if (st.last_use)
+		*use = MAX(0, g_get_real_time() / G_USEC_PER_SEC - st.last_use);
+}
+
+static ControlChildSa *
+list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
+{
+	ControlChildSa *c = g_new0(ControlChildSa, 1);
+
+	c->name = g_strdup(child->cfg ? child->cfg->name : "?");
+	c->unique_id = child->reqid;
+	c->reqid = child->reqid;
+	c->state = g_strdup(child_sa_state_to_string(child->state));
+	c->mode = g_strdup(child->mode == VPND_MODE_TRANSPORT ? "TRANSPORT" : "TUNNEL");
+	c->encap = sa->nat_local || sa->nat_remote || sa->conn->encap;
+	c->spi_in = child->spi_in;
+	c->spi_out = child->spi_out;
+	c->encr_alg = alg_name(VPND_ALG_ENCR, child->alg.encr);
+	c->encr_keysize = child->alg.encr_bits;
+	c->integ_alg = alg_name(VPND_ALG_INTEG, child->alg.integ);
+	c->dh_group = alg_name(VPND_ALG_KE, child->alg.ke);
+	query_traffic(mgr, sa, child->spi_in, TRUE, &c->bytes_in, &c->packets_in, &c->use_in);
+	query_traffic(mgr, sa, child->spi_out, FALSE, &c->bytes_out, &c->packets_out,
+		      &c->use_out);
+	c->installed = -1;
+	c->rekey_in = -1;
+	c->life_in = -1;
+	c->local_ts = ts_list(child->local_ts);
+	c->remote_ts = ts_list(child->remote_ts);
+	return c;
+}
+
+static ControlIkeSa *
+list_ike_sa(SaManager *mgr, IkeSa *sa)
+{
+	ControlIkeSa *s = g_new0(ControlIkeSa, 1);
+	const ConnIdentity *local_id = conn_config_get_id(sa->conn, TRUE);
+	const ConnIdentity *remote_id = sa->peer_id ? sa->peer_id : conn_config_get_id(sa->conn, FALSE);
+	VpndAddr local = sa->local, remote = sa->remote;
+	char buf[64];
+
+	s->name = g_strdup(sa->conn->name);
+	s->unique_id = sa->id;
+	s->state = g_strdup(ike_sa_state_to_string(sa->state));
+	s->local_port = local.port;
+	s->remote_port = remote.port;
+	local.port = remote.port = 0;
+	s->local_host = g_strdup(net_addr_format(&local, buf, sizeof(buf)));
+	s->remote_host = g_strdup(net_addr_format(&remote, buf, sizeof(buf)));
+	s->local_id = g_strdup(local_id && !conn_identity_is_any(local_id) ? local_id->text : s->local_host);
+	s->remote_id = g_strdup(remote_id && !conn_identity_is_any(remote_id) ? remote_id->text : s->remote_host);
+	s->initiator = sa->initiator;
+	s->spi_i = sa->spi_i;
+	s->spi_r = sa->spi_r;
+	s->nat_local = sa->nat_local;
+	s->nat_remote = sa->nat_remote;
+	if (sa->keymat) {
+		s->encr_alg = alg_name(VPND_ALG_ENCR, sa->alg.encr);
+		s->encr_keysize = sa->alg.encr_bits;
+		s->integ_alg = alg_name(VPND_ALG_INTEG, sa->alg.integ);
+		s->prf_alg = alg_name(VPND_ALG_PRF, sa->alg.prf);
+		s->dh_group = alg_name(VPND_ALG_KE, sa->alg.ke);
+	}
+	s->established = -1;
+	s->rekey_in = -1;
+	s->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
+	for (guint i = 0; i < sa->children->len; i++)
+		g_ptr_array_add(s->children, list_child(mgr, sa, sa->children->pdata[i]));
+	return s;
+}
+
+GPtrArray *
+sa_manager_list_sas(SaManager *mgr)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)control_ike_sa_free);
+
+	for (guint i = 0; i < mgr->conns->len; i++) {
+		SaConn *c = mgr->conns->pdata[i];
+
+		for (guint j = 0; j < c->ike_sas->len; j++) {
+			IkeSa *sa = ike_engine_get_sa(mgr->engine, g_array_index(c->ike_sas, guint32, j));
+
+			if (sa)
+				g_ptr_array_add(list, list_ike_sa(mgr, sa));
+		}
+	}
+	return list;
+}
+
 /* ---- Engine events ---- */
+
+/* The further start_action = start children: CREATE_CHILD_SA on the IKE SA just up. */
+static void
+create_later_children(SaManager *mgr, SaConn *c, guint32 ike_sa_id)
+{
+	for (guint i = 0; i < c->start_later->len; i++) {
+		const char *child = c->start_later->pdata[i];
+
+		if (!ike_engine_create_child(mgr->engine, ike_sa_id, child, g_get_monotonic_time()))
+			g_warning("%s: cannot create child %s on IKE SA %u", c->conn->name, child,
+				  ike_sa_id);
+	}
+	g_ptr_array_set_size(c->start_later, 0);
+}
 
 static void
 do_ike_updown(SaManager *mgr, const IkeAction *a)
@@ -631,14 +1102,19 @@ do_ike_updown(SaManager *mgr, const IkeAction *a)
 	if (!c)
 		return;
 	track_ike_sa(c, a->ike_sa_id, a->up);
-	if (a->up)
-		publish_state(mgr, c, CONTROL_CONN_ESTABLISHED, NULL);
-	else if (c->ike_sas->len == 0)
+	if (a->up) {
+		create_later_children(mgr, c, a->ike_sa_id);
+		publish_state(mgr, c, CONTROL_CONN_ESTABLISHED, NULL, 0);
+		return;
+	}
+	g_ptr_array_set_size(c->start_later, 0); /* the IKE SA they waited for failed */
+	if (c->ike_sas->len == 0)
 		publish_state(mgr, c, CONTROL_CONN_DOWN,
 			      a->reason == IKE_REASON_DELETED_LOCAL ||
 					      a->reason == IKE_REASON_DELETED_PEER
 				      ? NULL
-				      : ike_reason_to_string(a->reason));
+				      : ike_reason_to_string(a->reason),
+			      reason_to_control_error(a->reason));
 }
 
 static void
@@ -656,6 +1132,33 @@ do_child_updown(SaManager *mgr, const IkeAction *a)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
 
+/* The connection stays up: the new IKE SA takes the old one's place. */
+static void
+do_ike_rekey(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+
+	g_message("%s: IKE SA %u rekeyed, now IKE SA %u", a->conn_name, a->ike_sa_id,
+		  a->new_ike_sa_id);
+	if (!c)
+		return;
+	track_ike_sa(c, a->ike_sa_id, FALSE);
+	track_ike_sa(c, a->new_ike_sa_id, TRUE);
+	control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+}
+
+static void
+do_child_rekey(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+
+	g_message("%s: CHILD SA %s rekeyed, SPIs %08x (in) %08x (out), were %08x %08x",
+		  a->conn_name, a->child_name, a->spi_in, a->spi_out, a->old_spi_in,
+		  a->old_spi_out);
+	if (c)
+		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+}
+
 static void
 do_send(SaManager *mgr, const IkeAction *a)
 {
@@ -663,6 +1166,7 @@ do_send(SaManager *mgr, const IkeAction *a)
 	gsize len;
 	const guint8 *data = g_bytes_get_data(a->datagram, &len);
 
+	count_message(mgr, data, len, FALSE);
 	if (!net_service_send_ike(mgr->net, &a->src, &a->dst, data, len, &error))
 		g_warning("%s: %s", a->conn_name ? a->conn_name : "IKE", error->message);
 }
@@ -691,6 +1195,12 @@ do_action(SaManager *mgr, const IkeAction *a)
 	case IKE_ACTION_CHILD_UPDOWN:
 		do_child_updown(mgr, a);
 		break;
+	case IKE_ACTION_IKE_REKEY:
+		do_ike_rekey(mgr, a);
+		break;
+	case IKE_ACTION_CHILD_REKEY:
+		do_child_rekey(mgr, a);
+		break;
 	}
 }
 
@@ -715,25 +1225,52 @@ on_ike_datagram(const guint8 *data, gsize len, const VpndAddr *local, const Vpnd
 	SaManager *mgr = user_data;
 	g_autoptr(GBytes) bytes = g_bytes_new(data, len);
 
+	count_message(mgr, data, len, TRUE);
 	ike_engine_input(mgr->engine, bytes, local, remote, now);
 	run_actions(mgr);
 }
 
 /* ---- Life cycle ---- */
 
+/* ike.KEY as a number from @min to @max; absent leaves @out alone. */
 static gboolean
-open_net(SaManager *mgr, Settings *settings, GError **error)
+read_number(Settings *settings, const char *key, gdouble min, gdouble max, gdouble *out,
+	    GError **error)
 {
-	g_autoptr(NetConfig) cfg = net_config_new_from_settings(settings, error);
+	const char *text = settings_get(settings, key);
+	char *end = NULL;
+	gdouble value;
 
-	if (!cfg)
+	if (!text)
+		return TRUE;
+	value = g_ascii_strtod(text, &end);
+	if (end == text || *end || !(value >= min && value <= max)) {
+		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
+			    "%s: \"%s\" is not a number from %g to %g", key, text, min, max);
 		return FALSE;
-	mgr->net = net_service_new(cfg, mgr->kernel ? mgr->kops : NULL, mgr->kernel, error);
-	if (!mgr->net)
+	}
+	*out = value;
+	return TRUE;
+}
+
+/* ike.retransmit_{timeout,base,tries}: how long a silent peer is tried (also DPD). */
+static gboolean
+read_retransmit(Settings *settings, IkeEngineConfig *cfg, GError **error)
+{
+	gdouble timeout = 0, base = 0, tries = 0;
+
+	if (!read_number(settings, "ike.retransmit_timeout", 0.05, 3600, &timeout, error) ||
+	    !read_number(settings, "ike.retransmit_base", 1, 10, &base, error) ||
+	    !read_number(settings, "ike.retransmit_tries", 1, 100, &tries, error))
 		return FALSE;
-	net_service_set_ike_handler(mgr->net, on_ike_datagram, mgr);
-	g_info("IKE on UDP %u and %u", net_service_get_port(mgr->net),
-	       net_service_get_port_nat_t(mgr->net));
+	if (tries != (guint)tries) {
+		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
+			    "ike.retransmit_tries: %g is not a whole number", tries);
+		return FALSE;
+	}
+	cfg->retransmit_timeout_ms = (guint)(timeout * 1000);
+	cfg->retransmit_base = base;
+	cfg->retransmit_tries = (guint)tries;
 	return TRUE;
 }
 
@@ -745,26 +1282,51 @@ kernel_is_tun(SaManager *mgr)
 	return p && g_strcmp0(p->plugin, "kernel-tun") == 0;
 }
 
+/* With the first connection: the data plane, then UDP 500/4500. */
+static gboolean
+open_ike(SaManager *mgr, GError **error)
+{
+	if (mgr->net)
+		return TRUE;
+	if (!mgr->kernel && !open_kernel(mgr, error))
+		return FALSE;
+	mgr->net = net_service_new(mgr->net_cfg, mgr->kernel ? mgr->kops : NULL, mgr->kernel,
+				   error);
+	if (!mgr->net)
+		return FALSE;
+	net_service_set_ike_handler(mgr->net, on_ike_datagram, mgr);
+	g_info("IKE on UDP %u and %u", net_service_get_port(mgr->net),
+	       net_service_get_port_nat_t(mgr->net));
+	return TRUE;
+}
+
 SaManager *
 sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **error)
 {
 	g_autoptr(SaManager) mgr = g_new0(SaManager, 1);
-	const char *dir = settings_get_str(settings, "conf_dir", SA_MANAGER_DEFAULT_CONF_DIR);
-	IkeEngineConfig cfg = { .host = host, .psk_lookup = psk_lookup, .psk_data = mgr };
+	IkeEngineConfig cfg = {
+		.host = host,
+		.psk_lookup = psk_lookup,
+		.psk_data = mgr,
+		.half_open_max = (guint)settings_get_int(settings, "ike.half_open_max", 0),
+		.half_open_per_peer = (guint)settings_get_int(settings, "ike.half_open_per_peer", 0),
+		.cookie_threshold = (guint)settings_get_int(settings, "ike.cookie_threshold", 0),
+	};
 
+	if (!read_retransmit(settings, &cfg, error))
+		return NULL;
 	mgr->host = host;
 	mgr->control = control;
+	mgr->conf_dir =
+		g_strdup(settings_get_str(settings, "conf_dir", SA_MANAGER_DEFAULT_CONF_DIR));
 	mgr->secrets = conn_secrets_new();
 	mgr->conns = g_ptr_array_new_with_free_func((GDestroyNotify)sa_conn_free);
 	mgr->timers = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)sa_timer_free);
 	mgr->engine = ike_engine_new(&cfg);
-	/* kernel-tun carries ESP in UDP only: every connection asks for it */
-	if (!load_conns(mgr, dir, kernel_is_tun(mgr), error))
-		return NULL;
-	/* Nothing to negotiate: leave UDP 500/4500 and the data plane alone. */
-	if (mgr->conns->len == 0)
-		return g_steal_pointer(&mgr);
-	if (!open_kernel(mgr, error) || !open_net(mgr, settings, error))
+	mgr->force_encap = kernel_is_tun(mgr);
+	/* checked now, used when the first connection arrives (none: UDP 500 stays free) */
+	mgr->net_cfg = net_config_new_from_settings(settings, error);
+	if (!mgr->net_cfg)
 		return NULL;
 	return g_steal_pointer(&mgr);
 }
@@ -778,12 +1340,12 @@ initiate_child(SaManager *mgr, SaConn *c, const char *child)
 
 	if (!id) {
 		g_warning("%s: cannot initiate: %s", c->conn->name, error->message);
-		publish_state(mgr, c, CONTROL_CONN_DOWN, error->message);
+		publish_state(mgr, c, CONTROL_CONN_DOWN, error->message, CONTROL_ERROR_FAILED);
 		return;
 	}
 	g_message("%s: initiating IKE SA %u", c->conn->name, id);
 	track_ike_sa(c, id, TRUE);
-	publish_state(mgr, c, CONTROL_CONN_CONNECTING, NULL);
+	publish_state(mgr, c, CONTROL_CONN_CONNECTING, NULL, 0);
 	run_actions(mgr);
 }
 
@@ -796,33 +1358,13 @@ sa_manager_start(SaManager *mgr)
 		for (guint j = 0; j < c->conn->children->len; j++) {
 			ChildConfig *child = c->conn->children->pdata[j];
 
-			if (child->start_action == CONN_START_START)
+			/* one IKE SA per connection: the first child comes with IKE_AUTH */
+			if (child->start_action == CONN_START_START && c->ike_sas->len)
+				g_ptr_array_add(c->start_later, g_strdup(child->name));
+			else if (child->start_action == CONN_START_START)
 				initiate_child(mgr, c, child->name);
 			else if (child->start_action == CONN_START_TRAP)
 				install_traps(mgr, c, child);
-		}
-	}
-}
-
-/* The traffic of the connection's child SAs, as the kernel counts it right now. */
-static void
-add_counters(SaManager *mgr, SaConn *c, ControlConn *out)
-{
-	for (guint i = 0; mgr->kops && mgr->kops->query_sa && i < c->sas->len; i++) {
-		const SaInstalled *s = &g_array_index(c->sas, SaInstalled, i);
-		g_autoptr(GError) error = NULL;
-		VpndSaStats stats = { 0 };
-
-		if (!mgr->kops->query_sa(mgr->kernel, &s->id, &stats, &error)) {
-			g_debug("%s: SA %08x: %s", c->conn->name, s->id.spi, error->message);
-			continue;
-		}
-		if (s->dir == VPND_DIR_IN) {
-			out->bytes_in += stats.bytes;
-			out->packets_in += stats.packets;
-		} else {
-			out->bytes_out += stats.bytes;
-			out->packets_out += stats.packets;
 		}
 	}
 }
@@ -832,13 +1374,9 @@ sa_manager_list_connections(SaManager *mgr)
 {
 	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)control_conn_free);
 
-	for (guint i = 0; i < mgr->conns->len; i++) {
-		SaConn *c = mgr->conns->pdata[i];
-		ControlConn *conn = control_conn_copy(c->state);
-
-		add_counters(mgr, c, conn);
-		g_ptr_array_add(list, conn);
-	}
+	refresh_all_counters(mgr); /* a client asking sees the counters as they are */
+	for (guint i = 0; i < mgr->conns->len; i++)
+		g_ptr_array_add(list, control_conn_copy(((SaConn *)mgr->conns->pdata[i])->state));
 	return list;
 }
 
@@ -861,14 +1399,18 @@ sa_manager_initiate(SaManager *mgr, const char *name, GError **error)
 	return c->ike_sas->len > 0;
 }
 
+/* Established SAs get a Delete; those still negotiating are dropped on the spot. */
 static void
 delete_all(SaManager *mgr, SaConn *c)
 {
 	g_autoptr(GArray) ids = g_array_copy(c->ike_sas);
 
-	for (guint i = 0; i < ids->len; i++)
-		ike_engine_delete_ike(mgr->engine, g_array_index(ids, guint32, i),
-				      g_get_monotonic_time());
+	for (guint i = 0; i < ids->len; i++) {
+		guint32 id = g_array_index(ids, guint32, i);
+
+		if (!ike_engine_delete_ike(mgr->engine, id, g_get_monotonic_time()))
+			ike_engine_abort_ike(mgr->engine, id);
+	}
 }
 
 gboolean
@@ -882,7 +1424,7 @@ sa_manager_terminate(SaManager *mgr, const char *name, GError **error)
 		return FALSE;
 	}
 	if (c->ike_sas->len)
-		publish_state(mgr, c, CONTROL_CONN_DISCONNECTING, NULL);
+		publish_state(mgr, c, CONTROL_CONN_DISCONNECTING, NULL, 0);
 	delete_all(mgr, c);
 	run_actions(mgr);
 	return TRUE;
@@ -913,11 +1455,14 @@ sa_manager_free(SaManager *mgr)
 	if (mgr->engine && mgr->net)
 		say_goodbye(mgr);
 	g_clear_pointer(&mgr->timers, g_hash_table_unref);
+	g_clear_handle_id(&mgr->counter_timer, g_source_remove);
 	if (mgr->kernel)
 		mgr->kops->close(mgr->kernel);
 	g_clear_pointer(&mgr->net, net_service_free);
 	g_clear_pointer(&mgr->engine, ike_engine_free);
 	g_clear_pointer(&mgr->conns, g_ptr_array_unref);
 	g_clear_pointer(&mgr->secrets, conn_secrets_free);
+	g_clear_pointer(&mgr->net_cfg, net_config_free);
+	g_free(mgr->conf_dir);
 	g_free(mgr);
 }

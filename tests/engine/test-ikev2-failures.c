@@ -211,6 +211,42 @@ test_peer_gone(void)
 	net_free(net);
 }
 
+/*
+ *   IKE_SA_INIT { SA, KE, Ni, N(NAT_D)+ }  -->  (lost, and lost again)
+ *   the user gives up: the SA goes at once, without a word to the peer
+ */
+static void
+test_abort_connecting(void)
+{
+	guint32 id;
+	Net *net = start(9, GCM_X25519, GCM_X25519, NULL, NULL, NULL, NULL, &id);
+	gint64 t0 = net->now;
+
+	net->filter = drop_to_b;
+	net->filter_data = net;
+	net_advance(net, t0 + SEC(5));
+	g_assert_cmpuint(net->a.sent, ==, 2);
+	g_assert_true(ike_engine_abort_ike(net->a.engine, id));
+	net_run(net, t0 + SEC(200));
+	assert_down(&net->a, IKE_REASON_DELETED_LOCAL, 0);
+	g_assert_cmpuint(net->a.sent, ==, 2); /* no more retransmits, no Delete */
+	g_assert_false(ike_engine_abort_ike(net->a.engine, id));
+	net_free(net);
+}
+
+/* Established SAs are deleted with a Delete, never aborted. */
+static void
+test_abort_established(void)
+{
+	guint32 id;
+	Net *net = start(10, GCM_X25519, GCM_X25519, NULL, NULL, NULL, NULL, &id);
+
+	net_flush(net);
+	g_assert_false(ike_engine_abort_ike(net->a.engine, id));
+	g_assert_nonnull(ike_engine_get_sa(net->a.engine, id));
+	net_free(net);
+}
+
 /* The initiator vanishes after IKE_SA_INIT: the responder drops its half-open SA at 30 s. */
 static void
 test_half_open_timeout(void)
@@ -298,6 +334,8 @@ main(int argc, char **argv)
 	g_test_add_func("/engine/ikev2/fail/invalid-ke-retry", test_invalid_ke_retry);
 	g_test_add_func("/engine/ikev2/fail/peer-gone", test_peer_gone);
 	g_test_add_func("/engine/ikev2/fail/half-open-timeout", test_half_open_timeout);
+	g_test_add_func("/engine/ikev2/fail/abort-connecting", test_abort_connecting);
+	g_test_add_func("/engine/ikev2/fail/abort-established", test_abort_established);
 	g_test_add_func("/engine/ikev2/fail/half-open-limit", test_half_open_limit);
 	ret = g_test_run();
 	harness_fini();

@@ -11,7 +11,6 @@
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -19,10 +18,10 @@
 #include <glib/gstdio.h>
 
 #include "control/control.h"
+#include "dbus-harness.h"
 #include "core/log.h"
 #include "dbus/dbus_service.h"
 
-#define START_TIMEOUT_MS 10000
 #define WAIT_TIMEOUT_MS 20000
 #define STEP_MS 20 /* between the fake engine's state changes */
 
@@ -36,8 +35,7 @@ static char *test_dir;
 typedef struct {
 	char *dir;
 	char *bus_address;
-	GSubprocess *bus;
-	GDBusConnection *client; /* the second client, watching */
+	HarnessBus *bus; /* its connection is the second client, watching */
 	Control *ctl;
 	DbusService *service;
 	GHashTable *conns; /* the fake store: name -> ControlConn */
@@ -161,72 +159,13 @@ fake_unload(gpointer user_data, const char *name, GError **error)
 
 /* ---- the bus ---- */
 
-static void
-die_with_parent(gpointer user_data)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static void
-start_bus(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	g_autofree char *policy =
-		g_build_filename(g_getenv("VPND_SOURCE_ROOT"), "dbus", "org.vpnd1.conf", NULL);
-	g_autofree char *conf = g_build_filename(f->dir, "bus.conf", NULL);
-	g_autofree char *text = g_strdup_printf(
-		"<busconfig>\n"
-		"  <type>system</type>\n"
-		"  <listen>unix:path=%s/bus</listen>\n"
-		"  <auth>EXTERNAL</auth>\n"
-		"  <policy context=\"default\">\n"
-		"    <allow user=\"*\"/>\n"
-		"    <deny own=\"*\"/>\n"
-		"    <deny send_type=\"method_call\"/>\n"
-		"    <allow send_type=\"signal\"/>\n"
-		"    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
-		"    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
-		"    <allow receive_type=\"method_call\"/>\n"
-		"    <allow receive_type=\"method_return\"/>\n"
-		"    <allow receive_type=\"error\"/>\n"
-		"    <allow receive_type=\"signal\"/>\n"
-		"    <allow send_destination=\"org.freedesktop.DBus\"/>\n"
-		"  </policy>\n"
-		"  <include>%s</include>\n"
-		"</busconfig>\n",
-		f->dir, policy);
-	g_autofree char *arg = g_strconcat("--config-file=", conf, NULL);
-	g_autofree char *socket = g_build_filename(f->dir, "bus", NULL);
-
-	g_assert_true(g_file_set_contents(conf, text, -1, &error));
-	g_autoptr(GSubprocessLauncher) l =
-		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	f->bus = g_subprocess_launcher_spawn(l, &error, "dbus-daemon", "--nofork", arg, NULL);
-	g_assert_no_error(error);
-	gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * 1000;
-	while (!f->client) {
-		g_clear_error(&error);
-		if (g_file_test(socket, G_FILE_TEST_EXISTS))
-			f->client = g_dbus_connection_new_for_address_sync(
-				f->bus_address,
-				G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-					G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-				NULL, NULL, &error);
-		if (!f->client && g_get_monotonic_time() > deadline)
-			g_error("dbus-daemon did not start at %s", f->bus_address);
-		if (!f->client)
-			g_usleep(10 * 1000);
-	}
-}
-
 static gboolean
 service_on_bus(Fixture *f)
 {
 	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-		f->client, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-		"NameHasOwner", g_variant_new("(s)", DBUS_SERVICE_NAME), G_VARIANT_TYPE("(b)"),
-		G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+		f->bus->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+		"org.freedesktop.DBus", "NameHasOwner", g_variant_new("(s)", DBUS_SERVICE_NAME),
+		G_VARIANT_TYPE("(b)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
 	gboolean owned = FALSE;
 
 	if (reply)
@@ -277,7 +216,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 {
 	f->dir = g_strdup(test_dir);
 	f->bus_address = g_strdup(g_getenv("DBUS_SYSTEM_BUS_ADDRESS"));
-	start_bus(f);
+	f->bus = harness_bus_start(f->dir, FALSE);
 
 	f->conns = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					 (GDestroyNotify)control_conn_free);
@@ -295,14 +234,14 @@ fixture_setup(Fixture *f, gconstpointer data)
 	};
 	f->ctl = control_new(&hooks);
 	f->subs[0] = g_dbus_connection_signal_subscribe(
-		f->client, DBUS_SERVICE_NAME, "org.freedesktop.DBus.Properties",
+		f->bus->conn, DBUS_SERVICE_NAME, "org.freedesktop.DBus.Properties",
 		"PropertiesChanged", DBUS_SERVICE_CONN_PATH "/home", "org.vpnd1.Connection",
 		G_DBUS_SIGNAL_FLAGS_NONE, on_props, f, NULL);
 	f->subs[1] = g_dbus_connection_signal_subscribe(
-		f->client, DBUS_SERVICE_NAME, "org.vpnd1.Manager", "ConnectionAdded",
+		f->bus->conn, DBUS_SERVICE_NAME, "org.vpnd1.Manager", "ConnectionAdded",
 		DBUS_SERVICE_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_manager_signal, f, NULL);
 	f->subs[2] = g_dbus_connection_signal_subscribe(
-		f->client, DBUS_SERVICE_NAME, "org.vpnd1.Manager", "ConnectionRemoved",
+		f->bus->conn, DBUS_SERVICE_NAME, "org.vpnd1.Manager", "ConnectionRemoved",
 		DBUS_SERVICE_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_manager_signal, f, NULL);
 	f->service = dbus_service_new(f->ctl);
 	spin_until(f, service_on_bus, "the service owning org.vpnd1");
@@ -312,18 +251,13 @@ static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
 	for (guint i = 0; i < G_N_ELEMENTS(f->subs); i++)
-		g_dbus_connection_signal_unsubscribe(f->client, f->subs[i]);
+		g_dbus_connection_signal_unsubscribe(f->bus->conn, f->subs[i]);
 	g_clear_pointer(&f->service, dbus_service_free);
 	g_clear_pointer(&f->ctl, control_free);
 	/* let pending negotiation timers go: they hold the fixture */
 	while (g_main_context_iteration(NULL, FALSE))
 		;
-	g_clear_object(&f->client);
-	if (f->bus) {
-		g_subprocess_send_signal(f->bus, SIGTERM);
-		g_subprocess_wait(f->bus, NULL, NULL);
-		g_clear_object(&f->bus);
-	}
+	g_clear_pointer(&f->bus, harness_bus_stop);
 	g_autofree char *conf = g_build_filename(f->dir, "bus.conf", NULL);
 	g_autofree char *socket = g_build_filename(f->dir, "bus", NULL);
 	g_unlink(conf);
@@ -385,7 +319,7 @@ vpnctl(Fixture *f, char **out, char **err, ...)
 	g_ptr_array_add(argv, NULL);
 	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(
 		G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+	g_subprocess_launcher_set_child_setup(l, harness_die_with_parent, NULL, NULL);
 	g_autoptr(GSubprocess) p =
 		g_subprocess_launcher_spawnv(l, (const char *const *)argv->pdata, &error);
 	g_assert_no_error(error);
@@ -397,34 +331,6 @@ vpnctl(Fixture *f, char **out, char **err, ...)
 	*err = r.err;
 	g_assert_true(g_subprocess_get_if_exited(p));
 	return g_subprocess_get_exit_status(p);
-}
-
-static json_object *
-parse_json(const char *text)
-{
-	json_object *obj = json_tokener_parse(text);
-
-	if (!obj)
-		g_error("not JSON: %s", text);
-	return obj;
-}
-
-static const char *
-json_str(json_object *obj, const char *key)
-{
-	json_object *v = NULL;
-
-	g_assert_true(json_object_object_get_ex(obj, key, &v));
-	return json_object_get_string(v);
-}
-
-static gint64
-json_int(json_object *obj, const char *key)
-{
-	json_object *v = NULL;
-
-	g_assert_true(json_object_object_get_ex(obj, key, &v));
-	return json_object_get_int64(v);
 }
 
 static gboolean
@@ -454,12 +360,12 @@ test_list(Fixture *f, gconstpointer data)
 	spin_until(f, added_one, "ConnectionAdded");
 	g_assert_cmpstr(f->added->pdata[0], ==, "home");
 	g_assert_cmpint(vpnctl(f, &out, &err, "list", "--json", NULL), ==, 0);
-	json_object *arr = parse_json(out);
+	json_object *arr = harness_parse_json(out);
 	g_assert_cmpuint(json_object_array_length(arr), ==, 1);
 	json_object *home = json_object_array_get_idx(arr, 0);
-	g_assert_cmpstr(json_str(home, "name"), ==, "home");
-	g_assert_cmpstr(json_str(home, "state"), ==, "down");
-	g_assert_cmpint(json_int(home, "bytes_in"), ==, 0);
+	g_assert_cmpstr(harness_json_str(home, "name"), ==, "home");
+	g_assert_cmpstr(harness_json_str(home, "state"), ==, "down");
+	g_assert_cmpint(harness_json_int(home, "bytes_in"), ==, 0);
 	json_object_put(arr);
 	/* off a terminal: tab-separated, no header */
 	g_assert_cmpint(vpnctl(f, &tout, &terr, "list", NULL), ==, 0);
@@ -475,17 +381,17 @@ test_up_down(Fixture *f, gconstpointer data)
 
 	fake_add(f, "home");
 	g_assert_cmpint(vpnctl(f, &out, &err, "up", "home", "--json", NULL), ==, 0);
-	json_object *conn = parse_json(out);
-	g_assert_cmpstr(json_str(conn, "state"), ==, "established");
-	g_assert_cmpstr(json_str(conn, "remote_address"), ==, "198.51.100.7");
-	g_assert_cmpint(json_int(conn, "bytes_in"), ==, 1200);
-	g_assert_cmpint(json_int(conn, "packets_out"), ==, 8);
-	g_assert_cmpint(json_int(conn, "established_at"), >, 0);
+	json_object *conn = harness_parse_json(out);
+	g_assert_cmpstr(harness_json_str(conn, "state"), ==, "established");
+	g_assert_cmpstr(harness_json_str(conn, "remote_address"), ==, "198.51.100.7");
+	g_assert_cmpint(harness_json_int(conn, "bytes_in"), ==, 1200);
+	g_assert_cmpint(harness_json_int(conn, "packets_out"), ==, 8);
+	g_assert_cmpint(harness_json_int(conn, "established_at"), >, 0);
 	json_object_put(conn);
 
 	g_assert_cmpint(vpnctl(f, &sout, &serr, "status", "home", "--json", NULL), ==, 0);
-	json_object *st = parse_json(sout);
-	g_assert_cmpstr(json_str(st, "state"), ==, "established");
+	json_object *st = harness_parse_json(sout);
+	g_assert_cmpstr(harness_json_str(st, "state"), ==, "established");
 	json_object_put(st);
 
 	g_assert_cmpint(vpnctl(f, &dout, &derr, "down", "home", NULL), ==, 0);
@@ -510,8 +416,8 @@ test_up_auth_failed(Fixture *f, gconstpointer data)
 	/* the second attempt's error is the same, and JSON names it */
 	g_assert_cmpint(vpnctl(f, &jout, &jerr, "--json", "up", "office", NULL), ==,
 			EXIT_AUTHENTICATION_FAILED);
-	json_object *obj = parse_json(jout);
-	g_assert_cmpstr(json_str(obj, "error"), ==, "org.vpnd1.Error.AuthenticationFailed");
+	json_object *obj = harness_parse_json(jout);
+	g_assert_cmpstr(harness_json_str(obj, "error"), ==, "org.vpnd1.Error.AuthenticationFailed");
 	json_object_put(obj);
 }
 
@@ -540,8 +446,8 @@ test_no_engine(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(err, ==, "vpnctl: connection \"home\": negotiation is not available yet\n");
 	g_assert_cmpint(vpnctl(f, &dout, &derr, "--json", "down", "home", NULL), ==,
 			EXIT_NOT_SUPPORTED);
-	json_object *obj = parse_json(dout);
-	g_assert_cmpstr(json_str(obj, "error"), ==, "org.vpnd1.Error.NotSupported");
+	json_object *obj = harness_parse_json(dout);
+	g_assert_cmpstr(harness_json_str(obj, "error"), ==, "org.vpnd1.Error.NotSupported");
 	json_object_put(obj);
 	g_assert_cmpuint(f->states->len, ==, 0); /* nothing moved */
 }
@@ -557,11 +463,11 @@ test_log_history(Fixture *f, gconstpointer data)
 	g_assert_cmpint(vpnctl(f, &out, &err, "log", "--json", NULL), ==, 0);
 	g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
 	g_assert_cmpuint(g_strv_length(lines), ==, CONTROL_LOG_HISTORY + 1); /* + "" */
-	json_object *last = parse_json(lines[CONTROL_LOG_HISTORY - 1]);
-	g_assert_cmpstr(json_str(last, "level"), ==, "message");
-	g_assert_cmpstr(json_str(last, "domain"), ==, "dbus-test");
+	json_object *last = harness_parse_json(lines[CONTROL_LOG_HISTORY - 1]);
+	g_assert_cmpstr(harness_json_str(last, "level"), ==, "message");
+	g_assert_cmpstr(harness_json_str(last, "domain"), ==, "dbus-test");
 	g_autofree char *want = g_strdup_printf("history line %u", CONTROL_LOG_HISTORY + 49);
-	g_assert_cmpstr(json_str(last, "message"), ==, want);
+	g_assert_cmpstr(harness_json_str(last, "message"), ==, want);
 	json_object_put(last);
 }
 

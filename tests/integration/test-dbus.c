@@ -9,26 +9,20 @@
  * are stopped by their PID in the teardown, also when a test failed.
  */
 #include <json-c/json.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "dbus-harness.h"
 #include "vpnd-config.h"
 
-#define CHILD_TIMEOUT "30" /* seconds, for every vpnctl run */
-#define START_TIMEOUT_MS 10000
-#define STOP_TIMEOUT_MS 5000
 #define LOG_TIMEOUT_MS 10000
-#define NOBODY "nobody"
 
 /* Exit codes from vpnctl(1). */
 #define EXIT_UNREACHABLE 3
@@ -53,16 +47,9 @@ typedef struct {
 	char *dir;
 	char *bus_address;
 	char **env; /* for vpnctl */
-	GSubprocess *bus;
+	HarnessBus *bus;
 	GSubprocess *vpnd;
-	GDBusConnection *conn; /* the test's own client connection */
 } Fixture;
-
-static char *
-build_path(const char *rel)
-{
-	return g_build_filename(g_getenv("VPND_BUILD_ROOT"), rel, NULL);
-}
 
 static char *
 path_in(Fixture *f, const char *name)
@@ -78,94 +65,6 @@ write_file(Fixture *f, const char *name, const char *text)
 
 	g_file_set_contents(path, text, -1, &error);
 	g_assert_no_error(error);
-}
-
-static void
-die_with_parent(gpointer user_data)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-/* Like the system bus's own configuration: method calls denied unless a policy allows. */
-static void
-write_bus_config(Fixture *f)
-{
-	g_autofree char *policy =
-		g_build_filename(g_getenv("VPND_SOURCE_ROOT"), "dbus", "org.vpnd1.conf", NULL);
-	const char *open = "  <policy context=\"default\">\n"
-			   "    <allow send_destination=\"org.vpnd1\"/>\n"
-			   "  </policy>\n";
-	g_autofree char *text = g_strdup_printf(
-		"<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-BUS Bus Configuration "
-		"1.0//EN\"\n \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-		"<busconfig>\n"
-		"  <type>system</type>\n"
-		"  <listen>unix:path=%s/bus</listen>\n"
-		"  <auth>EXTERNAL</auth>\n"
-		"  <policy context=\"default\">\n"
-		"    <allow user=\"*\"/>\n"
-		"    <deny own=\"*\"/>\n"
-		"    <deny send_type=\"method_call\"/>\n"
-		"    <allow send_type=\"signal\"/>\n"
-		"    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
-		"    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
-		"    <allow receive_type=\"method_call\"/>\n"
-		"    <allow receive_type=\"method_return\"/>\n"
-		"    <allow receive_type=\"error\"/>\n"
-		"    <allow receive_type=\"signal\"/>\n"
-		"    <allow send_destination=\"org.freedesktop.DBus\"/>\n"
-		"  </policy>\n"
-		"  <include>%s</include>\n"
-		"%s"
-		"</busconfig>\n",
-		f->dir, policy, f->params->setup == BUS_POLICY_OPEN ? open : "");
-	write_file(f, "bus.conf", text);
-}
-
-static void
-start_bus(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	g_autofree char *conf = path_in(f, "bus.conf");
-	g_autofree char *arg = g_strconcat("--config-file=", conf, NULL);
-	g_autofree char *socket = path_in(f, "bus");
-
-	write_bus_config(f);
-	g_autoptr(GSubprocessLauncher) l =
-		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	f->bus = g_subprocess_launcher_spawn(l, &error, "dbus-daemon", "--nofork", arg, NULL);
-	g_assert_no_error(error);
-
-	gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * 1000;
-	while (!f->conn) {
-		g_clear_error(&error);
-		if (g_file_test(socket, G_FILE_TEST_EXISTS))
-			f->conn = g_dbus_connection_new_for_address_sync(
-				f->bus_address,
-				G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-					G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-				NULL, NULL, &error);
-		if (!f->conn && g_get_monotonic_time() > deadline)
-			g_error("dbus-daemon did not start at %s", f->bus_address);
-		if (!f->conn)
-			g_usleep(10 * 1000);
-	}
-}
-
-static gboolean
-name_has_owner(Fixture *f, const char *name)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-		f->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-		"NameHasOwner", g_variant_new("(s)", name), G_VARIANT_TYPE("(b)"),
-		G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-	gboolean owned = FALSE;
-
-	g_assert_no_error(error);
-	g_variant_get(reply, "(b)", &owned);
-	return owned;
 }
 
 static void
@@ -187,8 +86,8 @@ start_vpnd(Fixture *f)
 	g_subprocess_launcher_unsetenv(l, "LISTEN_FDS");
 	g_subprocess_launcher_setenv(l, "DBUS_SYSTEM_BUS_ADDRESS", f->bus_address, TRUE);
 	g_subprocess_launcher_set_stderr_file_path(l, err);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	g_autofree char *vpnd = build_path("daemon/vpnd");
+	g_subprocess_launcher_set_child_setup(l, harness_die_with_parent, NULL, NULL);
+	g_autofree char *vpnd = harness_build_path("daemon/vpnd");
 	f->vpnd = g_subprocess_launcher_spawn(l, &error, vpnd, "--config", config, NULL);
 	g_assert_no_error(error);
 }
@@ -207,7 +106,7 @@ vpnd_stderr(Fixture *f)
 static void
 wait_for(Fixture *f, gboolean (*done)(Fixture *f), const char *what)
 {
-	gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * 1000;
+	gint64 deadline = g_get_monotonic_time() + HARNESS_START_TIMEOUT_MS * 1000;
 
 	while (!done(f)) {
 		if (g_get_monotonic_time() > deadline || !g_subprocess_get_identifier(f->vpnd)) {
@@ -221,7 +120,7 @@ wait_for(Fixture *f, gboolean (*done)(Fixture *f), const char *what)
 static gboolean
 vpnd_on_bus(Fixture *f)
 {
-	return name_has_owner(f, "org.vpnd1");
+	return harness_bus_has_owner(f->bus, "org.vpnd1");
 }
 
 static gboolean
@@ -247,7 +146,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 	f->bus_address = g_strdup_printf("unix:path=%s/bus", f->dir);
 	f->env = g_environ_setenv(g_get_environ(), "DBUS_SYSTEM_BUS_ADDRESS", f->bus_address, TRUE);
 	if (f->params->setup != BUS_NONE)
-		start_bus(f);
+		f->bus = harness_bus_start(f->dir, f->params->setup == BUS_POLICY_OPEN);
 	start_vpnd(f);
 	if (f->params->setup != BUS_NONE && !f->params->off_bus)
 		wait_for(f, vpnd_on_bus, "vpnd owning org.vpnd1");
@@ -255,22 +154,12 @@ fixture_setup(Fixture *f, gconstpointer data)
 		wait_for(f, vici_socket_exists, "vpnd opening its VICI socket");
 }
 
-static gboolean
-wait_exit(GSubprocess *p, guint timeout_ms)
-{
-	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-
-	while (g_subprocess_get_identifier(p) && g_get_monotonic_time() < deadline)
-		g_usleep(5 * 1000);
-	return g_subprocess_get_identifier(p) == NULL;
-}
-
 /* SIGTERM: vpnd leaves the bus and exits 0 (under ASan: without leaks). */
 static void
 stop_vpnd(Fixture *f)
 {
 	g_subprocess_send_signal(f->vpnd, SIGTERM);
-	if (!wait_exit(f->vpnd, STOP_TIMEOUT_MS))
+	if (!harness_wait_exit(f->vpnd, HARNESS_STOP_TIMEOUT_MS))
 		g_error("vpnd did not stop on SIGTERM");
 	g_autofree char *err = vpnd_stderr(f);
 	if (!g_subprocess_get_if_exited(f->vpnd) || g_subprocess_get_exit_status(f->vpnd) != 0)
@@ -283,16 +172,10 @@ fixture_teardown(Fixture *f, gconstpointer data)
 {
 	if (f->vpnd) {
 		g_subprocess_force_exit(f->vpnd); /* a test failed while vpnd ran */
-		wait_exit(f->vpnd, STOP_TIMEOUT_MS);
+		harness_wait_exit(f->vpnd, HARNESS_STOP_TIMEOUT_MS);
 		g_clear_object(&f->vpnd);
 	}
-	g_clear_object(&f->conn);
-	if (f->bus) {
-		g_subprocess_send_signal(f->bus, SIGTERM);
-		if (!wait_exit(f->bus, STOP_TIMEOUT_MS))
-			g_subprocess_force_exit(f->bus);
-		g_clear_object(&f->bus);
-	}
+	g_clear_pointer(&f->bus, harness_bus_stop);
 	const char *names[] = {
 		"vpnd.conf", "vpnd.stderr", "bus.conf", "bus", "vici", "conn.conf"
 	};
@@ -306,75 +189,6 @@ fixture_teardown(Fixture *f, gconstpointer data)
 	g_free(f->dir);
 	g_free(f->bus_address);
 	g_strfreev(f->env);
-}
-
-/* Runs vpnctl (as "nobody" if @unprivileged) with the NULL-terminated arguments;
- * returns its exit code. */
-static int
-vpnctl_as(Fixture *f, gboolean unprivileged, char **out, char **err, ...)
-{
-	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GError) error = NULL;
-	va_list ap;
-	int status;
-
-	g_ptr_array_add(argv, g_strdup("timeout"));
-	g_ptr_array_add(argv, g_strdup("-s"));
-	g_ptr_array_add(argv, g_strdup("KILL"));
-	g_ptr_array_add(argv, g_strdup(CHILD_TIMEOUT));
-	if (unprivileged) {
-		struct passwd *pw = getpwnam(NOBODY);
-		g_assert_nonnull(pw);
-		g_ptr_array_add(argv, g_strdup("setpriv"));
-		g_ptr_array_add(argv, g_strdup_printf("--reuid=%u", (guint)pw->pw_uid));
-		g_ptr_array_add(argv, g_strdup_printf("--regid=%u", (guint)pw->pw_gid));
-		g_ptr_array_add(argv, g_strdup("--clear-groups"));
-	}
-	g_ptr_array_add(argv, build_path("cli/vpnctl"));
-	va_start(ap, err);
-	for (const char *a; (a = va_arg(ap, const char *));)
-		g_ptr_array_add(argv, g_strdup(a));
-	va_end(ap);
-	g_ptr_array_add(argv, NULL);
-	g_spawn_sync("/", (char **)argv->pdata, f->env, G_SPAWN_SEARCH_PATH, die_with_parent, NULL,
-		     out, err, &status, &error);
-	g_assert_no_error(error);
-	g_assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
-#define vpnctl(f, out, err, ...) vpnctl_as(f, FALSE, out, err, __VA_ARGS__)
-
-static json_object *
-parse_json(const char *text)
-{
-	json_object *obj = json_tokener_parse(text);
-
-	if (!obj)
-		g_error("not JSON: %s", text);
-	return obj;
-}
-
-static const char *
-json_str(json_object *obj, const char *key)
-{
-	json_object *v = NULL;
-
-	g_assert_true(json_object_object_get_ex(obj, key, &v));
-	g_assert_true(json_object_is_type(v, json_type_string));
-	return json_object_get_string(v);
-}
-
-/* The bus's answer to a method call on org.vpnd1: its error name, NULL on success. */
-static char *
-call_error_name(Fixture *f, const char *method, GVariant *params)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-		f->conn, "org.vpnd1", "/org/vpnd1", "org.vpnd1.Manager", method, params, NULL,
-		G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-
-	return reply ? NULL : g_dbus_error_get_remote_error(error);
 }
 
 static const Params strict = { BUS_POLICY_STRICT, NULL, FALSE };
@@ -391,18 +205,19 @@ test_version(Fixture *f, gconstpointer data)
 	g_assert_cmpint(uname(&u), ==, 0);
 	g_autofree char *expect = g_strdup_printf("vpnctl %s\nvpnd %s (%s %s %s)\n", VPND_VERSION,
 						  VPND_VERSION, u.sysname, u.release, u.machine);
-	g_assert_cmpint(vpnctl(f, &out, &err, "version", NULL), ==, 0);
+	g_assert_cmpint(harness_vpnctl(f->env, FALSE, &out, &err, "version", NULL), ==, 0);
 	g_assert_cmpstr(out, ==, expect);
 	g_assert_cmpstr(err, ==, "");
 
-	g_assert_cmpint(vpnctl(f, &jout, &jerr, "version", "--json", NULL), ==, 0);
+	g_assert_cmpint(harness_vpnctl(f->env, FALSE, &jout, &jerr, "version", "--json", NULL), ==,
+			0);
 	g_assert_cmpstr(jerr, ==, "");
-	json_object *obj = parse_json(jout);
-	g_assert_cmpstr(json_str(obj, "vpnctl"), ==, VPND_VERSION);
-	g_assert_cmpstr(json_str(obj, "vpnd"), ==, VPND_VERSION);
-	g_assert_cmpstr(json_str(obj, "sysname"), ==, u.sysname);
-	g_assert_cmpstr(json_str(obj, "release"), ==, u.release);
-	g_assert_cmpstr(json_str(obj, "machine"), ==, u.machine);
+	json_object *obj = harness_parse_json(jout);
+	g_assert_cmpstr(harness_json_str(obj, "vpnctl"), ==, VPND_VERSION);
+	g_assert_cmpstr(harness_json_str(obj, "vpnd"), ==, VPND_VERSION);
+	g_assert_cmpstr(harness_json_str(obj, "sysname"), ==, u.sysname);
+	g_assert_cmpstr(harness_json_str(obj, "release"), ==, u.release);
+	g_assert_cmpstr(harness_json_str(obj, "machine"), ==, u.machine);
 	json_object_put(obj);
 	stop_vpnd(f);
 }
@@ -413,22 +228,23 @@ test_list_empty(Fixture *f, gconstpointer data)
 	g_autofree char *out = NULL, *err = NULL, *jout = NULL, *jerr = NULL;
 	g_autofree char *sout = NULL, *serr = NULL;
 
-	g_assert_cmpint(vpnctl(f, &jout, &jerr, "--json", "list", NULL), ==, 0);
+	g_assert_cmpint(harness_vpnctl(f->env, FALSE, &jout, &jerr, "--json", "list", NULL), ==, 0);
 	g_assert_cmpstr(jerr, ==, "");
-	json_object *arr = parse_json(jout);
+	json_object *arr = harness_parse_json(jout);
 	g_assert_true(json_object_is_type(arr, json_type_array));
 	g_assert_cmpuint(json_object_array_length(arr), ==, 0);
 	json_object_put(arr);
 
 	/* off a terminal: no header, no lines */
-	g_assert_cmpint(vpnctl(f, &out, &err, "list", NULL), ==, 0);
+	g_assert_cmpint(harness_vpnctl(f->env, FALSE, &out, &err, "list", NULL), ==, 0);
 	g_assert_cmpstr(out, ==, "");
 	g_assert_cmpstr(err, ==, "");
 
-	g_assert_cmpint(vpnctl(f, &sout, &serr, "status", "--json", NULL), ==, 0);
-	json_object *st = parse_json(sout), *daemon = NULL, *conns = NULL;
+	g_assert_cmpint(harness_vpnctl(f->env, FALSE, &sout, &serr, "status", "--json", NULL), ==,
+			0);
+	json_object *st = harness_parse_json(sout), *daemon = NULL, *conns = NULL;
 	g_assert_true(json_object_object_get_ex(st, "daemon", &daemon));
-	g_assert_cmpstr(json_str(daemon, "version"), ==, VPND_VERSION);
+	g_assert_cmpstr(harness_json_str(daemon, "version"), ==, VPND_VERSION);
 	g_assert_true(json_object_object_get_ex(st, "connections", &conns));
 	g_assert_cmpuint(json_object_array_length(conns), ==, 0);
 	json_object_put(st);
@@ -440,14 +256,16 @@ check_not_found(Fixture *f, const char *command)
 {
 	g_autofree char *out = NULL, *err = NULL, *jout = NULL, *jerr = NULL;
 
-	g_assert_cmpint(vpnctl(f, &out, &err, command, "nosuch", NULL), ==, EXIT_NOT_FOUND);
+	g_assert_cmpint(harness_vpnctl(f->env, FALSE, &out, &err, command, "nosuch", NULL), ==,
+			EXIT_NOT_FOUND);
 	g_assert_cmpstr(out, ==, "");
 	g_assert_cmpstr(err, ==, "vpnctl: connection \"nosuch\" not found\n");
 
-	g_assert_cmpint(vpnctl(f, &jout, &jerr, "--json", command, "nosuch", NULL), ==,
-			EXIT_NOT_FOUND);
-	json_object *obj = parse_json(jout), *code = NULL;
-	g_assert_cmpstr(json_str(obj, "error"), ==, "org.vpnd1.Error.NotFound");
+	g_assert_cmpint(
+		harness_vpnctl(f->env, FALSE, &jout, &jerr, "--json", command, "nosuch", NULL), ==,
+		EXIT_NOT_FOUND);
+	json_object *obj = harness_parse_json(jout), *code = NULL;
+	g_assert_cmpstr(harness_json_str(obj, "error"), ==, "org.vpnd1.Error.NotFound");
 	g_assert_true(json_object_object_get_ex(obj, "exit_code", &code));
 	g_assert_cmpint(json_object_get_int(code), ==, EXIT_NOT_FOUND);
 	json_object_put(obj);
@@ -464,28 +282,27 @@ test_unknown_connection(Fixture *f, gconstpointer data)
 	const char *methods[] = { "GetStatus", "Up", "Down", "Unload" };
 	for (guint i = 0; i < G_N_ELEMENTS(methods); i++) {
 		g_autofree char *name =
-			call_error_name(f, methods[i], g_variant_new("(s)", "nosuch"));
+			harness_call_error_name(f->bus, methods[i], g_variant_new("(s)", "nosuch"));
 		g_assert_cmpstr(name, ==, "org.vpnd1.Error.NotFound");
 	}
 	stop_vpnd(f);
 }
 
-/* No connection store yet: an honest NotSupported, never a fake success. */
+/* Load goes down the one load-conn path: text it cannot use is refused with the
+ * loader's reason, never a fake success. */
 static void
-test_load_not_supported(Fixture *f, gconstpointer data)
+test_load_invalid(Fixture *f, gconstpointer data)
 {
 	g_autofree char *out = NULL, *err = NULL;
 	g_autofree char *file = path_in(f, "conn.conf");
 
-	write_file(f, "conn.conf", "connections {\n\thome {\n\t}\n}\n");
-	g_assert_cmpint(vpnctl(f, &out, &err, "load", file, NULL), ==, EXIT_NOT_SUPPORTED);
+	write_file(f, "conn.conf", "connections {\n\thome {\n\t\tversion = 1\n\t}\n}\n");
+	g_assert_cmpint(harness_vpnctl(f->env, FALSE, &out, &err, "load", file, NULL), !=, 0);
 	g_assert_cmpstr(out, ==, "");
-	g_autofree char *expect =
-		g_strdup_printf("vpnctl: %s: loading connections is not available yet\n", file);
-	g_assert_cmpstr(err, ==, expect);
-	g_autofree char *name =
-		call_error_name(f, "Load", g_variant_new("(ss)", "connections {}", "test"));
-	g_assert_cmpstr(name, ==, "org.vpnd1.Error.NotSupported");
+	g_assert_nonnull(strstr(err, "home: version: only IKEv2 is supported"));
+	g_autofree char *name = harness_call_error_name(
+		f->bus, "Load", g_variant_new("(ss)", "connections {", "test"));
+	g_assert_cmpstr(name, ==, "org.vpnd1.Error.InvalidArgument");
 	stop_vpnd(f);
 }
 
@@ -544,7 +361,7 @@ test_introspection(Fixture *f, gconstpointer data)
 	g_autoptr(GDBusNodeInfo) want = g_dbus_node_info_new_for_xml(xml, &error);
 	g_assert_no_error(error);
 	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-		f->conn, "org.vpnd1", "/org/vpnd1", "org.freedesktop.DBus.Introspectable",
+		f->bus->conn, "org.vpnd1", "/org/vpnd1", "org.freedesktop.DBus.Introspectable",
 		"Introspect", NULL, G_VARIANT_TYPE("(s)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
 		&error);
 	g_assert_no_error(error);
@@ -558,7 +375,7 @@ test_introspection(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(got, ==, expect);
 	/* and the properties read back as the daemon's own */
 	g_autoptr(GVariant) version = g_dbus_connection_call_sync(
-		f->conn, "org.vpnd1", "/org/vpnd1", "org.freedesktop.DBus.Properties", "Get",
+		f->bus->conn, "org.vpnd1", "/org/vpnd1", "org.freedesktop.DBus.Properties", "Get",
 		g_variant_new("(ss)", "org.vpnd1.Manager", "Version"), G_VARIANT_TYPE("(v)"),
 		G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
 	g_assert_no_error(error);
@@ -568,15 +385,17 @@ test_introspection(Fixture *f, gconstpointer data)
 	stop_vpnd(f);
 }
 
+/* Whoever refused (@wire_name says who), scripts read one name. */
 static void
-check_denied(Fixture *f, const char *error_name, const char *command, const char *arg)
+check_denied(Fixture *f, const char *wire_name, const char *command, const char *arg)
 {
 	g_autofree char *out = NULL, *err = NULL;
 
-	g_assert_cmpint(vpnctl_as(f, TRUE, &out, &err, "--json", command, arg, NULL), ==,
+	g_assert_cmpint(harness_vpnctl(f->env, TRUE, &out, &err, "--json", command, arg, NULL), ==,
 			EXIT_PERMISSION_DENIED);
-	json_object *obj = parse_json(out);
-	g_assert_cmpstr(json_str(obj, "error"), ==, error_name);
+	json_object *obj = harness_parse_json(out);
+	g_assert_cmpstr(harness_json_str(obj, "error"), ==, "org.vpnd1.Error.PermissionDenied");
+	g_assert_cmpstr(harness_json_str(obj, "dbus_error"), ==, wire_name);
 	json_object_put(obj);
 	g_assert_nonnull(strstr(err, "vpnctl: "));
 	g_assert_cmpint(strchr(err, '\n') - err + 1, ==, strlen(err)); /* one line */
@@ -588,9 +407,9 @@ test_unprivileged_policy(Fixture *f, gconstpointer data)
 {
 	g_autofree char *out = NULL, *err = NULL, *sout = NULL, *serr = NULL;
 
-	g_assert_cmpint(vpnctl_as(f, TRUE, &out, &err, "list", "--json", NULL), ==, 0);
+	g_assert_cmpint(harness_vpnctl(f->env, TRUE, &out, &err, "list", "--json", NULL), ==, 0);
 	g_assert_cmpstr(out, ==, "[]\n");
-	g_assert_cmpint(vpnctl_as(f, TRUE, &sout, &serr, "status", "nosuch", NULL), ==,
+	g_assert_cmpint(harness_vpnctl(f->env, TRUE, &sout, &serr, "status", "nosuch", NULL), ==,
 			EXIT_NOT_FOUND);
 	check_denied(f, "org.freedesktop.DBus.Error.AccessDenied", "up", "nosuch");
 	check_denied(f, "org.freedesktop.DBus.Error.AccessDenied", "down", "nosuch");
@@ -603,7 +422,7 @@ test_unprivileged_daemon_check(Fixture *f, gconstpointer data)
 {
 	g_autofree char *out = NULL, *err = NULL;
 
-	g_assert_cmpint(vpnctl_as(f, TRUE, &out, &err, "list", "--json", NULL), ==, 0);
+	g_assert_cmpint(harness_vpnctl(f->env, TRUE, &out, &err, "list", "--json", NULL), ==, 0);
 	g_assert_cmpstr(out, ==, "[]\n");
 	check_denied(f, "org.vpnd1.Error.PermissionDenied", "up", "nosuch");
 	check_denied(f, "org.vpnd1.Error.PermissionDenied", "down", "nosuch");
@@ -681,8 +500,8 @@ test_log_follow(Fixture *f, gconstpointer data)
 	g_autoptr(GSubprocessLauncher) l =
 		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
 	g_subprocess_launcher_set_environ(l, f->env);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	g_autofree char *path = build_path("cli/vpnctl");
+	g_subprocess_launcher_set_child_setup(l, harness_die_with_parent, NULL, NULL);
+	g_autofree char *path = harness_build_path("cli/vpnctl");
 	/* not under timeout(1), so that SIGTERM reaches vpnctl itself; bounded by
 	 * LOG_TIMEOUT_MS below, and it dies with the test */
 	g_autoptr(GSubprocess) p = g_subprocess_launcher_spawn(l, &error, path, "log", "-f", NULL);
@@ -712,7 +531,8 @@ test_no_bus(Fixture *f, gconstpointer data)
 {
 	g_autofree char *out = NULL, *err = NULL;
 
-	g_assert_cmpint(vpnctl(f, &out, &err, "version", NULL), ==, EXIT_UNREACHABLE);
+	g_assert_cmpint(harness_vpnctl(f->env, FALSE, &out, &err, "version", NULL), ==,
+			EXIT_UNREACHABLE);
 	g_assert_true(g_str_has_prefix(err, "vpnctl: vpnd is not reachable on the system bus"));
 	g_assert_true(g_subprocess_get_identifier(f->vpnd) != NULL);
 	stop_vpnd(f);
@@ -734,8 +554,9 @@ test_disabled(Fixture *f, gconstpointer data)
 	g_autofree char *out = NULL, *err = NULL;
 
 	wait_for(f, vici_socket_exists, "vpnd opening its VICI socket");
-	g_assert_false(name_has_owner(f, "org.vpnd1"));
-	g_assert_cmpint(vpnctl(f, &out, &err, "list", NULL), ==, EXIT_UNREACHABLE);
+	g_assert_false(harness_bus_has_owner(f->bus, "org.vpnd1"));
+	g_assert_cmpint(harness_vpnctl(f->env, FALSE, &out, &err, "list", NULL), ==,
+			EXIT_UNREACHABLE);
 	stop_vpnd(f);
 }
 
@@ -752,7 +573,7 @@ main(int argc, char **argv)
 	ADD("/dbus/version", &strict, test_version);
 	ADD("/dbus/list/empty", &strict, test_list_empty);
 	ADD("/dbus/errors/not-found", &strict, test_unknown_connection);
-	ADD("/dbus/errors/load-not-supported", &strict, test_load_not_supported);
+	ADD("/dbus/errors/load-invalid", &strict, test_load_invalid);
 	ADD("/dbus/introspection", &strict, test_introspection);
 	ADD("/dbus/unprivileged/bus-policy", &strict, test_unprivileged_policy);
 	ADD("/dbus/unprivileged/daemon-check", &open_policy, test_unprivileged_daemon_check);

@@ -22,7 +22,7 @@ deb=$(ls "$top"/build-deb/vpnd_*.deb)
 dpkg-deb -c "$deb" | awk '{print $6}' >"$work/contents"
 for f in ./usr/sbin/vpnd ./usr/bin/vpnctl ./lib/systemd/system/vpnd.service ./etc/vpnd/vpnd.conf \
 	./usr/share/dbus-1/system.d/org.vpnd1.conf ./usr/share/dbus-1/system-services/org.vpnd1.service \
-	./usr/share/man/man1/vpnctl.1.gz \
+	./usr/share/man/man1/vpnctl.1.gz ./usr/share/bash-completion/completions/vpnctl \
 	./usr/share/man/man8/vpnd.8.gz ./usr/share/man/man5/vpnd.conf.5.gz \
 	./usr/share/doc/vpnd/copyright; do
 	grep -qx "$f" "$work/contents" || fail "package lacks $f"
