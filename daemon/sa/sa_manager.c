@@ -57,7 +57,13 @@ struct SaManager {
 	guint counter_timer;  /* while any child SA is installed */
 	ControlCounters counters;
 	guint32 next_trap_reqid;
+	gboolean answering_create_child; /* the actions answer a CREATE_CHILD_SA request */
+	GPtrArray *held_out; /* IkeAction: outbound SAs of rekeys we answered, not yet used */
+	guint held_timer;
 };
+
+/* The longest a rekey responder's new outbound SA waits for the old one's Delete. */
+#define SA_HELD_OUT_MAX_S 2
 
 /* Trap policies' reqids, far above the engine's (which count from 1). */
 #define SA_TRAP_REQID_BASE 0x40000000u
@@ -651,6 +657,91 @@ do_add_sa(SaManager *mgr, const IkeAction *a)
 	ike_engine_delete_ike(mgr->engine, a->ike_sa_id, g_get_monotonic_time());
 }
 
+/* ---- Rekeying: the responder's new outbound SA ---- */
+
+/*
+ * The responder of a child rekey has the new SAs before the initiator, which installs
+ * its new inbound SA only when our answer arrives. The kernel sends on the newest
+ * outbound SA at once, so ours waits until the initiator deletes the old child (its
+ * Delete shows it has the new one), at most SA_HELD_OUT_MAX_S: until then the old
+ * outbound SA, which the initiator still accepts, carries the traffic.
+ */
+static gboolean
+should_hold_out(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c;
+
+	if (!mgr->answering_create_child || a->kind != IKE_ACTION_ADD_SA ||
+	    a->sa.dir != VPND_DIR_OUT || !(c = find_conn(mgr, a->conn_name)))
+		return FALSE;
+	for (guint i = 0; i < c->sas->len; i++) {
+		const SaRef *ref = &g_array_index(c->sas, SaRef, i);
+
+		if (ref->dir == VPND_DIR_OUT && ref->reqid == a->sa.reqid)
+			return TRUE; /* a rekey: the old child's outbound SA is there */
+	}
+	return FALSE;
+}
+
+static void
+install_held(SaManager *mgr, guint index)
+{
+	IkeAction *a = g_ptr_array_steal_index(mgr->held_out, index);
+
+	g_info("%s: outbound SA %08x now in use", a->conn_name, a->sa.spi);
+	do_add_sa(mgr, a);
+	ike_action_free(a);
+}
+
+/* The old outbound SA of @conn's child @reqid goes: its successor takes over first. */
+static void
+release_held_out(SaManager *mgr, const char *conn, guint32 reqid)
+{
+	for (guint i = mgr->held_out->len; i > 0; i--) {
+		const IkeAction *a = mgr->held_out->pdata[i - 1];
+
+		if (a->sa.reqid == reqid && g_strcmp0(a->conn_name, conn) == 0)
+			install_held(mgr, i - 1);
+	}
+}
+
+static gboolean
+on_held_timer(gpointer user_data)
+{
+	SaManager *mgr = user_data;
+
+	mgr->held_timer = 0;
+	while (mgr->held_out->len)
+		install_held(mgr, 0);
+	run_actions(mgr);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+hold_out(SaManager *mgr, IkeAction *a)
+{
+	g_info("%s: new outbound SA %08x held until the old one is deleted", a->conn_name,
+		a->sa.spi);
+	g_ptr_array_add(mgr->held_out, a);
+	if (!mgr->held_timer)
+		mgr->held_timer = g_timeout_add_seconds(SA_HELD_OUT_MAX_S, on_held_timer, mgr);
+}
+
+/* A held SA deleted before it was used (the child went down meanwhile). */
+static gboolean
+drop_held_out(SaManager *mgr, const VpndSaId *id)
+{
+	for (guint i = 0; i < mgr->held_out->len; i++) {
+		const IkeAction *a = mgr->held_out->pdata[i];
+
+		if (sa_id_equal(&a->sa_key, id)) {
+			g_ptr_array_remove_index(mgr->held_out, i);
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
 /* ---- Trap policies ---- */
 
 static gboolean
@@ -712,6 +803,10 @@ do_kernel(SaManager *mgr, const IkeAction *a)
 		return;
 	kernel_ids(mgr, a, policy.dir == VPND_DIR_OUT, &policy.reqid, &policy.if_id);
 	if (a->kind == IKE_ACTION_DEL_SA) {
+		if (drop_held_out(mgr, &a->sa_key))
+			return; /* never installed */
+		if (a->sa.dir == VPND_DIR_OUT)
+			release_held_out(mgr, a->conn_name, a->sa.reqid);
 		untrack_sa(mgr, a);
 		ok = mgr->kops->del_sa(mgr->kernel, &a->sa_key, &error);
 	} else if (a->kind == IKE_ACTION_ADD_POLICY) {
@@ -1213,8 +1308,16 @@ run_actions(SaManager *mgr)
 
 		if (actions->len == 0)
 			return;
-		for (guint i = 0; i < actions->len; i++)
-			do_action(mgr, actions->pdata[i]);
+		for (guint i = 0; i < actions->len; i++) {
+			IkeAction *a = actions->pdata[i];
+
+			if (should_hold_out(mgr, a)) {
+				hold_out(mgr, a);
+				actions->pdata[i] = NULL; /* taken */
+			} else {
+				do_action(mgr, a);
+			}
+		}
 	}
 }
 
@@ -1227,7 +1330,11 @@ on_ike_datagram(const guint8 *data, gsize len, const VpndAddr *local, const Vpnd
 
 	count_message(mgr, data, len, TRUE);
 	ike_engine_input(mgr->engine, bytes, local, remote, now);
+	/* by the IKE header (RFC 7296 §3.1): exchange type at 18, flags at 19 (R = 0x20) */
+	mgr->answering_create_child = len >= 28 && data[18] == IKE_EXCHANGE_CREATE_CHILD_SA &&
+				      !(data[19] & 0x20);
 	run_actions(mgr);
+	mgr->answering_create_child = FALSE;
 }
 
 /* ---- Life cycle ---- */
@@ -1322,6 +1429,7 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 	mgr->secrets = conn_secrets_new();
 	mgr->conns = g_ptr_array_new_with_free_func((GDestroyNotify)sa_conn_free);
 	mgr->timers = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)sa_timer_free);
+	mgr->held_out = g_ptr_array_new_with_free_func((GDestroyNotify)ike_action_free);
 	mgr->engine = ike_engine_new(&cfg);
 	mgr->force_encap = kernel_is_tun(mgr);
 	/* checked now, used when the first connection arrives (none: UDP 500 stays free) */
@@ -1456,6 +1564,8 @@ sa_manager_free(SaManager *mgr)
 		say_goodbye(mgr);
 	g_clear_pointer(&mgr->timers, g_hash_table_unref);
 	g_clear_handle_id(&mgr->counter_timer, g_source_remove);
+	g_clear_handle_id(&mgr->held_timer, g_source_remove);
+	g_clear_pointer(&mgr->held_out, g_ptr_array_unref);
 	if (mgr->kernel)
 		mgr->kops->close(mgr->kernel);
 	g_clear_pointer(&mgr->net, net_service_free);

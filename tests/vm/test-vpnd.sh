@@ -3,7 +3,8 @@
 # Runs INSIDE the VM (tests/vm/run-in-vm.sh): the real vpnd with kernel-xfrm in two
 # network namespaces joined by a veth pair, against another vpnd and against
 # strongSwan's charon (kernel-netlink), on a kernel that has ESP. Output: TAP.
-#   test-vpnd.sh BUILD_ROOT SOURCE_ROOT
+#   test-vpnd.sh BUILD_ROOT SOURCE_ROOT [all|sanitizer]
+# "sanitizer" (sanitizer builds, slower) leaves out the charon and rekey phases.
 #
 # Namespace A: 192.0.2.1/24, 2001:db8::1/64 on veth va; inner 10.1.0.1/24, 10.1.1.1/24,
 # fd00:1::1/64 on dummy dA. B mirrors it with .2/::2 and 10.2.x/fd00:2::. Connections:
@@ -15,11 +16,12 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 BUILD=$1
 SRC=$2
+PHASES=${3:-all}
 VPND=$BUILD/daemon/vpnd
 VPNCTL=$BUILD/cli/vpnctl
 PLUGINS=$BUILD/plugins
 CHARON=${CHARON:-/usr/lib/ipsec/charon}
-A=vpnd-va B=vpnd-vb
+A=vpnd-va B=vpnd-vb C=vpnd-vc D=vpnd-vd
 R=$(mktemp -d /tmp/vpnd-vm.XXXXXX)
 T=0 FAILED=0
 declare -A PID
@@ -30,18 +32,25 @@ cleanup() {
 	for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null; done
 	ip netns del $A 2>/dev/null
 	ip netns del $B 2>/dev/null
+	ip netns del $C 2>/dev/null
+	ip netns del $D 2>/dev/null
 	rm -rf "$R"
 }
 trap cleanup EXIT
 
 ok() { T=$((T + 1)); echo "ok $T - $*"; }
 not_ok() { T=$((T + 1)); FAILED=1; echo "not ok $T - $*"; }
-check() { # description command...
-	local what=$1
+check() { # description command... (the guest seconds it took follow the description)
+	local what=$1 t0 t1 result
 	shift
-	if "$@" > "$R/check.log" 2>&1; then ok "$what"; else not_ok "$what"; sed 's/^/# /' "$R/check.log"; fi
+	t0=$(uptime_cs)
+	if "$@" > "$R/check.log" 2>&1; then result=ok; else result=not_ok; fi
+	t1=$(uptime_cs)
+	$result "$what ($(((t1 - t0) / 100)).$((((t1 - t0) % 100) / 10)) s)"
+	[ $result = ok ] || sed 's/^/# /' "$R/check.log"
 }
 uptime_s() { local u _; read -r u _ < /proc/uptime; echo "$u"; }
+uptime_cs() { local u _; read -r u _ < /proc/uptime; echo $((10#${u/./})); }
 PHASE_T0=
 phase() { # NAME: ends the previous phase (printing its duration), starts NAME
 	local now
@@ -149,6 +158,8 @@ secrets() {
 				id-d = @2001:db8::2
 				id-e = @192.0.2.11
 				id-f = @192.0.2.12
+				id-g = @198.51.100.1
+				id-h = @198.51.100.2
 				secret = "a throwaway key for the VM test only"
 			}
 		}
@@ -539,15 +550,112 @@ vpnd_charon() {
 	unset "PID[charon]"
 }
 
+# ---------------------------------------------------------------- rekeying
+
+# Its own pair of namespaces (C: 198.51.100.1 and 10.3.0.1, D: .2 and 10.4.0.1) so that
+# it runs alongside the other phases: soft 20 s / hard 30 s lifetimes, a ping every
+# 100 ms for 34 s across the rekey.
+rekey_start() {
+	phase "rekey: set up"
+	ip -batch - <<-EOF || return 1
+		netns add $C
+		netns add $D
+		link add vc netns $C type veth peer name vd netns $D
+	EOF
+	rekey_side 1 2 c | ip -n $C -batch - || return 1
+	rekey_side 2 1 d | ip -n $D -batch - || return 1
+	local n rk="rekey_time = 20s
+		life_time = 30s
+		rand_time = 2s"
+	for n in rc rd; do vpnd_conf $n no; done
+	{ conn rk 198.51.100.1 198.51.100.2 10.3.0.1/32 10.4.0.1/32 start "$rk"; secrets; } \
+		> "$R/rc/conf.d/rk.conf"
+	{ conn rk 198.51.100.2 198.51.100.1 10.4.0.1/32 10.3.0.1/32 none "$rk"; secrets; } \
+		> "$R/rd/conf.d/rk.conf"
+	start_vpnd rd $D
+	wait_log rd "running" 1 20 || return 1
+	start_vpnd rc $C
+	REKEY_UP=0
+	wait_log rc "CHILD SA rk up" 1 20 || return 1
+	ip netns exec $C ping -c 340 -i 0.1 -W 1 -I 10.3.0.1 10.4.0.1 > "$R/rekey-ping.log" 2>&1 &
+	PID[rekey_ping]=$!
+	REKEY_UP=1
+}
+
+rekey_side() { # N M V: side N (peer M) on veth vV: 198.51.100.N, inner 10.(N+2).0.1
+	cat <<-EOF
+		addr add 198.51.100.$1/24 dev v$3
+		addr add 10.$(($1 + 2)).0.1/32 dev lo
+		link set lo up
+		link set v$3 up
+		route add 10.$(($2 + 2)).0.1/32 via 198.51.100.$2 src 10.$(($1 + 2)).0.1
+	EOF
+}
+
+rekey_lost_at_most_one() {
+	wait "${PID[rekey_ping]}"
+	unset "PID[rekey_ping]"
+	local sent recv line seq=() i missing=
+	while IFS= read -r line; do
+		[[ $line =~ icmp_seq=([0-9]+) ]] && seq[${BASH_REMATCH[1]}]=1
+	done < "$R/rekey-ping.log"
+	for ((i = 1; i <= 340; i++)); do [ -n "${seq[$i]:-}" ] || missing+=" $i"; done
+	echo "icmp_seq without answer:${missing:- none}"
+	grep -E 'transmitted|rtt' "$R/rekey-ping.log"
+	[[ $(< "$R/rekey-ping.log") =~ ([0-9]+)\ packets\ transmitted,\ ([0-9]+)\ received ]] ||
+		return 1
+	sent=${BASH_REMATCH[1]} recv=${BASH_REMATCH[2]}
+	[ "$sent" = 340 ] && [ $((sent - recv)) -le 1 ]
+}
+
+# the old child's SAs went after the rekey: two SAs (in, out) of vpnd's, both new
+rekey_replaced_sas() {
+	local line spis=()
+	ip -n $C xfrm state > "$R/rekey.state"
+	while IFS= read -r line; do
+		[[ $line =~ proto\ esp\ spi\ 0x([0-9a-f]+) ]] && spis+=("${BASH_REMATCH[1]}")
+	done < "$R/rekey.state"
+	echo "SPIs now: ${spis[*]}"
+	[ ${#spis[@]} = 2 ] || return 1
+	! grep -q "CHILD SA rk up, SPIs ${spis[0]}\|CHILD SA rk up, SPIs ${spis[1]}" "$R/rc.log"
+}
+
+rekey_check() {
+	phase "rekey: checks"
+	if [ "${REKEY_UP:-0}" != 1 ]; then
+		not_ok "rekey: CHILD SA with 20 s/30 s lifetimes up"
+		return
+	fi
+	check "rekey: the child was rekeyed before its 30 s life ended (both sides)" \
+		wait_log rc "CHILD SA rk rekeyed" 1 1
+	check "rekey: the responder saw the same rekey" wait_log rd "CHILD SA rk rekeyed" 1 1
+	check "rekey: 340 pings at 100 ms across the rekey, at most one lost" rekey_lost_at_most_one
+	grep -E 'transmitted|rtt' "$R/rekey-ping.log" | sed 's/^/# /'
+	grep -h -E 'rekeyed|held|now in use|reached its' "$R/rc.log" "$R/rd.log" | sed 's/^/# /'
+	check "rekey: the old SAs are gone, the new pair carries the traffic" rekey_replaced_sas
+	check "rekey: vpnd rc stops on SIGTERM with status 0" stopped_cleanly rc
+	check "rekey: vpnd rd stops on SIGTERM with status 0" stopped_cleanly rd
+}
+
 main() {
 	mkfifo "$R/nap"
 	if ! setup; then
 		echo "Bail out! network namespaces, veth and XFRM interfaces"
 		exit 1
 	fi
+	[ "$PHASES" = sanitizer ] || rekey_start
+	if [ "$PHASES" = rekey ]; then # (for work on rekeying alone)
+		rekey_check
+		phase end
+		echo "1..$T"
+		exit $FAILED
+	fi
 	vpnd_pair
 	restarts
-	vpnd_charon
+	if [ "$PHASES" != sanitizer ]; then
+		vpnd_charon
+		rekey_check
+	fi
 	phase end
 	[ "$FAILED" = 0 ] || dump_logs
 	echo "1..$T"
