@@ -12,6 +12,7 @@
 #include <vpnd/plugin.h>
 #include "xfrm_events.h"
 #include "xfrm_policy.h"
+#include "xfrm_route.h"
 #include "xfrm_sa.h"
 
 #define XFRM_PLUGIN_PRIORITY 100
@@ -42,15 +43,20 @@ flush_owned(VpndKernel *k, const char *when)
 {
 	guint policies = xfrm_policy_flush_owned(k);
 	guint sas = xfrm_sa_flush_owned(k);
+	guint routes = xfrm_route_flush_owned(k);
 
 	if (policies || sas)
 		g_message("%s: removed %u SAs and %u policies of kernel-xfrm", when, sas, policies);
+	if (routes)
+		g_message("%s: removed %u routes of kernel-xfrm", when, routes);
 }
 
 static void
 kernel_free(VpndKernel *k)
 {
 	g_clear_pointer(&k->nl, xfrm_nl_free);
+	g_clear_pointer(&k->route, xfrm_nl_free);
+	g_clear_pointer(&k->routes, g_hash_table_destroy);
 	g_hash_table_destroy(k->sas);
 	g_hash_table_destroy(k->spis);
 	g_free(k);

@@ -176,6 +176,66 @@ test_policy_add_del(void)
 	g_assert_cmpuint(count_entries("policy"), ==, 0);
 }
 
+/*
+ * Route-based: an outbound policy with an if_id routes its remote selector into that
+ * XFRM interface (protocol 118), the route goes with the policy, an administrator's
+ * route is kept, and no interface for the if_id fails the policy with a clear error.
+ */
+static void
+test_policy_route(void)
+{
+	VpndKernel *k = open_kernel(NULL, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autofree char *routes = NULL;
+	VpndPolicyParams p =
+		tunnel_policy(VPND_DIR_OUT, "10.1.0.0", "10.2.0.0", 24, "192.0.2.1", "192.0.2.2", 7);
+	VpndPolicyParams in = p;
+	guint warnings_before;
+	int status = 1;
+
+	/* this machine's kernel has no XFRM interfaces; the VM suite runs this case */
+	g_assert_true(g_spawn_command_line_sync("ip link add xrt42 type xfrm dev xv0 if_id 42",
+						NULL, NULL, &status, NULL));
+	if (!g_spawn_check_wait_status(status, NULL)) {
+		ops->close(k);
+		g_test_skip("no XFRM interfaces in this kernel (xfrm_interface)");
+		return;
+	}
+	g_free(ip("link set xrt42 up"));
+	warnings_before = warnings->len;
+	p.if_id = in.if_id = 42;
+	in.dir = VPND_DIR_IN;
+	g_assert_true(ops->add_policy(k, &p, &error));
+	g_assert_no_error(error);
+	g_assert_true(ops->add_policy(k, &in, &error));
+	routes = ip("route show proto 118");
+	g_assert_cmpstr(routes, ==, "10.2.0.0/24 dev xrt42 scope link \n");
+	g_assert_true(ops->del_policy(k, &p, &error));
+	g_clear_pointer(&routes, g_free);
+	routes = ip("route show proto 118");
+	g_assert_cmpstr(routes, ==, "");
+
+	/* the administrator's route for the prefix stays, before and after */
+	g_free(ip("route add 10.2.0.0/24 dev xrt42"));
+	g_assert_true(ops->add_policy(k, &p, &error));
+	g_assert_true(ops->del_policy(k, &p, &error));
+	g_clear_pointer(&routes, g_free);
+	routes = ip("route show 10.2.0.0/24");
+	g_assert_nonnull(strstr(routes, "dev xrt42"));
+	g_free(ip("route del 10.2.0.0/24 dev xrt42"));
+	/* every route request was answered (none waited out its timeout, none failed) */
+	g_assert_cmpuint(warnings->len, ==, warnings_before);
+
+	p.if_id = 43;
+	g_assert_false(ops->add_policy(k, &p, &error));
+	g_assert_error(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_NOT_FOUND);
+	g_assert_nonnull(strstr(error->message, "if_id 43"));
+	g_assert_cmpuint(count_entries("policy"), ==, 1);
+	ops->close(k);
+	g_assert_cmpuint(count_entries("policy"), ==, 0);
+	g_free(ip("link del xrt42"));
+}
+
 /* The "priority N" of the one policy whose listing starts with @head. */
 static guint
 policy_priority(const char *head)
@@ -593,6 +653,7 @@ main(int argc, char **argv)
 	g_test_add_func("/kernel-xfrm/probe", test_probe);
 	g_test_add_func("/kernel-xfrm/policy/add-del", test_policy_add_del);
 	g_test_add_func("/kernel-xfrm/policy/priority", test_policy_priority);
+	g_test_add_func("/kernel-xfrm/policy/route", test_policy_route);
 	g_test_add_func("/kernel-xfrm/spi", test_spi);
 	g_test_add_func("/kernel-xfrm/sa/without-esp", test_sa_without_esp);
 	g_test_add_func("/kernel-xfrm/sa/unsupported", test_sa_unsupported_alg);
