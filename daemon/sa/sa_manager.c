@@ -37,6 +37,7 @@ typedef struct {
 	GPtrArray *start_later; /* names of children to create once the IKE SA is up */
 	GArray *sas;            /* SaRef: its child SAs in the kernel */
 	GArray *traps;          /* SaTrap: start_action = trap policies of this connection */
+	gboolean has_if_id;     /* a child with if_id_in or if_id_out */
 	/* what SAs deleted since the connection went up carried: rekeys keep the totals */
 	VpndSaStats gone_in, gone_out;
 } SaConn;
@@ -122,6 +123,11 @@ sa_conn_new(ConnConfig *conn)
 	c->sas = g_array_new(FALSE, FALSE, sizeof(SaRef));
 	g_array_set_clear_func(c->sas, sa_ref_clear);
 	c->traps = g_array_new(FALSE, FALSE, sizeof(SaTrap));
+	for (guint i = 0; i < conn->children->len; i++) {
+		ChildConfig *child = conn->children->pdata[i];
+
+		c->has_if_id |= child->if_id_in || child->if_id_out;
+	}
 	if (conn->local_addr.family) {
 		g_free(c->state->local_address);
 		c->state->local_address = format_ip(&conn->local_addr);
@@ -513,22 +519,36 @@ refresh_all_counters(SaManager *mgr)
 	}
 }
 
+static guint
+count_sas(SaManager *mgr)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < mgr->conns->len; i++)
+		n += ((SaConn *)mgr->conns->pdata[i])->sas->len;
+	return n;
+}
+
 static gboolean
 any_sas(SaManager *mgr)
 {
-	for (guint i = 0; i < mgr->conns->len; i++) {
-		if (((SaConn *)mgr->conns->pdata[i])->sas->len)
-			return TRUE;
-	}
-	return FALSE;
+	return count_sas(mgr) > 0;
 }
+
+/*
+ * Every refresh asks the kernel once per SA. Past this many SAs (a gateway, not a
+ * desktop) the counters are read when a client asks for them, not every second:
+ * with 2000 SAs the periodic reads alone kept vpnd busy (bench xfrm).
+ */
+#define SA_MANAGER_COUNTER_PERIODIC_MAX_SAS 64
 
 static gboolean
 on_counter_timer(gpointer user_data)
 {
 	SaManager *mgr = user_data;
 
-	refresh_all_counters(mgr);
+	if (count_sas(mgr) <= SA_MANAGER_COUNTER_PERIODIC_MAX_SAS)
+		refresh_all_counters(mgr);
 	if (any_sas(mgr))
 		return G_SOURCE_CONTINUE;
 	mgr->counter_timer = 0;
@@ -616,9 +636,14 @@ static void
 kernel_ids(SaManager *mgr, const IkeAction *a, gboolean out, guint32 *reqid, guint32 *if_id)
 {
 	SaConn *c = find_conn(mgr, a->conn_name);
-	ChildConfig *child = action_child(c, a);
-	SaTrap *trap = child ? find_child_trap(c, child) : NULL;
+	ChildConfig *child;
+	SaTrap *trap;
 
+	/* the common case costs no lookup: nothing to add (matters with 1000s of children) */
+	if (!c || (!c->traps->len && !c->has_if_id))
+		return;
+	child = action_child(c, a);
+	trap = child ? find_child_trap(c, child) : NULL;
 	if (!child)
 		return;
 	if (!*if_id)

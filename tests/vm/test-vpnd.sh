@@ -456,7 +456,7 @@ trap_fires() { # SRC DST CHILD NTH
 	local p=$!
 	child_up a "$3" "$4" 10
 	local up=$?
-	kill -INT $p
+	kill -TERM $p # (SIGINT is ignored by background jobs of a script)
 	wait $p
 	cat "$R/trap-ping.log"
 	[ $up = 0 ] || return 1
