@@ -451,16 +451,19 @@ a_routes() { # COUNT: routes of kernel-xfrm's in A
 	[ "$(grep -c . "$R/a.routes")" = "$1" ]
 }
 
-trap_fires() { # SRC DST CHILD NTH
-	ip netns exec $A ping -q -c 50 -i 0.2 -W 1 -I "$1" "$2" > "$R/trap-ping.log" 2>&1 &
-	local p=$!
-	child_up a "$3" "$4" 10
-	local up=$?
+trap_fires() { # SRC DST CHILD NTH: the NTH trap hit of CHILD brings it up
+	local ups hits p up
+	ups=$(log_count a "CHILD SA $3 up")
+	hits=$(log_count a "traffic for $3 hit its trap policy")
+	ip netns exec $A ping -c 50 -i 0.2 -W 1 -I "$1" "$2" > "$R/trap-ping.log" 2>&1 &
+	p=$!
+	child_up a "$3" $((ups + 1)) 10
+	up=$?
 	kill -TERM $p # (SIGINT is ignored by background jobs of a script)
 	wait $p
 	cat "$R/trap-ping.log"
-	[ $up = 0 ] || return 1
-	[ "$(log_count a "traffic for $3 hit its trap policy")" -ge "$4" ] && ping_ok $A "$1" "$2"
+	[ $up = 0 ] && [ "$hits" = $(($4 - 1)) ] &&
+		[ "$(log_count a "traffic for $3 hit its trap policy")" = "$4" ] && ping_ok $A "$1" "$2"
 }
 
 trap_returns() {
