@@ -124,6 +124,15 @@ wait_counts() {
 	return 1
 }
 
+# ns_empty_at NS: seconds since the epoch when NS held no SA (polled), for the log
+ns_empty_at() {
+	local deadline=$((SECONDS + 600))
+	while [ $SECONDS -lt $deadline ] && [ "$(count "$1" state)" != 0 ]; do
+		read -rt 0.1 _ <> "$R/nap" || :
+	done
+	now
+}
+
 wait_line() { # FILE REGEX SECONDS: the first matching line
 	local deadline=$((SECONDS + $3)) line
 	while [ $SECONDS -lt $deadline ]; do
@@ -136,7 +145,7 @@ wait_line() { # FILE REGEX SECONDS: the first matching line
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 run_vpnd() {
-	local t0 t1 t2 t3 line
+	local t0 t1 t2 t3 ta line
 	rm -f "$R"/va.log "$R"/vb.log
 	ip netns exec $B "$BUILD/daemon/vpnd" --config "$R/vb/vpnd.conf" > "$R/vb.log" 2>&1 &
 	PID[vb]=$!
@@ -149,8 +158,10 @@ run_vpnd() {
 	t1=$(now)
 	t2=$(now)
 	kill -TERM "${PID[va]}"
+	ta=$(ns_empty_at $A)
 	wait_counts 0 0 600 || die "vpnd: children left after SIGTERM"
 	t3=$(now)
+	echo "#     vpnd remove: initiator's SAs gone after $(elapsed "$t2" "$ta") s" >&2
 	wait "${PID[va]}"
 	kill -TERM "${PID[vb]}"
 	wait "${PID[vb]}"
@@ -178,7 +189,7 @@ start_charon() { # NAME NS
 }
 
 run_charon() {
-	local t0 t1 t2 t3 line
+	local t0 t1 t2 t3 ta line
 	rm -f "$R"/ca/charon.log "$R"/cb/charon.log
 	start_charon cb $B
 	start_charon ca $A
@@ -191,9 +202,12 @@ run_charon() {
 	wait_counts $((2 * N)) $((3 * N)) 600 || die "charon: not all $N children installed"
 	t1=$(now)
 	t2=$(now)
-	swanctl_at ca --terminate --ike bench --timeout 600 > /dev/null 2>&1
+	swanctl_at ca --terminate --ike bench --timeout 600 > /dev/null 2>&1 &
+	ta=$(ns_empty_at $A)
 	wait_counts 0 0 600 || die "charon: children left after terminate"
 	t3=$(now)
+	wait $!
+	echo "#     charon remove: initiator's SAs gone after $(elapsed "$t2" "$ta") s" >&2
 	kill -TERM "${PID[ca]}" "${PID[cb]}"
 	wait "${PID[ca]}" "${PID[cb]}"
 	unset "PID[ca]" "PID[cb]"
