@@ -480,17 +480,18 @@ charon_conf() {
 	local d=$R/charon
 	vm_strongswan_conf "$d"
 	{
-		charon_conn v4 192.0.2.2 192.0.2.1 10.2.0.0/24 10.1.0.0/24
+		charon_conn v4 192.0.2.2 192.0.2.1 10.2.0.0/24 10.1.0.0/24 "encap = yes"
 		charon_conn v6 2001:db8::2 2001:db8::1 fd00:2::/64 fd00:1::/64
 		secrets
 	} > "$d/swanctl.conf"
 }
 
-charon_conn() { # NAME LOCAL REMOTE LOCAL_TS REMOTE_TS
+charon_conn() { # NAME LOCAL REMOTE LOCAL_TS REMOTE_TS [CONN_EXTRA]
 	cat <<-EOF
 		connections {
 			$1 {
 				version = 2
+				${6:-}
 				local_addrs = $2
 				remote_addrs = $3
 				proposals = aes256gcm16-prfsha256-curve25519
@@ -527,10 +528,10 @@ start_charon() { # NS
 	swanctl --load-all --file "$R/charon/swanctl.conf" > "$R/charon/load.log" 2>&1
 }
 
-encap_in_kernel() { # NS: both SAs of fd00 traffic in UDP 4500
+encap_in_kernel() { # NS COUNT: COUNT SAs in UDP 4500
 	ip -n "$1" xfrm state > "$R/encap.state"
 	cat "$R/encap.state"
-	[ "$(grep -c 'encap type espinudp sport 4500 dport 4500' "$R/encap.state")" = 2 ]
+	[ "$(grep -c 'encap type espinudp sport 4500 dport 4500' "$R/encap.state")" = "$2" ]
 }
 
 vpnd_charon() {
@@ -544,13 +545,15 @@ vpnd_charon() {
 		child_up c v6 1 20
 	check "vpnd -> charon: ping fd00:1::1 -> fd00:2::1 crosses" ping_ok $A fd00:1::1 fd00:2::1
 	check "vpnd -> charon: both SAs in UDP 4500 (kernel-xfrm's XFRMA_ENCAP, UDP_ENCAP socket)" \
-		encap_in_kernel $A
+		encap_in_kernel $A 2
 	check "vpnd -> charon: vpnd's counters equal the kernel's, and moved" \
 		counters_agree v6 2001:db8::1 2001:db8::2
-	check "charon -> vpnd, IPv4: swanctl --initiate succeeds" \
+	check "charon -> vpnd, IPv4, ESP in UDP forced by charon's encap = yes: initiate" \
 		swanctl --initiate --child v4 --timeout 20
 	check "charon -> vpnd: CHILD SA up at vpnd" child_up c v4 1 5
 	check "charon -> vpnd: ping 10.2.0.1 -> 10.1.0.1 crosses" ping_ok $B 10.2.0.1 10.1.0.1
+	check "charon -> vpnd: vpnd took the NAT charon pretended, its SAs are in UDP 4500 too" \
+		encap_in_kernel $A 4
 	check "charon -> vpnd: vpnd's counters equal the kernel's, and moved" \
 		counters_agree v4 192.0.2.1 192.0.2.2
 	check "vpnd stops on SIGTERM with status 0" stopped_cleanly c
