@@ -90,6 +90,7 @@ typedef struct {
 	guint rekey_time; /* seconds; 0: no rekeying */
 	guint life_time;  /* seconds; 0: rekey_time * 1.1 */
 	guint rand_time;  /* seconds taken at random off rekey_time; 0: life_time - rekey_time */
+	guint32 if_id_in, if_id_out; /* XFRM interface ids (route-based); 0: none */
 } ChildConfig;
 
 ChildConfig *child_config_new(const char *name);

@@ -82,6 +82,24 @@ get_duration(const SettingsSection *s, const char *key, const char *file, guint 
 	return TRUE;
 }
 
+/* if_id_in / if_id_out: an XFRM interface id, decimal or 0x hex (1 … 0xffffffff) */
+static gboolean
+get_if_id(const SettingsSection *s, const char *key, const char *file, guint32 *out,
+	  GError **error)
+{
+	const char *text = settings_section_get_value(s, key);
+	guint64 v;
+
+	if (!text)
+		return TRUE;
+	if (!g_ascii_string_to_unsigned(text, 10, 1, G_MAXUINT32, &v, NULL) &&
+	    !(g_str_has_prefix(text, "0x") &&
+	      g_ascii_string_to_unsigned(text + 2, 16, 1, G_MAXUINT32, &v, NULL)))
+		return invalid(error, s, key, file, "not an interface id (1 to 0xffffffff)");
+	*out = v;
+	return TRUE;
+}
+
 static gboolean
 get_bool(const SettingsSection *s, const char *key, const char *file, gboolean *out, GError **error)
 {
@@ -204,7 +222,9 @@ parse_child(const SettingsSection *s, const char *file, GError **error)
 	    !get_start_action(s, file, child, error) || !get_mode(s, file, child, error) ||
 	    !get_duration(s, "rekey_time", file, &child->rekey_time, error) ||
 	    !get_duration(s, "life_time", file, &child->life_time, error) ||
-	    !get_duration(s, "rand_time", file, &child->rand_time, error))
+	    !get_duration(s, "rand_time", file, &child->rand_time, error) ||
+	    !get_if_id(s, "if_id_in", file, &child->if_id_in, error) ||
+	    !get_if_id(s, "if_id_out", file, &child->if_id_out, error))
 		return NULL;
 	return g_steal_pointer(&child);
 }

@@ -18,7 +18,20 @@
 typedef struct {
 	VpndSaId id;
 	VpndDirection dir;
+	guint32 reqid; /* the engine's; its policies name the child by it */
+	char *child;   /* (owned) the child's name */
 } SaRef;
+
+/*
+ * A trap policy: outbound, for one pair of configured selectors. While a child SA of
+ * the same selectors is up, its own policy takes the trap's place in the kernel (same
+ * selectors, one policy); the trap comes back when that policy is deleted.
+ */
+typedef struct {
+	VpndPolicyParams policy;
+	ChildConfig *child; /* (transfer none) owned by the connection */
+	gboolean installed;
+} SaTrap;
 
 typedef struct {
 	ConnConfig *conn;
@@ -26,6 +39,8 @@ typedef struct {
 	GArray *ike_sas;        /* guint32 engine ids of this connection's IKE SAs */
 	GPtrArray *start_later; /* names of children to create once the IKE SA is up */
 	GArray *sas;            /* SaRef: its child SAs in the kernel */
+	GArray *traps;          /* SaTrap: start_action = trap policies of this connection */
+	gboolean has_if_id;     /* a child with if_id_in or if_id_out */
 	/* what SAs deleted since the connection went up carried: rekeys keep the totals */
 	VpndSaStats gone_in, gone_out;
 } SaConn;
@@ -50,7 +65,17 @@ struct SaManager {
 	GHashTable *child_births; /* inbound SPI -> SaBirth, while installed */
 	guint32 last_child_id;
 	gboolean started; /* sa_manager_start() ran: later loads start their children */
+	guint32 next_trap_reqid;
+	gboolean answering_create_child; /* the actions answer a CREATE_CHILD_SA request */
+	GPtrArray *held_out; /* IkeAction: outbound SAs of rekeys we answered, not yet used */
+	guint held_timer;
 };
+
+/* The longest a rekey responder's new outbound SA waits for the old one's Delete. */
+#define SA_HELD_OUT_MAX_S 2
+
+/* Trap policies' reqids, far above the engine's (which count from 1). */
+#define SA_TRAP_REQID_BASE 0x40000000u
 
 /* When an SA came up (monotonic), and the unique id listings give a CHILD SA. */
 typedef struct {
@@ -71,6 +96,12 @@ static gboolean refresh_counters(SaManager *mgr, SaConn *c);
 /* ---- Connections ---- */
 
 static void
+sa_ref_clear(gpointer data)
+{
+	g_free(((SaRef *)data)->child);
+}
+
+static void
 sa_conn_free(SaConn *c)
 {
 	conn_config_unref(c->conn);
@@ -78,6 +109,7 @@ sa_conn_free(SaConn *c)
 	g_array_unref(c->ike_sas);
 	g_ptr_array_unref(c->start_later);
 	g_array_unref(c->sas);
+	g_array_unref(c->traps);
 	g_free(c);
 }
 
@@ -103,6 +135,13 @@ sa_conn_new(ConnConfig *conn)
 	c->ike_sas = g_array_new(FALSE, FALSE, sizeof(guint32));
 	c->start_later = g_ptr_array_new_with_free_func(g_free);
 	c->sas = g_array_new(FALSE, FALSE, sizeof(SaRef));
+	g_array_set_clear_func(c->sas, sa_ref_clear);
+	c->traps = g_array_new(FALSE, FALSE, sizeof(SaTrap));
+	for (guint i = 0; i < conn->children->len; i++) {
+		ChildConfig *child = conn->children->pdata[i];
+
+		c->has_if_id |= child->if_id_in || child->if_id_out;
+	}
 	if (conn->local_addr.family) {
 		g_free(c->state->local_address);
 		c->state->local_address = format_ip(&conn->local_addr);
@@ -215,6 +254,24 @@ psk_lookup(gpointer user_data, const ConnIdentity *local, const ConnIdentity *re
 static gboolean open_ike(SaManager *mgr, GError **error);
 static void start_conn(SaManager *mgr, SaConn *c);
 
+static void install_traps(SaManager *mgr, SaConn *c, ChildConfig *child);
+static void remove_traps(SaManager *mgr, SaConn *c);
+
+/* Traps follow a replaced connection's new children (they were installed: started). */
+static void
+replace_traps(SaManager *mgr, SaConn *old, SaConn *c)
+{
+	if (!old->traps->len)
+		return;
+	remove_traps(mgr, old);
+	for (guint i = 0; i < c->conn->children->len; i++) {
+		ChildConfig *child = c->conn->children->pdata[i];
+
+		if (child->start_action == CONN_START_TRAP)
+			install_traps(mgr, c, child);
+	}
+}
+
 /* @conn replaces a connection of the same name; that one's IKE SAs stay up. */
 static void
 add_conn(SaManager *mgr, ConnConfig *conn)
@@ -229,6 +286,7 @@ add_conn(SaManager *mgr, ConnConfig *conn)
 		c->state->state = old->state->state;
 		c->state->established_at = old->state->established_at;
 		ike_engine_remove_conn(mgr->engine, old->conn);
+		replace_traps(mgr, old, c);
 		g_ptr_array_remove(mgr->conns, old);
 		g_ptr_array_add(mgr->conns, c);
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
@@ -295,6 +353,7 @@ sa_manager_unload(SaManager *mgr, const char *name, GError **error)
 	/* its SAs go with it: nothing could list or terminate them any more */
 	delete_all(mgr, c);
 	run_actions(mgr);
+	remove_traps(mgr, c);
 	ike_engine_remove_conn(mgr->engine, c->conn);
 	control_publish_conn(mgr->control, CONTROL_CONN_REMOVED, c->state);
 	g_ptr_array_remove(mgr->conns, c);
@@ -484,22 +543,36 @@ refresh_all_counters(SaManager *mgr)
 	}
 }
 
+static guint
+count_sas(SaManager *mgr)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < mgr->conns->len; i++)
+		n += ((SaConn *)mgr->conns->pdata[i])->sas->len;
+	return n;
+}
+
 static gboolean
 any_sas(SaManager *mgr)
 {
-	for (guint i = 0; i < mgr->conns->len; i++) {
-		if (((SaConn *)mgr->conns->pdata[i])->sas->len)
-			return TRUE;
-	}
-	return FALSE;
+	return count_sas(mgr) > 0;
 }
+
+/*
+ * Every refresh asks the kernel once per SA. Past this many SAs (a gateway, not a
+ * desktop) the counters are read when a client asks for them, not every second:
+ * with 2000 SAs the periodic reads alone kept vpnd busy (bench xfrm).
+ */
+#define SA_MANAGER_COUNTER_PERIODIC_MAX_SAS 64
 
 static gboolean
 on_counter_timer(gpointer user_data)
 {
 	SaManager *mgr = user_data;
 
-	refresh_all_counters(mgr);
+	if (count_sas(mgr) <= SA_MANAGER_COUNTER_PERIODIC_MAX_SAS)
+		refresh_all_counters(mgr);
 	if (any_sas(mgr))
 		return G_SOURCE_CONTINUE;
 	mgr->counter_timer = 0;
@@ -511,10 +584,11 @@ track_sa(SaManager *mgr, const IkeAction *a)
 {
 	SaConn *c = find_conn(mgr, a->conn_name);
 	SaRef ref = { .id = { .spi = a->sa.spi, .protocol = a->sa.protocol, .dst = a->sa.dst },
-		      .dir = a->sa.dir };
+		      .dir = a->sa.dir, .reqid = a->sa.reqid };
 
 	if (!c)
 		return;
+	ref.child = g_strdup(a->child_name);
 	g_array_append_val(c->sas, ref);
 	if (!mgr->counter_timer)
 		mgr->counter_timer =
@@ -542,15 +616,78 @@ untrack_sa(SaManager *mgr, const IkeAction *a)
 
 /* ---- Kernel ---- */
 
+/* (nullable) the configuration of the child an SA or policy action belongs to */
+static ChildConfig *
+action_child(SaConn *c, const IkeAction *a)
+{
+	guint32 reqid = a->kind == IKE_ACTION_ADD_SA || a->kind == IKE_ACTION_DEL_SA
+				? a->sa.reqid
+				: a->policy.reqid;
+
+	if (!c)
+		return NULL;
+	if (a->child_name)
+		return conn_config_get_child(c->conn, a->child_name);
+	/* policy actions name no child: its SAs, installed before them and removed after
+	 * them, do (a rekeyed child keeps its reqid) */
+	for (guint i = 0; i < c->sas->len; i++) {
+		const SaRef *ref = &g_array_index(c->sas, SaRef, i);
+
+		if (ref->reqid == reqid && ref->child)
+			return conn_config_get_child(c->conn, ref->child);
+	}
+	return NULL;
+}
+
+static SaTrap *
+find_child_trap(SaConn *c, const ChildConfig *child)
+{
+	for (guint i = 0; i < c->traps->len; i++) {
+		SaTrap *t = &g_array_index(c->traps, SaTrap, i);
+
+		if (t->child == child)
+			return t;
+	}
+	return NULL;
+}
+
+/*
+ * What the kernel gets beyond the engine's view: route-based children's XFRM interface
+ * ids, and for trapped children the trap's reqid, so the kernel retires the larval SA
+ * its ACQUIRE left once the real one arrives.
+ */
+static void
+kernel_ids(SaManager *mgr, const IkeAction *a, gboolean out, guint32 *reqid, guint32 *if_id)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+	ChildConfig *child;
+	SaTrap *trap;
+
+	/* the common case costs no lookup: nothing to add (matters with 1000s of children) */
+	if (!c || (!c->traps->len && !c->has_if_id))
+		return;
+	child = action_child(c, a);
+	trap = child ? find_child_trap(c, child) : NULL;
+	if (!child)
+		return;
+	if (!*if_id)
+		*if_id = out ? child->if_id_out : child->if_id_in;
+	if (trap)
+		*reqid = trap->policy.reqid;
+}
+
 static gboolean
 kernel_add_sa(SaManager *mgr, const IkeAction *a, GError **error)
 {
+	VpndSaParams sa = a->sa;
+
 	if (!mgr->kops) {
 		g_set_error(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_UNSUPPORTED,
 			    "no kernel provider is loaded (plugins.load: kernel-tun?)");
 		return FALSE;
 	}
-	return mgr->kops->add_sa(mgr->kernel, &a->sa, error);
+	kernel_ids(mgr, a, sa.dir == VPND_DIR_OUT, &sa.reqid, &sa.if_id);
+	return mgr->kops->add_sa(mgr->kernel, &sa, error);
 }
 
 /* An SA the kernel refused is no tunnel: the IKE SA goes too. */
@@ -569,23 +706,286 @@ do_add_sa(SaManager *mgr, const IkeAction *a)
 	ike_engine_delete_ike(mgr->engine, a->ike_sa_id, g_get_monotonic_time());
 }
 
+/* ---- Rekeying: the responder's new outbound SA ---- */
+
+/*
+ * The responder of a child rekey has the new SAs before the initiator, which installs
+ * its new inbound SA only when our answer arrives. The kernel sends on the newest
+ * outbound SA at once, so ours waits until the initiator deletes the old child (its
+ * Delete shows it has the new one), at most SA_HELD_OUT_MAX_S: until then the old
+ * outbound SA, which the initiator still accepts, carries the traffic.
+ */
+static gboolean
+should_hold_out(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c;
+
+	if (!mgr->answering_create_child || a->kind != IKE_ACTION_ADD_SA ||
+	    a->sa.dir != VPND_DIR_OUT || !(c = find_conn(mgr, a->conn_name)))
+		return FALSE;
+	for (guint i = 0; i < c->sas->len; i++) {
+		const SaRef *ref = &g_array_index(c->sas, SaRef, i);
+
+		if (ref->dir == VPND_DIR_OUT && ref->reqid == a->sa.reqid)
+			return TRUE; /* a rekey: the old child's outbound SA is there */
+	}
+	return FALSE;
+}
+
+static void
+install_held(SaManager *mgr, guint index)
+{
+	IkeAction *a = g_ptr_array_steal_index(mgr->held_out, index);
+
+	g_info("%s: outbound SA %08x now in use", a->conn_name, a->sa.spi);
+	do_add_sa(mgr, a);
+	ike_action_free(a);
+}
+
+/* The old outbound SA of @conn's child @reqid goes: its successor takes over first. */
+static void
+release_held_out(SaManager *mgr, const char *conn, guint32 reqid)
+{
+	for (guint i = mgr->held_out->len; i > 0; i--) {
+		const IkeAction *a = mgr->held_out->pdata[i - 1];
+
+		if (a->sa.reqid == reqid && g_strcmp0(a->conn_name, conn) == 0)
+			install_held(mgr, i - 1);
+	}
+}
+
+static gboolean
+on_held_timer(gpointer user_data)
+{
+	SaManager *mgr = user_data;
+
+	mgr->held_timer = 0;
+	while (mgr->held_out->len)
+		install_held(mgr, 0);
+	run_actions(mgr);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+hold_out(SaManager *mgr, IkeAction *a)
+{
+	g_info("%s: new outbound SA %08x held until the old one is deleted", a->conn_name,
+		a->sa.spi);
+	g_ptr_array_add(mgr->held_out, a);
+	if (!mgr->held_timer)
+		mgr->held_timer = g_timeout_add_seconds(SA_HELD_OUT_MAX_S, on_held_timer, mgr);
+}
+
+/* A held SA deleted before it was used (the child went down meanwhile). */
+static gboolean
+drop_held_out(SaManager *mgr, const VpndSaId *id)
+{
+	for (guint i = 0; i < mgr->held_out->len; i++) {
+		const IkeAction *a = mgr->held_out->pdata[i];
+
+		if (sa_id_equal(&a->sa_key, id)) {
+			g_ptr_array_remove_index(mgr->held_out, i);
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/* ---- Trap policies ---- */
+
+static gboolean
+same_policy_key(const VpndPolicyParams *a, const VpndPolicyParams *b)
+{
+	return a->dir == b->dir && a->if_id == b->if_id &&
+	       memcmp(&a->src_ts, &b->src_ts, sizeof(VpndTs)) == 0 &&
+	       memcmp(&a->dst_ts, &b->dst_ts, sizeof(VpndTs)) == 0;
+}
+
+/* (nullable) the trap of @c that @policy (a child's own) stands in for */
+static SaTrap *
+find_trap(SaConn *c, const VpndPolicyParams *policy, gboolean installed)
+{
+	for (guint i = 0; c && i < c->traps->len; i++) {
+		SaTrap *t = &g_array_index(c->traps, SaTrap, i);
+
+		if (t->installed == installed && same_policy_key(&t->policy, policy))
+			return t;
+	}
+	return NULL;
+}
+
+static gboolean
+trap_install(SaManager *mgr, SaConn *c, SaTrap *t)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!mgr->kops->add_policy(mgr->kernel, &t->policy, &error)) {
+		g_warning("%s: cannot install the trap policy of %s: %s", c->conn->name,
+			  t->child->name, error->message);
+		return FALSE;
+	}
+	t->installed = TRUE;
+	return TRUE;
+}
+
+static void
+trap_remove(SaManager *mgr, SaConn *c, SaTrap *t)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!mgr->kops->del_policy(mgr->kernel, &t->policy, &error))
+		g_warning("%s: cannot remove the trap policy of %s: %s", c->conn->name,
+			  t->child->name, error->message);
+	t->installed = FALSE;
+}
+
 static void
 do_kernel(SaManager *mgr, const IkeAction *a)
 {
 	g_autoptr(GError) error = NULL;
+	SaConn *c = find_conn(mgr, a->conn_name);
+	VpndPolicyParams policy = a->policy;
+	SaTrap *trap;
 	gboolean ok = TRUE;
 
 	if (!mgr->kops)
 		return;
+	kernel_ids(mgr, a, policy.dir == VPND_DIR_OUT, &policy.reqid, &policy.if_id);
 	if (a->kind == IKE_ACTION_DEL_SA) {
+		if (drop_held_out(mgr, &a->sa_key))
+			return; /* never installed */
+		if (a->sa.dir == VPND_DIR_OUT)
+			release_held_out(mgr, a->conn_name, a->sa.reqid);
 		untrack_sa(mgr, a);
 		ok = mgr->kops->del_sa(mgr->kernel, &a->sa_key, &error);
-	} else if (a->kind == IKE_ACTION_ADD_POLICY)
-		ok = mgr->kops->add_policy(mgr->kernel, &a->policy, &error);
-	else if (a->kind == IKE_ACTION_DEL_POLICY)
-		ok = mgr->kops->del_policy(mgr->kernel, &a->policy, &error);
+	} else if (a->kind == IKE_ACTION_ADD_POLICY) {
+		if ((trap = find_trap(c, &policy, TRUE)))
+			trap_remove(mgr, c, trap);
+		ok = mgr->kops->add_policy(mgr->kernel, &policy, &error);
+	} else if (a->kind == IKE_ACTION_DEL_POLICY) {
+		ok = mgr->kops->del_policy(mgr->kernel, &policy, &error);
+		if ((trap = find_trap(c, &policy, FALSE)))
+			trap_install(mgr, c, trap);
+	}
 	if (!ok)
 		g_warning("%s: %s", a->conn_name, error->message);
+}
+
+static void initiate_child(SaManager *mgr, SaConn *c, const char *child);
+
+/* A packet hit a trap policy: negotiate its child. */
+static void
+on_kernel_acquire(gpointer user_data, guint32 reqid, const VpndTs *src, const VpndTs *dst)
+{
+	SaManager *mgr = user_data;
+
+	for (guint i = 0; i < mgr->conns->len; i++) {
+		SaConn *c = mgr->conns->pdata[i];
+
+		for (guint j = 0; j < c->traps->len; j++) {
+			SaTrap *t = &g_array_index(c->traps, SaTrap, j);
+
+			if (t->policy.reqid != reqid)
+				continue;
+			g_message("%s: traffic for %s hit its trap policy", c->conn->name,
+				  t->child->name);
+			if (c->ike_sas->len == 0) {
+				initiate_child(mgr, c, t->child->name);
+			} else {
+				ike_engine_create_child(mgr->engine,
+							g_array_index(c->ike_sas, guint32, 0),
+							t->child->name, g_get_monotonic_time());
+				run_actions(mgr);
+			}
+			return;
+		}
+	}
+	g_debug("acquire for reqid %u: no trap policy of ours", reqid);
+}
+
+/* The host address of a "dynamic" selector, keeping its protocol and ports. */
+static gboolean
+trap_ts(const ConnTs *cts, const VpndAddr *host, VpndTs *out)
+{
+	*out = cts->ts;
+	if (!cts->dynamic)
+		return TRUE;
+	if (!host->family)
+		return FALSE;
+	out->family = host->family;
+	memcpy(out->from, host->addr, sizeof(out->from));
+	memcpy(out->to, host->addr, sizeof(out->to));
+	if (!out->to_port && !out->from_port)
+		out->to_port = 65535;
+	return TRUE;
+}
+
+static const ConnTs dynamic_ts = { .dynamic = TRUE, .ts = { .to_port = 65535 } };
+
+static void
+add_trap(SaManager *mgr, SaConn *c, ChildConfig *child, guint32 reqid, const ConnTs *l,
+	 const ConnTs *r)
+{
+	SaTrap t = { .child = child };
+	VpndPolicyParams *p = &t.policy;
+
+	if (!trap_ts(l, &c->conn->local_addr, &p->src_ts) ||
+	    !trap_ts(r, &c->conn->remote_addr, &p->dst_ts) || p->src_ts.family != p->dst_ts.family)
+		return;
+	p->dir = VPND_DIR_OUT;
+	p->action = VPND_POLICY_TRAP;
+	p->mode = child->mode;
+	p->reqid = reqid;
+	p->src = c->conn->local_addr;
+	p->src.family = c->conn->remote_addr.family; /* the kernel picks the source when unset */
+	p->src.port = 0;
+	p->dst = c->conn->remote_addr;
+	p->dst.port = 0;
+	p->if_id = child->if_id_out;
+	if (trap_install(mgr, c, &t))
+		g_array_append_val(c->traps, t);
+}
+
+/* start_action = trap: one outbound trap policy per pair of configured selectors. */
+static void
+install_traps(SaManager *mgr, SaConn *c, ChildConfig *child)
+{
+	guint32 reqid = SA_TRAP_REQID_BASE + mgr->next_trap_reqid++;
+	guint nl = MAX(child->local_ts->len, 1), nr = MAX(child->remote_ts->len, 1);
+	guint before = c->traps->len;
+
+	if (!mgr->kops || !c->conn->remote_addr.family) {
+		g_warning("%s: start_action = trap needs %s", child->name,
+			  mgr->kops ? "remote_addrs" : "a kernel provider");
+		return;
+	}
+	for (guint l = 0; l < nl; l++) {
+		for (guint r = 0; r < nr; r++) {
+			const ConnTs *lt = child->local_ts->len
+						   ? &g_array_index(child->local_ts, ConnTs, l)
+						   : &dynamic_ts;
+			const ConnTs *rt = child->remote_ts->len
+						   ? &g_array_index(child->remote_ts, ConnTs, r)
+						   : &dynamic_ts;
+
+			add_trap(mgr, c, child, reqid, lt, rt);
+		}
+	}
+	g_message("%s: %u trap polic%s installed for %s", c->conn->name, c->traps->len - before,
+		  c->traps->len - before == 1 ? "y" : "ies", child->name);
+}
+
+/* A connection replaced or unloaded takes its traps along. */
+static void
+remove_traps(SaManager *mgr, SaConn *c)
+{
+	for (guint i = 0; i < c->traps->len; i++) {
+		SaTrap *t = &g_array_index(c->traps, SaTrap, i);
+
+		if (t->installed)
+			trap_remove(mgr, c, t);
+	}
+	g_array_set_size(c->traps, 0);
 }
 
 static void
@@ -626,6 +1026,7 @@ open_kernel(SaManager *mgr, GError **error)
 {
 	const HostProvider *p = host_get_best(mgr->host, VPND_PROVIDER_KERNEL);
 	static const VpndKernelEvents events = {
+		.acquire = on_kernel_acquire,
 		.expire = on_kernel_expire,
 		.send_esp = on_kernel_send_esp,
 		.send_esp_batch = on_kernel_send_esp_batch,
@@ -1109,8 +1510,16 @@ run_actions(SaManager *mgr)
 
 		if (actions->len == 0)
 			return;
-		for (guint i = 0; i < actions->len; i++)
-			do_action(mgr, actions->pdata[i]);
+		for (guint i = 0; i < actions->len; i++) {
+			IkeAction *a = actions->pdata[i];
+
+			if (should_hold_out(mgr, a)) {
+				hold_out(mgr, a);
+				actions->pdata[i] = NULL; /* taken */
+			} else {
+				do_action(mgr, a);
+			}
+		}
 	}
 }
 
@@ -1123,7 +1532,11 @@ on_ike_datagram(const guint8 *data, gsize len, const VpndAddr *local, const Vpnd
 
 	count_message(mgr, data, len, TRUE);
 	ike_engine_input(mgr->engine, bytes, local, remote, now);
+	/* by the IKE header (RFC 7296 §3.1): exchange type at 18, flags at 19 (R = 0x20) */
+	mgr->answering_create_child = len >= 28 && data[18] == IKE_EXCHANGE_CREATE_CHILD_SA &&
+				      !(data[19] & 0x20);
 	run_actions(mgr);
+	mgr->answering_create_child = FALSE;
 }
 
 /* ---- Life cycle ---- */
@@ -1250,6 +1663,7 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 		g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)control_ike_sa_free);
 	mgr->ike_births = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	mgr->child_births = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	mgr->held_out = g_ptr_array_new_with_free_func((GDestroyNotify)ike_action_free);
 	mgr->engine = ike_engine_new(&cfg);
 	mgr->force_encap = kernel_is_tun(mgr);
 	/* checked now, used when the first connection arrives (none: UDP 500 stays free) */
@@ -1278,7 +1692,7 @@ initiate_child(SaManager *mgr, SaConn *c, const char *child)
 }
 
 /* The children with start_action = start (a connection that is up already gets them
- * as further CHILD SAs), and a word about trap, which vpnd does not do yet. */
+ * as further CHILD SAs), and the trap policies of start_action = trap. */
 static void
 start_conn(SaManager *mgr, SaConn *c)
 {
@@ -1291,7 +1705,7 @@ start_conn(SaManager *mgr, SaConn *c)
 		else if (child->start_action == CONN_START_START)
 			initiate_child(mgr, c, child->name);
 		else if (child->start_action == CONN_START_TRAP)
-			g_warning("%s: start_action = trap is not supported yet", child->name);
+			install_traps(mgr, c, child);
 	}
 }
 
@@ -1525,6 +1939,8 @@ sa_manager_free(SaManager *mgr)
 		say_goodbye(mgr);
 	g_clear_pointer(&mgr->timers, g_hash_table_unref);
 	g_clear_handle_id(&mgr->counter_timer, g_source_remove);
+	g_clear_handle_id(&mgr->held_timer, g_source_remove);
+	g_clear_pointer(&mgr->held_out, g_ptr_array_unref);
 	if (mgr->kernel)
 		mgr->kops->close(mgr->kernel);
 	g_clear_pointer(&mgr->net, net_service_free);

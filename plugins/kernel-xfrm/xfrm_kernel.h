@@ -31,6 +31,8 @@ struct VpndKernel {
 	GHashTable *sas;
 	/* XfrmSaKey set: SPIs from ALLOCSPI whose larval SA add_sa must update, not add */
 	GHashTable *spis;
+	XfrmNl *route;      /* NETLINK_ROUTE, opened with the first route-based policy */
+	GHashTable *routes; /* "prefix dev ifindex" -> policies using our route */
 };
 
 /* The mark we put on a kernel object for a caller's (value, mask); FALSE if they clash. */

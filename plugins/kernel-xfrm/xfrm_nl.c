@@ -35,18 +35,18 @@ set_option(struct mnl_socket *sock, int option)
 	(void)mnl_socket_setsockopt(sock, option, &one, sizeof(one));
 }
 
-XfrmNl *
-xfrm_nl_new(const int *groups, GError **error)
+static XfrmNl *
+nl_new(int protocol, const int *groups, GError **error)
 {
 	g_autofree XfrmNl *nl = g_new0(XfrmNl, 1);
 	struct timeval tv = { .tv_sec = XFRM_NL_TIMEOUT_S };
 
-	nl->sock = mnl_socket_open(NETLINK_XFRM);
+	nl->sock = mnl_socket_open(protocol);
 	if (!nl->sock) {
 		g_set_error(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_UNSUPPORTED,
-			    "cannot open an XFRM netlink socket: %s (kernel without "
-			    "CONFIG_XFRM_USER?)",
-			    g_strerror(errno));
+			    "cannot open %s netlink socket: %s%s",
+			    protocol == NETLINK_XFRM ? "an XFRM" : "a route", g_strerror(errno),
+			    protocol == NETLINK_XFRM ? " (kernel without CONFIG_XFRM_USER?)" : "");
 		return NULL;
 	}
 	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -79,6 +79,18 @@ xfrm_nl_new(const int *groups, GError **error)
 	nl->portid = mnl_socket_get_portid(nl->sock);
 	nl->seq = g_random_int();
 	return g_steal_pointer(&nl);
+}
+
+XfrmNl *
+xfrm_nl_new(const int *groups, GError **error)
+{
+	return nl_new(NETLINK_XFRM, groups, error);
+}
+
+XfrmNl *
+xfrm_nl_new_route(GError **error)
+{
+	return nl_new(NETLINK_ROUTE, NULL, error);
 }
 
 void
@@ -213,7 +225,8 @@ xfrm_nl_request(XfrmNl *nl, struct nlmsghdr *nlh, XfrmNlDataCb cb, gpointer user
 	XfrmNlAnswer answer = { .cb = cb, .user_data = user_data };
 
 	nlh->nlmsg_seq = ++nl->seq;
-	if (!(nlh->nlmsg_flags & NLM_F_DUMP))
+	/* both bits: NLM_F_MATCH alone is NLM_F_EXCL on a NEW request, which wants its ACK */
+	if ((nlh->nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP)
 		nlh->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
 		answer.err = errno;

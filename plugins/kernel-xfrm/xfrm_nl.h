@@ -22,6 +22,8 @@ typedef int (*XfrmNlDataCb)(const struct nlmsghdr *nlh, gpointer user_data);
 
 /* @groups: XFRMNLGRP_* memberships, 0-terminated (NULL for a request-only socket). */
 XfrmNl *xfrm_nl_new(const int *groups, GError **error);
+/* The same requests over NETLINK_ROUTE (links, routes). */
+XfrmNl *xfrm_nl_new_route(GError **error);
 void xfrm_nl_free(XfrmNl *nl);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(XfrmNl, xfrm_nl_free)
 

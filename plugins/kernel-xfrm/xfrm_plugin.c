@@ -12,6 +12,7 @@
 #include <vpnd/plugin.h>
 #include "xfrm_events.h"
 #include "xfrm_policy.h"
+#include "xfrm_route.h"
 #include "xfrm_sa.h"
 
 #define XFRM_PLUGIN_PRIORITY 100
@@ -42,23 +43,52 @@ flush_owned(VpndKernel *k, const char *when)
 {
 	guint policies = xfrm_policy_flush_owned(k);
 	guint sas = xfrm_sa_flush_owned(k);
+	guint routes = xfrm_route_flush_owned(k);
 
 	if (policies || sas)
 		g_message("%s: removed %u SAs and %u policies of kernel-xfrm", when, sas, policies);
+	if (routes)
+		g_message("%s: removed %u routes of kernel-xfrm", when, routes);
+}
+
+static void
+kernel_free(VpndKernel *k)
+{
+	g_clear_pointer(&k->nl, xfrm_nl_free);
+	g_clear_pointer(&k->route, xfrm_nl_free);
+	g_clear_pointer(&k->routes, g_hash_table_destroy);
+	g_hash_table_destroy(k->sas);
+	g_hash_table_destroy(k->spis);
+	g_free(k);
+}
+
+/* The instance without its event socket: what requests need. */
+static VpndKernel *
+kernel_new(VpndHost *host, GError **error)
+{
+	VpndKernel *k = g_new0(VpndKernel, 1);
+
+	k->sas = g_hash_table_new_full(xfrm_sa_key_hash, xfrm_sa_key_equal, g_free,
+				       (GDestroyNotify)xfrm_sa_entry_free);
+	k->spis = g_hash_table_new_full(xfrm_sa_key_hash, xfrm_sa_key_equal, g_free, NULL);
+	if (!owner_bit_from_settings(host, &k->owner_bit, error) ||
+	    !(k->nl = xfrm_nl_new(NULL, error))) {
+		kernel_free(k);
+		return NULL;
+	}
+	return k;
 }
 
 static VpndKernel *
 xfrm_open(VpndHost *host, const VpndKernelEvents *events, gpointer user_data, GError **error)
 {
-	VpndKernel *k = g_new0(VpndKernel, 1);
+	VpndKernel *k = kernel_new(host, error);
 
+	if (!k)
+		return NULL;
 	k->cb = events;
 	k->cb_data = user_data;
-	k->sas = g_hash_table_new_full(xfrm_sa_key_hash, xfrm_sa_key_equal, g_free,
-				       (GDestroyNotify)xfrm_sa_entry_free);
-	k->spis = g_hash_table_new_full(xfrm_sa_key_hash, xfrm_sa_key_equal, g_free, NULL);
-	if (!owner_bit_from_settings(host, &k->owner_bit, error) ||
-	    !(k->nl = xfrm_nl_new(NULL, error)) || !xfrm_events_start(k, error)) {
+	if (!xfrm_events_start(k, error)) {
 		xfrm_close(k);
 		return NULL;
 	}
@@ -75,10 +105,7 @@ xfrm_close(VpndKernel *k)
 	xfrm_events_stop(k);
 	if (k->nl)
 		flush_owned(k, "stop");
-	g_clear_pointer(&k->nl, xfrm_nl_free);
-	g_hash_table_destroy(k->sas);
-	g_hash_table_destroy(k->spis);
-	g_free(k);
+	kernel_free(k);
 }
 
 static gboolean
@@ -117,11 +144,43 @@ static const VpndKernelOps xfrm_ops = {
 	.enable_udp_encap = xfrm_enable_udp_encap,
 };
 
+/*
+ * A kernel without ESP takes XFRM policies but no SA: offering kernel-xfrm there would
+ * win over kernel-tun (priority 100 against 50) and fail at the first tunnel. One
+ * throwaway SA tells. Problems reaching XFRM netlink at all are left to open(), which
+ * reports them; `plugins.kernel-xfrm.probe = no` skips the test (policy-only uses).
+ */
+static gboolean
+kernel_has_esp(VpndHost *host)
+{
+	const char *probe = vpnd_host_get_setting(host, "plugins.kernel-xfrm.probe");
+	g_autoptr(GError) error = NULL;
+	VpndKernel *k;
+	gboolean lacks;
+
+	if (probe && (!g_ascii_strcasecmp(probe, "no") || !strcmp(probe, "0")))
+		return TRUE;
+	k = kernel_new(host, &error);
+	if (!k) {
+		g_debug("kernel-xfrm: no ESP probe: %s", error->message);
+		return TRUE;
+	}
+	lacks = xfrm_sa_kernel_lacks_esp(k);
+	kernel_free(k);
+	if (lacks)
+		g_message("kernel-xfrm: this kernel has XFRM but no ESP (no esp4/esp6 module, "
+			  "CONFIG_INET_ESP unset): not offered as kernel provider; load kernel-tun "
+			  "for userspace ESP");
+	return !lacks;
+}
+
 static gboolean
 xfrm_plugin_init(VpndHost *host, GError **error)
 {
 	const char *prio = vpnd_host_get_setting(host, "plugins.kernel-xfrm.priority");
 
+	if (!kernel_has_esp(host))
+		return TRUE;
 	vpnd_host_add_provider(host, VPND_PROVIDER_KERNEL, "xfrm", &xfrm_ops,
 			       prio ? atoi(prio) : XFRM_PLUGIN_PRIORITY, NULL);
 	return TRUE;

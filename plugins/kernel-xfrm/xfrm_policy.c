@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include "xfrm_policy.h"
+#include "xfrm_route.h"
 
 /*
  * Priorities count down from here by specificity; the kernel tries the smallest
@@ -232,6 +233,11 @@ xfrm_policy_add(VpndKernel *k, const VpndPolicyParams *params, GError **error)
 		goto fail;
 	g_debug("policy %s reqid %u installed (priority %u)", dir_name(params->dir), params->reqid,
 		info->priority);
+	/* route-based: the traffic must reach the XFRM interface in the first place */
+	if (!xfrm_route_policy(k, params, TRUE, error)) {
+		xfrm_policy_del(k, params, NULL);
+		goto fail;
+	}
 	return TRUE;
 fail:
 	g_prefix_error(error, "cannot install %s policy (reqid %u): ", dir_name(params->dir),
@@ -254,6 +260,7 @@ xfrm_policy_del(VpndKernel *k, const VpndPolicyParams *params, GError **error)
 			       params->reqid);
 		return FALSE;
 	}
+	xfrm_route_policy(k, params, FALSE, NULL);
 	return TRUE;
 }
 

@@ -301,8 +301,8 @@ prefix_sa_error(GError **error, guint32 spi, const char *what)
  * module, on an address no traffic uses. EPROTONOSUPPORT ("Requested type not found")
  * is the kernel saying it has no ESP type; a probe that goes in is removed at once.
  */
-static gboolean
-kernel_lacks_esp(VpndKernel *k)
+gboolean
+xfrm_sa_kernel_lacks_esp(VpndKernel *k)
 {
 	g_autofree guint8 *buf = g_malloc(XFRM_NL_BUF_SIZE);
 	struct nlmsghdr *nlh = xfrm_nl_put_header(k->nl, buf, XFRM_MSG_NEWSA, 0);
@@ -382,7 +382,7 @@ xfrm_sa_add(VpndKernel *k, const VpndSaParams *params, GError **error)
 		sa_remember(k, &id, nlh, &mark);
 		g_debug("SA 0x%08x installed (reqid %u)", params->spi, params->reqid);
 	} else if ((err == EPROTONOSUPPORT || err == ENOSYS) && id.protocol == IPPROTO_ESP &&
-		   kernel_lacks_esp(k)) {
+		   xfrm_sa_kernel_lacks_esp(k)) {
 		explain_no_esp(error, params->spi);
 	} else {
 		prefix_sa_error(error, params->spi, "install");

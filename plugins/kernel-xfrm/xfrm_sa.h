@@ -29,6 +29,8 @@ gboolean xfrm_sa_update(VpndKernel *k, const VpndSaId *id, const VpndAddr *new_s
 			const VpndAddr *new_dst, GError **error);
 gboolean xfrm_sa_query(VpndKernel *k, const VpndSaId *id, VpndSaStats *stats, GError **error);
 gboolean xfrm_sa_del(VpndKernel *k, const VpndSaId *id, GError **error);
+/* TRUE when the kernel knows no ESP type (a throwaway SA says so; it is removed). */
+gboolean xfrm_sa_kernel_lacks_esp(VpndKernel *k);
 
 /* Deletes every SA in the kernel whose mark says it is ours; returns how many. */
 guint xfrm_sa_flush_owned(VpndKernel *k);

@@ -20,6 +20,8 @@
 #include <glib.h>
 #include <vpnd/crypto.h>
 #include <vpnd/kernel.h>
+#include "config/settings.h"
+#include "core/host.h"
 #include "core/plugin_loader.h"
 
 #define EVENT_TIMEOUT_US (3 * G_USEC_PER_SEC)
@@ -30,10 +32,16 @@ static VpndHost *host;
 static PluginLoader *loader;
 static const VpndKernelOps *ops;
 static GPtrArray *warnings; /* knl warnings logged, newest last */
+static GPtrArray *messages; /* and messages */
 
 static GLogWriterOutput
 capture_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
 {
+	if (level & G_LOG_LEVEL_MESSAGE) {
+		for (gsize i = 0; i < n_fields; i++)
+			if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
+				g_ptr_array_add(messages, g_strdup(fields[i].value));
+	}
 	if (level & G_LOG_LEVEL_WARNING) {
 		for (gsize i = 0; i < n_fields; i++)
 			if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
@@ -166,6 +174,66 @@ test_policy_add_del(void)
 
 	ops->close(k);
 	g_assert_cmpuint(count_entries("policy"), ==, 0);
+}
+
+/*
+ * Route-based: an outbound policy with an if_id routes its remote selector into that
+ * XFRM interface (protocol 118), the route goes with the policy, an administrator's
+ * route is kept, and no interface for the if_id fails the policy with a clear error.
+ */
+static void
+test_policy_route(void)
+{
+	VpndKernel *k = open_kernel(NULL, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autofree char *routes = NULL;
+	VpndPolicyParams p =
+		tunnel_policy(VPND_DIR_OUT, "10.1.0.0", "10.2.0.0", 24, "192.0.2.1", "192.0.2.2", 7);
+	VpndPolicyParams in = p;
+	guint warnings_before;
+	int status = 1;
+
+	/* this machine's kernel has no XFRM interfaces; the VM suite runs this case */
+	g_assert_true(g_spawn_command_line_sync("ip link add xrt42 type xfrm dev xv0 if_id 42",
+						NULL, NULL, &status, NULL));
+	if (!g_spawn_check_wait_status(status, NULL)) {
+		ops->close(k);
+		g_test_skip("no XFRM interfaces in this kernel (xfrm_interface)");
+		return;
+	}
+	g_free(ip("link set xrt42 up"));
+	warnings_before = warnings->len;
+	p.if_id = in.if_id = 42;
+	in.dir = VPND_DIR_IN;
+	g_assert_true(ops->add_policy(k, &p, &error));
+	g_assert_no_error(error);
+	g_assert_true(ops->add_policy(k, &in, &error));
+	routes = ip("route show proto 118");
+	g_assert_cmpstr(routes, ==, "10.2.0.0/24 dev xrt42 scope link \n");
+	g_assert_true(ops->del_policy(k, &p, &error));
+	g_clear_pointer(&routes, g_free);
+	routes = ip("route show proto 118");
+	g_assert_cmpstr(routes, ==, "");
+
+	/* the administrator's route for the prefix stays, before and after */
+	g_free(ip("route add 10.2.0.0/24 dev xrt42"));
+	g_assert_true(ops->add_policy(k, &p, &error));
+	g_assert_true(ops->del_policy(k, &p, &error));
+	g_clear_pointer(&routes, g_free);
+	routes = ip("route show 10.2.0.0/24");
+	g_assert_nonnull(strstr(routes, "dev xrt42"));
+	g_free(ip("route del 10.2.0.0/24 dev xrt42"));
+	/* every route request was answered (none waited out its timeout, none failed) */
+	g_assert_cmpuint(warnings->len, ==, warnings_before);
+
+	p.if_id = 43;
+	g_assert_false(ops->add_policy(k, &p, &error));
+	g_assert_error(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_NOT_FOUND);
+	g_assert_nonnull(strstr(error->message, "if_id 43"));
+	g_assert_cmpuint(count_entries("policy"), ==, 1);
+	ops->close(k);
+	g_assert_cmpuint(count_entries("policy"), ==, 0);
+	g_free(ip("link del xrt42"));
 }
 
 /* The "priority N" of the one policy whose listing starts with @head. */
@@ -499,10 +567,62 @@ setup_namespace(void)
 	g_free(ip("route add 198.51.100.0/24 via 192.0.2.2"));
 }
 
+/* Whether this kernel takes an ESP SA, asked with iproute2 rather than the plugin. */
+static gboolean
+iproute_installs_esp(void)
+{
+	int status = 1;
+
+	g_assert_true(g_spawn_command_line_sync(
+		"ip xfrm state add src 127.0.0.1 dst 127.0.0.1 proto esp spi 0x4242 "
+		"mode transport enc ecb(cipher_null) \"\"",
+		NULL, NULL, &status, NULL));
+	if (!g_spawn_check_wait_status(status, NULL))
+		return FALSE;
+	g_free(ip("xfrm state delete src 127.0.0.1 dst 127.0.0.1 proto esp spi 0x4242"));
+	return TRUE;
+}
+
+/*
+ * Both kernel providers loaded, the probe on: kernel-xfrm offers itself only where the
+ * kernel has ESP, otherwise says so and kernel-tun wins; the probe leaves nothing behind.
+ */
+static void
+test_probe(void)
+{
+	g_autoptr(VpndHost) probe_host = host_new();
+	PluginLoader *probe_loader = plugin_loader_new(probe_host);
+	const char *dir = g_getenv("VPND_PLUGIN_BUILDDIR");
+	gboolean esp = iproute_installs_esp();
+	g_autoptr(GError) error = NULL;
+	const HostProvider *best;
+	g_autofree char *states = NULL;
+	guint before = messages->len;
+	gboolean said = FALSE;
+
+	g_test_message("this kernel %s ESP", esp ? "has" : "lacks");
+	g_assert_true(plugin_loader_load_one(probe_loader, dir, "kernel-xfrm", &error));
+	g_assert_true(plugin_loader_load_one(probe_loader, dir, "kernel-tun", &error));
+	best = host_get_best(probe_host, VPND_PROVIDER_KERNEL);
+	g_assert_nonnull(best);
+	g_assert_cmpstr(best->plugin, ==, esp ? "kernel-xfrm" : "kernel-tun");
+	for (guint i = before; i < messages->len; i++) {
+		const char *m = g_ptr_array_index(messages, i);
+
+		said |= strstr(m, "no ESP") && strstr(m, "load kernel-tun");
+	}
+	g_assert_true(said == !esp);
+	states = ip("xfrm state");
+	g_assert_cmpstr(states, ==, "");
+	plugin_loader_free(probe_loader);
+}
+
 int
 main(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
+	static const char probe_off[] = "plugins {\n kernel-xfrm {\n probe = no\n }\n}\n";
+	g_autoptr(Settings) settings = NULL;
 	const HostProvider *provider;
 	int ret;
 
@@ -512,10 +632,16 @@ main(int argc, char **argv)
 	}
 	g_test_init(&argc, &argv, NULL);
 	warnings = g_ptr_array_new_with_free_func(g_free);
+	messages = g_ptr_array_new_with_free_func(g_free);
 	g_log_set_writer_func(capture_writer, NULL, NULL);
 	setup_namespace();
 
 	host = host_new();
+	/* the tests below install policies, which any kernel with XFRM takes */
+	settings = settings_new();
+	if (!settings_load_string(settings, probe_off, strlen(probe_off), "test", &error))
+		g_error("%s", error->message);
+	host_set_settings(host, settings);
 	loader = plugin_loader_new(host);
 	if (!plugin_loader_load_one(loader, g_getenv("VPND_PLUGIN_BUILDDIR"), "kernel-xfrm",
 				    &error))
@@ -524,8 +650,10 @@ main(int argc, char **argv)
 	g_assert_nonnull(provider);
 	ops = provider->ops;
 
+	g_test_add_func("/kernel-xfrm/probe", test_probe);
 	g_test_add_func("/kernel-xfrm/policy/add-del", test_policy_add_del);
 	g_test_add_func("/kernel-xfrm/policy/priority", test_policy_priority);
+	g_test_add_func("/kernel-xfrm/policy/route", test_policy_route);
 	g_test_add_func("/kernel-xfrm/spi", test_spi);
 	g_test_add_func("/kernel-xfrm/sa/without-esp", test_sa_without_esp);
 	g_test_add_func("/kernel-xfrm/sa/unsupported", test_sa_unsupported_alg);
@@ -538,5 +666,6 @@ main(int argc, char **argv)
 	plugin_loader_free(loader);
 	host_free(host);
 	g_ptr_array_unref(warnings);
+	g_ptr_array_unref(messages);
 	return ret;
 }

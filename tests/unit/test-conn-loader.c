@@ -21,6 +21,8 @@ static const char good[] = "connections {\n"
 			   "        esp_proposals = aes256gcm16\n"
 			   "        start_action = start\n"
 			   "        rekey_time = 1h\n"
+			   "        if_id_in = 42\n"
+			   "        if_id_out = 0x2b\n"
 			   "      }\n"
 			   "    }\n"
 			   "  }\n"
@@ -80,6 +82,8 @@ test_good(void)
 	g_assert_cmpint(child->start_action, ==, CONN_START_START);
 	g_assert_cmpint(child->mode, ==, VPND_MODE_TUNNEL);
 	g_assert_cmpuint(child->rekey_time, ==, 3600);
+	g_assert_cmpuint(child->if_id_in, ==, 42);
+	g_assert_cmpuint(child->if_id_out, ==, 0x2b);
 	g_assert_cmpuint(conn_secrets_count(secrets), ==, 3);
 }
 
@@ -135,6 +139,12 @@ test_errors(void)
 		     "   }\n  }\n }\n}\n",
 		     "t.conf:5");
 	assert_fails("connections {\n c {\n  dpd_delay = soon\n }\n}\n", "t.conf:3");
+	assert_fails("connections {\n c {\n  children {\n   n {\n    if_id_out = 0\n"
+		     "   }\n  }\n }\n}\n",
+		     "t.conf:5");
+	assert_fails("connections {\n c {\n  children {\n   n {\n    if_id_in = %unique\n"
+		     "   }\n  }\n }\n}\n",
+		     "interface id");
 	assert_fails("secrets {\n ike-x {\n  id = a\n }\n}\n", "no secret");
 	assert_fails("secrets {\n ike-x {\n  secret = 0xsekrit\n }\n}\n", "t.conf:3");
 	assert_fails("connections {\n c {\n", "t.conf");

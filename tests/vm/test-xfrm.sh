@@ -7,6 +7,7 @@
 # SA or policy behind. IPv4 and IPv6, ESP and ESP in UDP. Output: TAP.
 #   test-xfrm.sh XFRM_PEER PLUGIN_DIR
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 PEER=$1
 export VPND_PLUGIN_BUILDDIR=$2
 A=vpnd-a B=vpnd-b
@@ -30,50 +31,7 @@ check() { # description command...
 	if "$@" > "$R/check.log" 2>&1; then ok "$what"; else not_ok "$what"; sed 's/^/# /' "$R/check.log"; fi
 }
 
-# (every exec costs 50-100 ms under TCG: ip -batch, and bash builtins where possible)
-setup() {
-	ip -batch - <<-EOF || return 1
-		netns add $A
-		netns add $B
-		link add va netns $A type veth peer name vb netns $B
-	EOF
-	ip -n $A -batch - <<-EOF || return 1
-		addr add 192.0.2.1/24 dev va
-		addr add 192.0.2.11/24 dev va
-		addr add 2001:db8::1/64 dev va nodad
-		link add dA type dummy
-		addr add 10.1.0.1/24 dev dA
-		addr add fd00:1::1/64 dev dA nodad
-		link set lo up
-		link set va up
-		link set dA up
-		route add 10.2.0.0/24 via 192.0.2.2 src 10.1.0.1
-		route add fd00:2::/64 via 2001:db8::2 src fd00:1::1
-	EOF
-	ip -n $B -batch - <<-EOF || return 1
-		addr add 192.0.2.2/24 dev vb
-		addr add 192.0.2.12/24 dev vb
-		addr add 2001:db8::2/64 dev vb nodad
-		link add dB type dummy
-		addr add 10.2.0.1/24 dev dB
-		addr add fd00:2::1/64 dev dB nodad
-		link set lo up
-		link set vb up
-		link set dB up
-		route add 10.1.0.0/24 via 192.0.2.1 src 10.2.0.1
-		route add fd00:1::/64 via 2001:db8::1 src fd00:2::1
-	EOF
-}
-
-# nap SECONDS: sleep without an exec
-nap() { read -rt "$1" _ <> "$R/nap" || :; }
-
-# lines_matching FILE REGEX: how many lines of FILE match
-lines_matching() {
-	local line n=0
-	while IFS= read -r line; do [[ $line =~ $2 ]] && n=$((n + 1)); done < "$1"
-	echo $n
-}
+setup() { vm_netns_pair $A $B; }
 
 # start_peer NAME NS ARGS...: xfrm-peer in NS, commands through a FIFO on fd 7/8
 start_peer() {
