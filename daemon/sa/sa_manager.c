@@ -602,12 +602,51 @@ kernel_is_tun(SaManager *mgr)
 	return p && g_strcmp0(p->plugin, "kernel-tun") == 0;
 }
 
+/* A number in @key, at least @min (and at most @max); @fallback when unset. */
+static gboolean
+read_number(Settings *settings, const char *key, gdouble min, gdouble max, gdouble fallback,
+	    gdouble *value, GError **error)
+{
+	const char *text = settings_get(settings, key);
+	char *end = NULL;
+
+	*value = fallback;
+	if (!text)
+		return TRUE;
+	*value = g_ascii_strtod(text, &end);
+	if (end == text || *end || *value < min || *value > max) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
+			    "%s = %s: a number from %g to %g is needed", key, text, min, max);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* ike.retransmit_timeout (seconds), _base and _tries: how long a silent peer is tried. */
+static gboolean
+read_retransmit(Settings *settings, IkeEngineConfig *cfg, GError **error)
+{
+	gdouble timeout, base, tries;
+
+	if (!read_number(settings, "ike.retransmit_timeout", 0.1, 3600, 4.0, &timeout, error) ||
+	    !read_number(settings, "ike.retransmit_base", 1.0, 10, 1.8, &base, error) ||
+	    !read_number(settings, "ike.retransmit_tries", 1, 100, 5, &tries, error))
+		return FALSE;
+	cfg->retransmit_timeout_ms = (guint)(timeout * 1000);
+	cfg->retransmit_base = base;
+	cfg->retransmit_tries = (guint)tries;
+	return TRUE;
+}
+
 SaManager *
 sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **error)
 {
 	g_autoptr(SaManager) mgr = g_new0(SaManager, 1);
 	const char *dir = settings_get_str(settings, "conf_dir", SA_MANAGER_DEFAULT_CONF_DIR);
 	IkeEngineConfig cfg = { .host = host, .psk_lookup = psk_lookup, .psk_data = mgr };
+
+	if (!read_retransmit(settings, &cfg, error))
+		return NULL;
 
 	mgr->host = host;
 	mgr->control = control;

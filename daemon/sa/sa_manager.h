@@ -5,7 +5,8 @@
  * into the engine; what it asks for (send, arm a timer, install an SA or a policy) is
  * carried out here, and state changes are published to the control API.
  *
- *   settings: conf_dir (default /etc/vpnd/conf.d), net { port, port_nat_t, addresses }
+ *   settings: conf_dir (default /etc/vpnd/conf.d), net { port, port_nat_t, addresses },
+ *   ike { retransmit_timeout, retransmit_base, retransmit_tries }
  */
 #pragma once
 

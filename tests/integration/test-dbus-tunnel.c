@@ -25,6 +25,10 @@
 #define TUNNEL_TIMEOUT_MS 15000
 #define PEER_DOWN_TIMEOUT_MS 5000
 #define PING_COUNT "3"
+/* a gives a silent peer up after 2.5 s: sent at 0 and 1 s, then 1.5 s more */
+#define A_RETRANSMIT                                                                               \
+	"ike {\n\tretransmit_timeout = 1\n\tretransmit_base = 1.5\n\tretransmit_tries = 1\n}\n"
+#define A_GIVES_UP_S 2.5
 
 /* Exit codes from vpnctl(1). */
 #define EXIT_NOT_FOUND 4
@@ -155,7 +159,7 @@ write_side(Fixture *f, guint i)
 		"vici {\n\tsocket = unix://%s/%s/vici\n}\n"
 		"%s"
 		"log {\n\tdefault = info\n}\nconf_dir = %s\n",
-		plugins, f->dir, side, i ? "dbus {\n\tenable = no\n}\n" : "", conf_d);
+		plugins, f->dir, side, i ? "dbus {\n\tenable = no\n}\n" : A_RETRANSMIT, conf_d);
 	const char *good = "a throwaway test key, not a real one";
 	g_autofree char *conns = NULL, *secrets = NULL;
 
@@ -481,7 +485,8 @@ test_errors(Fixture *f, gconstpointer data)
 {
 	g_autofree char *out = NULL, *err = NULL, *aout = NULL, *aerr = NULL, *jout = NULL,
 			*jerr = NULL, *sout = NULL, *serr = NULL, *tout = NULL, *terr = NULL,
-			*tsout = NULL, *tserr = NULL;
+			*tsout = NULL, *tserr = NULL, *rout = NULL, *rerr = NULL, *rsout = NULL,
+			*rserr = NULL;
 
 	g_assert_cmpint(vpnctl(f, &out, &err, "up", "nosuch", NULL), ==, EXIT_NOT_FOUND);
 	g_assert_cmpstr(err, ==, "vpnctl: connection \"nosuch\" not found\n");
@@ -505,13 +510,23 @@ test_errors(Fixture *f, gconstpointer data)
 			"org.vpnd1.Error.AuthenticationFailed");
 	json_object_put(st);
 
-	/* nobody answers: vpnctl's --timeout ends it long before vpnd's retransmissions */
+	/* nobody answers: vpnd's retransmissions give up, and say so */
 	gint64 start = g_get_monotonic_time();
-	g_assert_cmpint(vpnctl(f, &tout, &terr, "up", "--timeout", "2", "nowhere", NULL), ==,
+	g_assert_cmpint(vpnctl(f, &rout, &rerr, "up", "nowhere", NULL), ==, EXIT_TIMEOUT);
+	g_assert_cmpint(g_get_monotonic_time() - start, >=, A_GIVES_UP_S * G_USEC_PER_SEC);
+	g_assert_cmpstr(rerr, ==, "vpnctl: connection \"nowhere\": peer not responding\n");
+	g_assert_cmpint(vpnctl(f, &rsout, &rserr, "--json", "status", "nowhere", NULL), ==, 0);
+	json_object *rs = harness_parse_json(rsout);
+	g_assert_cmpstr(harness_json_str(rs, "last_error_name"), ==, "org.vpnd1.Error.Timeout");
+	json_object_put(rs);
+
+	/* vpnctl's --timeout comes first: it ends the wait and the attempt */
+	start = g_get_monotonic_time();
+	g_assert_cmpint(vpnctl(f, &tout, &terr, "up", "--timeout", "1", "nowhere", NULL), ==,
 			EXIT_TIMEOUT);
-	g_assert_cmpint(g_get_monotonic_time() - start, <, 10 * G_USEC_PER_SEC);
+	g_assert_cmpint(g_get_monotonic_time() - start, <, A_GIVES_UP_S * G_USEC_PER_SEC);
 	g_assert_cmpstr(terr, ==,
-			"vpnctl: connection \"nowhere\": not up after 2 s, attempt abandoned\n");
+			"vpnctl: connection \"nowhere\": not up after 1 s, attempt abandoned\n");
 	/* abandoned: vpnd does not go on trying */
 	g_assert_cmpint(vpnctl(f, &tsout, &tserr, "--json", "status", "nowhere", NULL), ==, 0);
 	json_object *ts = harness_parse_json(tsout);
