@@ -632,6 +632,11 @@ read_retransmit(Settings *settings, IkeEngineConfig *cfg, GError **error)
 	    !read_number(settings, "ike.retransmit_base", 1.0, 10, 1.8, &base, error) ||
 	    !read_number(settings, "ike.retransmit_tries", 1, 100, 5, &tries, error))
 		return FALSE;
+	if (tries != (guint)tries) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
+			    "ike.retransmit_tries = %g: a whole number is needed", tries);
+		return FALSE;
+	}
 	cfg->retransmit_timeout_ms = (guint)(timeout * 1000);
 	cfg->retransmit_base = base;
 	cfg->retransmit_tries = (guint)tries;
