@@ -12,6 +12,7 @@
  * Needs root (exit 77 otherwise). Every process dies with the test; namespaces and
  * files go in the teardown, also when a test failed.
  */
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -554,6 +555,43 @@ check_denied(Fixture *f, const char *command)
 	g_assert_cmpint(strchr(err, '\n') - err + 1, ==, strlen(err)); /* one line */
 }
 
+/* The connection object's own Up, called as "nobody" with gdbus: the error it names. */
+static char *
+conn_up_as_nobody(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *err = NULL, *uid = NULL, *gid = NULL;
+	struct passwd *pw = getpwnam(HARNESS_NOBODY);
+	int status;
+
+	g_assert_nonnull(pw);
+	uid = g_strdup_printf("--reuid=%u", (guint)pw->pw_uid);
+	gid = g_strdup_printf("--regid=%u", (guint)pw->pw_gid);
+	const char *argv[] = { "setpriv",
+			       uid,
+			       gid,
+			       "--clear-groups",
+			       "gdbus",
+			       "call",
+			       "--system",
+			       "--dest",
+			       "org.vpnd1",
+			       "--object-path",
+			       "/org/vpnd1/connection/site",
+			       "--method",
+			       "org.vpnd1.Connection.Up",
+			       NULL };
+	g_spawn_sync("/", (char **)argv, f->env, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+		     harness_die_with_parent, NULL, NULL, &err, &status, &error);
+	g_assert_no_error(error);
+	g_assert_false(g_spawn_check_wait_status(status, NULL));
+	/* "Error: GDBus.Error:NAME: message" */
+	const char *name = strstr(err, "GDBus.Error:");
+	g_assert_nonnull(name);
+	name += strlen("GDBus.Error:");
+	return g_strndup(name, strcspn(name, ":"));
+}
+
 /* "nobody" reads the real connections but cannot move them. */
 static void
 test_unprivileged(Fixture *f, gconstpointer data)
@@ -572,6 +610,10 @@ test_unprivileged(Fixture *f, gconstpointer data)
 	json_object_put(st);
 	check_denied(f, "up");
 	check_denied(f, "down");
+	g_autofree char *direct = conn_up_as_nobody(f);
+	g_assert_cmpstr(direct, ==,
+			f->params->open_policy ? "org.vpnd1.Error.PermissionDenied"
+					       : "org.freedesktop.DBus.Error.AccessDenied");
 	/* nothing moved */
 	g_main_context_iteration(NULL, FALSE);
 	g_assert_cmpuint(f->states->len, ==, 0);
