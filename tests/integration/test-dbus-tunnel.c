@@ -80,23 +80,6 @@ run_or_die(const char *const *argv)
 
 #define RUN(...) run_or_die((const char *const[]){ __VA_ARGS__, NULL })
 
-/*
- * A shell that waits for its stdin to close, then deletes the namespaces and the
- * folder: when the teardown closes it, and just as well when a failed assertion aborts
- * the test before any teardown runs. It does not die with the test, on purpose.
- */
-static void
-start_janitor(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	const char *script = "read _; ip netns del \"$1\"; ip netns del \"$2\"; rm -rf \"$3\"";
-
-	f->janitor = g_subprocess_new(
-		G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, "sh",
-		"-c", script, "janitor", f->ns[0], f->ns[1], f->dir, NULL);
-	g_assert_no_error(error);
-}
-
 static void
 setup_namespaces(Fixture *f)
 {
@@ -290,7 +273,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 	f->ns[0] = g_strdup_printf("vpnd-dt1-%d", getpid());
 	f->ns[1] = g_strdup_printf("vpnd-dt2-%d", getpid());
 	f->states = g_ptr_array_new_with_free_func(g_free);
-	start_janitor(f);
+	f->janitor = harness_janitor_new(f->dir, (const char *const[]){ f->ns[0], f->ns[1], NULL });
 	setup_namespaces(f);
 	write_side(f, 0);
 	write_side(f, 1);
@@ -335,10 +318,7 @@ fixture_teardown(Fixture *f, gconstpointer data)
 	}
 	g_dbus_connection_signal_unsubscribe(f->bus->conn, f->sub);
 	harness_bus_stop(f->bus);
-	g_output_stream_close(g_subprocess_get_stdin_pipe(f->janitor), NULL, NULL);
-	g_assert_true(g_subprocess_wait(f->janitor, NULL, NULL));
-	g_clear_object(&f->janitor);
-	g_assert_false(g_file_test(f->dir, G_FILE_TEST_EXISTS));
+	harness_janitor_finish(g_steal_pointer(&f->janitor), f->dir);
 	for (guint i = 0; i < 2; i++)
 		g_free(f->ns[i]);
 	g_free(f->dir);
