@@ -28,16 +28,18 @@ interop_require iperf3 python3
 interop_init
 A=vpnd-ba-$$ B=vpnd-bb-$$
 interop_netns_pair "$A" "$B"
-interop_site_conf "$A" "$B" >"$INTEROP_DIR/a.conf"
-interop_site_conf "$B" "$A" >"$INTEROP_DIR/b.conf"
-interop_charon_start "$B" "$INTEROP_DIR/b.conf"
-interop_charon_start "$A" "$INTEROP_DIR/a.conf"
-interop_swanctl "$A" --initiate --child tun --timeout 20 >"$INTEROP_DIR/initiate.out" 2>&1 ||
-	{ cat "$INTEROP_DIR/initiate.out" >&2; interop_fail "swanctl --initiate"; }
-interop_wait_sa "$A" tun 10
-interop_wait_sa "$B" tun 10
-interop_ping "$A" 10.2.0.1 2 >/dev/null || interop_fail "no ping through the tunnel"
-pid_a=$(interop_charon_pid "$A") pid_b=$(interop_charon_pid "$B")
+start_charons() {
+	interop_site_conf "$A" "$B" >"$INTEROP_DIR/a.conf"
+	interop_site_conf "$B" "$A" >"$INTEROP_DIR/b.conf"
+	interop_charon_start "$B" "$INTEROP_DIR/b.conf"
+	interop_charon_start "$A" "$INTEROP_DIR/a.conf"
+	interop_swanctl "$A" --initiate --child tun --timeout 20 >"$INTEROP_DIR/initiate.out" 2>&1 ||
+		{ cat "$INTEROP_DIR/initiate.out" >&2; interop_fail "swanctl --initiate"; }
+	interop_wait_sa "$A" tun 10
+	interop_wait_sa "$B" tun 10
+	interop_ping "$A" 10.2.0.1 2 >/dev/null || interop_fail "no ping through the tunnel"
+	pid_a=$(interop_charon_pid "$A") pid_b=$(interop_charon_pid "$B")
+}
 
 # one iperf3 server in B for all runs (it listens on all of B's addresses)
 ip netns exec "$B" iperf3 -s >"$INTEROP_DIR/iperf3-server.log" 2>&1 </dev/null &
@@ -89,8 +91,21 @@ PY
 # median of the numbers on stdin
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-esp=$(measure esp 10.1.0.1 10.2.0.1)
-veth=$(measure veth 192.0.2.1 192.0.2.2)
+drops_line() {
+	paste <(tr ' ' '\n' <<<"$drops0") <(tr ' ' '\n' <<<"$drops1") |
+		awk '{ d[NR] = $2 - $1 } END {
+			printf "# vpnd packets lost, all runs: %s tun-tx %d tun-rx %d udp-rcvbuf %d; %s tun-tx %d tun-rx %d udp-rcvbuf %d\n",
+				"A", d[1], d[2], d[3] + d[4], "B", d[5], d[6], d[7] + d[8] }'
+}
+
+# ESP_BENCH_VPND_ONLY=1: vpnd alone, for quick turns while working on the data plane
+# (no ratio then: the figures that count come from a full run)
+vpnd_only=${ESP_BENCH_VPND_ONLY:-}
+if [ -z "$vpnd_only" ]; then
+	start_charons
+	esp=$(measure esp 10.1.0.1 10.2.0.1)
+	veth=$(measure veth 192.0.2.1 192.0.2.2)
+fi
 
 # vpnd_start NS LOCAL REMOTE LOCAL_TS REMOTE_TS START_ACTION: a vpnd in NS configured
 # as in tests/integration/test-tunnel.sh; its pid in vpnd_pid
@@ -144,8 +159,10 @@ wait_up() {
 	cat "$INTEROP_DIR/$1/vpnd.log" >&2
 	interop_fail "vpnd in $1: no CHILD SA within 20 s"
 }
-interop_charon_stop "$A"
-interop_charon_stop "$B"
+if [ -z "$vpnd_only" ]; then
+	interop_charon_stop "$A"
+	interop_charon_stop "$B"
+fi
 vpnd_start "$B" 192.0.2.2 192.0.2.1 10.2.0.0/24 10.1.0.0/24 none
 pid_b=$vpnd_pid
 sleep 0.5
@@ -154,13 +171,52 @@ pid_a=$vpnd_pid
 wait_up "$A"
 wait_up "$B"
 interop_ping "$A" 10.2.0.1 2 >/dev/null || interop_fail "no ping through vpnd's tunnel"
+# ESP_BENCH_PERF=DIR: perf samples of both vpnd over their runs (DIR/a.data, b.data)
+perf_pids=()
+if [ -n "${ESP_BENCH_PERF:-}" ]; then
+	mkdir -p "$ESP_BENCH_PERF"
+	for side in a b; do
+		eval "pid=\$pid_$side"
+		perf record -q -F 499 -g -p "$pid" -o "$ESP_BENCH_PERF/$side.data" 2>/dev/null &
+		perf_pids+=($!)
+		interop_track_pid "$!"
+	done
+fi
+# where packets are lost on the vpnd path (TCP retransmits follow from these): the TUN
+# devices' drops and the UDP receive buffers' overflows, summed over both namespaces
+vpnd_drops() {
+	local ns
+	for ns in "$A" "$B"; do
+		ip -n "$ns" -s link show vpnd0 | awk 'f { print $4; exit } /TX:/ { f = 1 }'
+		ip -n "$ns" -s link show vpnd0 | awk 'f { print $4; exit } /RX:/ { f = 1 }'
+		ip netns exec "$ns" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { print $6 }' /proc/net/snmp
+		ip netns exec "$ns" awk '$1 == "Udp6RcvbufErrors" { print $2 }' /proc/net/snmp6
+	done
+}
+drops0=$(vpnd_drops | paste -sd' ')
 tun=$(measure tun 10.1.0.1 10.2.0.1)
+drops1=$(vpnd_drops | paste -sd' ')
+for pid in "${perf_pids[@]}"; do
+	kill -INT "$pid"
+	wait "$pid" || true
+done
 
 echo "# $runs runs of $seconds s each, iperf3 $(iperf3 --version | awk 'NR == 1 { print $2 }') TCP, one stream, $A -> $B"
+if [ -n "$vpnd_only" ]; then
+	echo "# esp_vpnd per run: Mbit/s retransmits vpnd_cpu_s bytes"
+	awk '{ print "#   " $0 }' <<<"$tun"
+	drops_line
+	printf 'esp_vpnd_mbps %.0f Mbit/s\n' "$(awk '{ print $1 }' <<<"$tun" | median)"
+	printf 'esp_vpnd_cpu_s_per_gb %.2f s/GB\n' \
+		"$(awk '$4 > 0 { print $3 / ($4 / 1e9) }' <<<"$tun" | median)"
+	printf 'esp_vpnd_tcp_retransmits %.0f per-run\n' "$(awk '{ print $2 }' <<<"$tun" | median)"
+	exit 0
+fi
 echo "# esp_libipsec per run: Mbit/s retransmits charon_cpu_s bytes"
 awk '{ print "#   " $0 }' <<<"$esp"
 echo "# esp_vpnd per run: Mbit/s retransmits vpnd_cpu_s bytes"
 awk '{ print "#   " $0 }' <<<"$tun"
+drops_line
 echo "# veth per run: Mbit/s retransmits charon_cpu_s bytes"
 awk '{ print "#   " $0 }' <<<"$veth"
 printf 'esp_libipsec_mbps %.0f Mbit/s\n' "$(awk '{ print $1 }' <<<"$esp" | median)"

@@ -222,6 +222,84 @@ conn_identity_is_any(const ConnIdentity *id)
 	return !id || id->type == 0;
 }
 
+/* One DER TLV at @p (< @end): its tag, where its contents start, their length. */
+static gboolean
+der_read(const guint8 *p, const guint8 *end, guint8 *tag, const guint8 **body, gsize *len)
+{
+	gsize n;
+
+	if (end - p < 2)
+		return FALSE;
+	*tag = p[0];
+	n = p[1];
+	p += 2;
+	if (n & 0x80) {
+		gsize bytes = n & 0x7f;
+
+		if (bytes == 0 || bytes > 2 || (gsize)(end - p) < bytes)
+			return FALSE;
+		for (n = 0; bytes--; p++)
+			n = n << 8 | *p;
+	}
+	if ((gsize)(end - p) < n)
+		return FALSE;
+	*body = p;
+	*len = n;
+	return TRUE;
+}
+
+static gboolean
+is_dn_string_tag(guint8 tag)
+{
+	return tag == 0x0c || tag == 0x13 || tag == 0x14 || tag == 0x16; /* UTF8, Printable, T61, IA5 */
+}
+
+/*
+ * Makes every attribute value of the RDNSequence @dn (modified in place) a UTF8String:
+ * peers pick their own string types (strongSwan writes C=… as UTF8String, we write a
+ * PrintableString), and a DN is the same name whichever type carries the text.
+ * FALSE when @dn is no RDNSequence.
+ */
+static gboolean
+dn_fold_string_types(guint8 *dn, gsize dn_len)
+{
+	const guint8 *seq, *end = dn + dn_len, *set, *atv, *oid, *value;
+	gsize seq_len, set_len, atv_len, oid_len, value_len;
+	guint8 tag;
+
+	if (!der_read(dn, end, &tag, &seq, &seq_len) || tag != 0x30 || seq + seq_len != end)
+		return FALSE;
+	for (const guint8 *p = seq; p < end; p = set + set_len) {
+		if (!der_read(p, end, &tag, &set, &set_len) || tag != 0x31)
+			return FALSE;
+		for (const guint8 *q = set; q < set + set_len; q = atv + atv_len) {
+			if (!der_read(q, set + set_len, &tag, &atv, &atv_len) || tag != 0x30 ||
+			    !der_read(atv, atv + atv_len, &tag, &oid, &oid_len) || tag != 0x06 ||
+			    !der_read(oid + oid_len, atv + atv_len, &tag, &value, &value_len))
+				return FALSE;
+			if (is_dn_string_tag(tag))
+				dn[oid + oid_len - dn] = 0x0c;
+		}
+	}
+	return TRUE;
+}
+
+/* The same DN, whatever string types the attribute values use. */
+static gboolean
+dn_equal(GBytes *a, GBytes *b)
+{
+	gsize a_len, b_len;
+	const guint8 *a_data = g_bytes_get_data(a, &a_len);
+	const guint8 *b_data = g_bytes_get_data(b, &b_len);
+
+	if (a_len != b_len)
+		return FALSE;
+	g_autofree guint8 *x = g_memdup2(a_data, a_len);
+	g_autofree guint8 *y = g_memdup2(b_data, b_len);
+	return dn_fold_string_types(x, a_len) && dn_fold_string_types(y, b_len) &&
+	       memcmp(x, y, a_len) == 0;
+}
+
 gboolean
 conn_identity_matches(const ConnIdentity *config, const ConnIdentity *peer)
 {
@@ -236,6 +314,8 @@ conn_identity_matches(const ConnIdentity *config, const ConnIdentity *peer)
 
 		return a == b && g_ascii_strncasecmp(x, y, a) == 0;
 	}
+	if (config->type == ID_DN)
+		return dn_equal(config->data, peer->data);
 	return g_bytes_equal(config->data, peer->data);
 }
 

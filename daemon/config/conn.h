@@ -89,6 +89,7 @@ typedef struct {
 	ConnStartAction start_action;
 	guint rekey_time; /* seconds; 0: no rekeying */
 	guint life_time;  /* seconds; 0: rekey_time * 1.1 */
+	guint rand_time;  /* seconds taken at random off rekey_time; 0: life_time - rekey_time */
 } ChildConfig;
 
 ChildConfig *child_config_new(const char *name);
@@ -111,7 +112,9 @@ typedef struct {
 	gboolean prefer_initiator_proposals; /* responder: pick by the initiator's order */
 	guint dpd_delay;                     /* seconds; 0: no liveness checks */
 	ConnDpdAction dpd_action;
-	guint rekey_time; /* IKE SA, seconds; 0: none (not implemented yet) */
+	guint rekey_time; /* IKE SA, seconds; 0: no rekeying */
+	guint over_time;  /* IKE SA lives rekey_time + over_time at most; 0: 10 % of rekey_time */
+	guint rand_time;  /* seconds taken at random off rekey_time; 0: over_time */
 } ConnConfig;
 
 ConnConfig *conn_config_new(const char *name);

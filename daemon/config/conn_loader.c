@@ -195,13 +195,16 @@ parse_child(const SettingsSection *s, const char *file, GError **error)
 {
 	g_autoptr(ChildConfig) child = child_config_new(settings_section_get_name(s));
 
+	child->rekey_time = CONN_LOADER_CHILD_REKEY_TIME;
+
 	if (!add_ts_list(s, "local_ts", file, child, TRUE, error) ||
 	    !add_ts_list(s, "remote_ts", file, child, FALSE, error) ||
 	    !get_proposals(s, "esp_proposals", file, PROPOSAL_PROTO_ESP, child->esp_proposals,
 			   error) ||
 	    !get_start_action(s, file, child, error) || !get_mode(s, file, child, error) ||
 	    !get_duration(s, "rekey_time", file, &child->rekey_time, error) ||
-	    !get_duration(s, "life_time", file, &child->life_time, error))
+	    !get_duration(s, "life_time", file, &child->life_time, error) ||
+	    !get_duration(s, "rand_time", file, &child->rand_time, error))
 		return NULL;
 	return g_steal_pointer(&child);
 }
@@ -245,6 +248,8 @@ conn_loader_parse_conn(const SettingsSection *s, const char *file, GError **erro
 	g_autoptr(ConnConfig) conn = conn_config_new(settings_section_get_name(s));
 	const char *version = settings_section_get_value(s, "version");
 
+	conn->rekey_time = CONN_LOADER_IKE_REKEY_TIME;
+
 	if (version && strcmp(version, "2") != 0 && strcmp(version, "0") != 0) {
 		invalid(error, s, "version", file, "only IKEv2 is supported");
 		return NULL;
@@ -255,6 +260,8 @@ conn_loader_parse_conn(const SettingsSection *s, const char *file, GError **erro
 	    !get_bool(s, "encap", file, &conn->encap, error) ||
 	    !get_duration(s, "dpd_delay", file, &conn->dpd_delay, error) ||
 	    !get_duration(s, "rekey_time", file, &conn->rekey_time, error) ||
+	    !get_duration(s, "over_time", file, &conn->over_time, error) ||
+	    !get_duration(s, "rand_time", file, &conn->rand_time, error) ||
 	    !parse_auth(s, file, conn, TRUE, error) || !parse_auth(s, file, conn, FALSE, error) ||
 	    !parse_children(s, file, conn, error))
 		return NULL;

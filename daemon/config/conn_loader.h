@@ -7,9 +7,10 @@
  *           local_addrs = 192.0.2.1      remote_addrs = 192.0.2.2   (first address used)
  *           proposals = aes256gcm16-prfsha256-curve25519            (default: defaults)
  *           encap = no   dpd_delay = 30s
+ *           rekey_time = 4h  over_time = (10 % of rekey_time)  rand_time = (over_time)
  *           local { auth = psk  id = moon }   remote { auth = psk  id = sun }
  *           children { NAME { local_ts, remote_ts, esp_proposals, start_action, mode,
- *                             rekey_time, life_time } }
+ *                             rekey_time = 1h, life_time = (110 %), rand_time } }
  *       }
  *   }
  *   secrets { ike-X { id = moon  id-2 = sun  secret = "…" (or 0x… hex) } }
@@ -26,6 +27,10 @@
 #include "config/settings.h"
 
 G_BEGIN_DECLS
+
+/* swanctl.conf's defaults; 0 in the file turns rekeying off. */
+#define CONN_LOADER_IKE_REKEY_TIME (4 * 3600)
+#define CONN_LOADER_CHILD_REKEY_TIME 3600
 
 /* The connection in @section (named after it); @file names it in errors. (transfer full) */
 ConnConfig *conn_loader_parse_conn(const SettingsSection *section, const char *file,

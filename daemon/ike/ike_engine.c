@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ike_cookie.h"
 #include "ike_msg.h"
 #include "ike_sa.h"
 
@@ -17,6 +18,8 @@
 #define DEFAULT_TRIES 5
 #define DEFAULT_HALF_OPEN_S 30
 #define DEFAULT_HALF_OPEN_PER_PEER 5
+#define DEFAULT_COOKIE_THRESHOLD 10
+#define DEFAULT_COOKIE_SECRET_S 120
 #define IKE_PORT 500
 #define USEC_PER_MS 1000
 #define USEC_PER_S G_USEC_PER_SEC
@@ -29,6 +32,8 @@ struct _IkeEngine {
 	GPtrArray *conns;      /* ConnConfig */
 	GPtrArray *actions;    /* IkeAction */
 	guint32 next_id, next_reqid;
+	gint64 now; /* of the call being processed */
+	IkeCookieJar *cookies;
 	IkeEngineCounters counters;
 };
 
@@ -64,7 +69,21 @@ new_child_in_auth(gboolean initiator, const IkePending *p)
 static IkeTask *
 new_child(gboolean initiator, const IkePending *p)
 {
-	return child_create_task_new(initiator, p ? p->child : NULL, FALSE);
+	if (!initiator)
+		return child_create_task_new(FALSE, NULL, FALSE);
+	if (p->kind == IKE_PENDING_REKEY_CHILD)
+		return child_rekey_task_new(p->spi);
+	if (p->kind == IKE_PENDING_CREATE_CHILD)
+		return child_create_task_new(TRUE, p->child, FALSE);
+	return NULL;
+}
+
+static IkeTask *
+new_ike_rekey(gboolean initiator, const IkePending *p)
+{
+	if (initiator && p->kind != IKE_PENDING_REKEY_IKE)
+		return NULL;
+	return ike_rekey_task_new(initiator);
 }
 
 static IkeTask *
@@ -75,35 +94,45 @@ new_info(gboolean initiator, const IkePending *p)
 
 #define MAX_TASKS 3
 
+/* An exchange and its tasks; a constructor returns NULL when it has no part in what
+ * the initiator starts (a responder runs them all). */
 typedef struct {
 	guint8 exchange;
-	IkePendingKind kind; /* initiator side */
 	TaskNew tasks[MAX_TASKS];
 } ExchangeRow;
 
 /* clang-format off */
 static const ExchangeRow exchange_table[] = {
 	/* IKE_SA_INIT { SA, KE, Ni, N(NAT_D)+ } <--> { SA, KE, Nr, N(NAT_D)+ } */
-	{ IKE_EXCHANGE_IKE_SA_INIT, IKE_PENDING_IKE_INIT, { new_ike_init, new_natd } },
+	{ IKE_EXCHANGE_IKE_SA_INIT, { new_ike_init, new_natd } },
 	/* IKE_AUTH { IDi, [IDr], AUTH, SA, TSi, TSr } <--> { IDr, AUTH, SA, TSi, TSr } */
-	{ IKE_EXCHANGE_IKE_AUTH, IKE_PENDING_IKE_AUTH, { new_ike_auth, new_child_in_auth } },
-	/* CREATE_CHILD_SA { SA, Ni, [KEi], TSi, TSr } <--> { SA, Nr, [KEr], TSi, TSr } */
-	{ IKE_EXCHANGE_CREATE_CHILD_SA, IKE_PENDING_CREATE_CHILD, { new_child } },
+	{ IKE_EXCHANGE_IKE_AUTH, { new_ike_auth, new_child_in_auth } },
+	/* CREATE_CHILD_SA { [N(REKEY_SA)], SA, Ni, [KEi], TSi, TSr } <--> { SA, Nr, [KEr], TSi, TSr }
+	 * CREATE_CHILD_SA { SA(IKE), Ni, KEi } <--> { SA(IKE), Nr, KEr }  (IKE SA rekey) */
+	{ IKE_EXCHANGE_CREATE_CHILD_SA, { new_child, new_ike_rekey } },
 	/* INFORMATIONAL { [D] } <--> { [D] } */
-	{ IKE_EXCHANGE_INFORMATIONAL, IKE_PENDING_DELETE_CHILD, { new_info } },
-	{ IKE_EXCHANGE_INFORMATIONAL, IKE_PENDING_DELETE_IKE, { new_info } },
-	{ IKE_EXCHANGE_INFORMATIONAL, IKE_PENDING_DPD, { new_info } },
+	{ IKE_EXCHANGE_INFORMATIONAL, { new_info } },
 };
 /* clang-format on */
 
-static const ExchangeRow *
-row_for_kind(IkePendingKind kind)
+static guint8
+exchange_of(IkePendingKind kind)
 {
-	for (gsize i = 0; i < G_N_ELEMENTS(exchange_table); i++) {
-		if (exchange_table[i].kind == kind)
-			return &exchange_table[i];
+	switch (kind) {
+	case IKE_PENDING_IKE_INIT:
+		return IKE_EXCHANGE_IKE_SA_INIT;
+	case IKE_PENDING_IKE_AUTH:
+		return IKE_EXCHANGE_IKE_AUTH;
+	case IKE_PENDING_CREATE_CHILD:
+	case IKE_PENDING_REKEY_CHILD:
+	case IKE_PENDING_REKEY_IKE:
+		return IKE_EXCHANGE_CREATE_CHILD_SA;
+	case IKE_PENDING_DELETE_CHILD:
+	case IKE_PENDING_DELETE_IKE:
+	case IKE_PENDING_DPD:
+		return IKE_EXCHANGE_INFORMATIONAL;
 	}
-	return NULL;
+	return 0;
 }
 
 static const ExchangeRow *
@@ -120,8 +149,12 @@ static void
 fill_tasks(GPtrArray *tasks, const ExchangeRow *row, gboolean initiator, const IkePending *p)
 {
 	g_ptr_array_set_size(tasks, 0);
-	for (guint i = 0; i < MAX_TASKS && row->tasks[i]; i++)
-		g_ptr_array_add(tasks, row->tasks[i](initiator, p));
+	for (guint i = 0; i < MAX_TASKS && row->tasks[i]; i++) {
+		IkeTask *t = row->tasks[i](initiator, p);
+
+		if (t)
+			g_ptr_array_add(tasks, t);
+	}
 }
 
 /* ---- actions ---- */
@@ -150,6 +183,10 @@ ike_reason_to_string(IkeReason reason)
 		return "invalid KE payload";
 	case IKE_REASON_FAILED:
 		return "failed";
+	case IKE_REASON_EXPIRED:
+		return "lifetime expired";
+	case IKE_REASON_REKEYED:
+		return "rekeyed";
 	}
 	return "unknown";
 }
@@ -210,6 +247,12 @@ arm_timer(IkeSa *sa, IkeTimerKind kind, gint64 when)
 	ike_engine_emit(sa->engine, a);
 }
 
+void
+ike_sa_arm_timer(IkeSa *sa, IkeTimerKind kind, gint64 when)
+{
+	arm_timer(sa, kind, when);
+}
+
 static void
 send_bytes(IkeSa *sa, GBytes *bytes)
 {
@@ -257,6 +300,22 @@ ike_engine_next_reqid(IkeEngine *engine)
 	return ++engine->next_reqid;
 }
 
+gint64
+ike_engine_now(IkeEngine *engine)
+{
+	return engine->now;
+}
+
+guint64
+ike_engine_random_below(IkeEngine *engine, guint64 max)
+{
+	guint64 r = 0;
+
+	if (max <= 1 || !ike_engine_random(engine, (guint8 *)&r, sizeof(r)))
+		return 0;
+	return r % max;
+}
+
 const IkeEngineCounters *
 ike_engine_get_counters(IkeEngine *engine)
 {
@@ -281,6 +340,12 @@ ike_engine_new(const IkeEngineConfig *config)
 		e->cfg.half_open_timeout_s = DEFAULT_HALF_OPEN_S;
 	if (!e->cfg.half_open_per_peer)
 		e->cfg.half_open_per_peer = DEFAULT_HALF_OPEN_PER_PEER;
+	if (!e->cfg.cookie_threshold)
+		e->cfg.cookie_threshold = DEFAULT_COOKIE_THRESHOLD;
+	if (!e->cfg.cookie_secret_s)
+		e->cfg.cookie_secret_s = DEFAULT_COOKIE_SECRET_S;
+	e->cookies = ike_cookie_jar_new(e->cfg.host, random_cb, e,
+					(gint64)e->cfg.cookie_secret_s * USEC_PER_S);
 	e->sas = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
 				       (GDestroyNotify)ike_sa_free);
 	e->by_spi = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -300,6 +365,7 @@ ike_engine_free(IkeEngine *e)
 	g_hash_table_unref(e->sas);
 	g_ptr_array_unref(e->conns);
 	g_ptr_array_unref(e->actions);
+	ike_cookie_jar_free(e->cookies);
 	g_free(e);
 }
 
@@ -339,6 +405,8 @@ destroy_sa(IkeSa *sa, IkeReason reason, guint16 notify)
 {
 	if (sa->state == IKE_SA_STATE_DESTROYING)
 		return;
+	if ((sa->rekeyed || sa->undecided) && !sa->children->len)
+		reason = IKE_REASON_REKEYED;
 	ike_sa_set_down_reason(sa, reason, notify);
 	while (sa->children->len)
 		ike_sa_remove_child(sa, g_ptr_array_index(sa->children, sa->children->len - 1),
@@ -411,6 +479,17 @@ retransmit_delay(IkeEngine *e, guint tries)
 
 static void start_next(IkeSa *sa, gint64 now);
 
+/* How long a request is retransmitted before its SA is given up. */
+static gint64
+retransmit_total(IkeEngine *e)
+{
+	gint64 total = 0;
+
+	for (guint i = 0; i <= e->cfg.retransmit_tries; i++)
+		total += retransmit_delay(e, i);
+	return total;
+}
+
 static gboolean
 is_setup_exchange(guint8 exchange)
 {
@@ -470,11 +549,15 @@ pending_allowed(IkeSa *sa, IkePendingKind kind)
 		return sa->state == IKE_SA_STATE_CONNECTING && !sa->keymat;
 	case IKE_PENDING_IKE_AUTH:
 		return sa->state == IKE_SA_STATE_CONNECTING && sa->keymat;
+	case IKE_PENDING_DELETE_IKE:
+		return sa->state == IKE_SA_STATE_ESTABLISHED;
 	case IKE_PENDING_CREATE_CHILD:
 	case IKE_PENDING_DELETE_CHILD:
-	case IKE_PENDING_DELETE_IKE:
 	case IKE_PENDING_DPD:
-		return sa->state == IKE_SA_STATE_ESTABLISHED;
+	case IKE_PENDING_REKEY_CHILD:
+	case IKE_PENDING_REKEY_IKE:
+		/* a rekeyed IKE SA only waits for its Delete */
+		return sa->state == IKE_SA_STATE_ESTABLISHED && !sa->rekeyed;
 	}
 	return FALSE;
 }
@@ -488,11 +571,12 @@ start_next(IkeSa *sa, gint64 now)
 
 		if (!p)
 			return;
-		if (!pending_allowed(sa, p->kind) || !(row = row_for_kind(p->kind)))
+		if (!pending_allowed(sa, p->kind) || !(row = row_for_exchange(exchange_of(p->kind))))
 			continue;
 		sa->request_exchange = row->exchange;
 		fill_tasks(sa->tasks, row, TRUE, p);
-		send_request(sa, now);
+		if (sa->tasks->len)
+			send_request(sa, now);
 	}
 }
 
@@ -503,11 +587,133 @@ arm_dpd(IkeSa *sa, gint64 now)
 		arm_timer(sa, IKE_TIMER_DPD, now + (gint64)sa->conn->dpd_delay * USEC_PER_S);
 }
 
+/* rekey_time minus up to rand_time; the SA dies at rekey_time + over_time. */
+static void
+arm_ike_lifetimes(IkeSa *sa, gint64 now)
+{
+	const ConnConfig *c = sa->conn;
+	guint64 over, rand, jitter;
+
+	if (!c->rekey_time)
+		return;
+	over = c->over_time ? c->over_time : MAX(c->rekey_time / 10, 1);
+	rand = c->rand_time ? c->rand_time : over;
+	if (rand >= c->rekey_time)
+		rand = c->rekey_time / 2;
+	jitter = ike_engine_random_below(sa->engine, rand * USEC_PER_S + 1);
+	sa->rekey_at = now + (gint64)(c->rekey_time * USEC_PER_S - jitter);
+	sa->expire_at = now + (gint64)((c->rekey_time + over) * USEC_PER_S);
+	arm_timer(sa, IKE_TIMER_REKEY, sa->rekey_at);
+	arm_timer(sa, IKE_TIMER_EXPIRE, sa->expire_at);
+}
+
 static void
 established(IkeSa *sa, gint64 now)
 {
 	arm_timer(sa, IKE_TIMER_HALF_OPEN, -1);
 	arm_dpd(sa, now);
+	arm_ike_lifetimes(sa, now);
+}
+
+void
+ike_engine_update_child_timer(IkeSa *sa)
+{
+	gint64 next = -1;
+
+	if (sa->state == IKE_SA_STATE_DESTROYING)
+		return;
+	for (guint i = 0; i < sa->children->len; i++) {
+		ChildSa *c = g_ptr_array_index(sa->children, i);
+
+		if (c->state == CHILD_SA_STATE_DESTROYING || c->state == CHILD_SA_STATE_CREATED)
+			continue;
+		if (c->rekey_at && c->state == CHILD_SA_STATE_INSTALLED &&
+		    (next < 0 || c->rekey_at < next))
+			next = c->rekey_at;
+		if (c->expire_at && (next < 0 || c->expire_at < next))
+			next = c->expire_at;
+	}
+	arm_timer(sa, IKE_TIMER_CHILD, next);
+}
+
+gboolean
+ike_engine_new_ike_spi(IkeEngine *e, guint64 *spi)
+{
+	do {
+		if (!ike_engine_random(e, (guint8 *)spi, sizeof(*spi)))
+			return FALSE;
+	} while (!*spi || lookup_spi(e->by_spi, *spi));
+	return TRUE;
+}
+
+void
+ike_engine_adopt_rekeyed(IkeEngine *e, IkeSa *sa, IkeSa *old, gboolean move_children)
+{
+	guint64 ours = sa->initiator ? sa->spi_i : sa->spi_r;
+
+	sa->id = ++e->next_id;
+	sa->rekeyed_from = old->id;
+	ike_sa_inherit(sa, old);
+	g_hash_table_insert(e->sas, GUINT_TO_POINTER(sa->id), sa);
+	index_spi(e->by_spi, ours, sa);
+	ike_sa_set_state(sa, IKE_SA_STATE_CONNECTING);
+	ike_sa_set_state(sa, IKE_SA_STATE_ESTABLISHED);
+	established(sa, e->now);
+	if (move_children)
+		ike_sa_move_children(old, sa);
+	else
+		sa->undecided = TRUE;
+}
+
+/* The rekey of @old finished here: the IKE_REKEY event; @old waits for its Delete. */
+void
+ike_engine_ike_rekeyed(IkeEngine *e, IkeSa *old, IkeSa *sa)
+{
+	IkeAction *a = ike_action_new(IKE_ACTION_IKE_REKEY, old);
+
+	sa->undecided = FALSE;
+	a->new_ike_sa_id = sa->id;
+	a->up = TRUE;
+	a->reason = IKE_REASON_REKEYED;
+	ike_engine_emit(e, a);
+	ike_engine_retire(old);
+}
+
+void
+ike_engine_retire(IkeSa *sa)
+{
+	IkeEngine *e = sa->engine;
+
+	sa->rekeyed = TRUE;
+	for (int k = 0; k < IKE_TIMER_COUNT; k++)
+		if (k != IKE_TIMER_RETRANSMIT && sa->timers[k] >= 0)
+			arm_timer(sa, k, -1);
+	/* if the peer never deletes it, it goes by itself, once the peer's retransmits of
+	 * the rekey (answered from the cache) would have ended */
+	arm_timer(sa, IKE_TIMER_EXPIRE, e->now + retransmit_total(e));
+}
+
+IkeSa *
+ike_engine_find_successor(IkeEngine *e, IkeSa *sa)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, e->sas);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		IkeSa *s = value;
+
+		if (s->rekeyed_from == sa->id && s->undecided &&
+		    s->state == IKE_SA_STATE_ESTABLISHED)
+			return s;
+	}
+	return NULL;
+}
+
+void
+ike_engine_kick(IkeSa *sa)
+{
+	start_next(sa, sa->engine->now);
 }
 
 /* ---- receiving ---- */
@@ -561,8 +767,9 @@ handle_response(IkeSa *sa, IkeMsg *msg, gint64 now)
 		case IKE_TASK_DONE:
 			break;
 		case IKE_TASK_MORE:
-			/* IKE_SA_INIT again (new group, cookie): same message ID, no state kept */
-			sa->spi_r = 0;
+			/* the exchange again (new group, cookie): same message ID, no state kept */
+			if (h->exchange == IKE_EXCHANGE_IKE_SA_INIT)
+				sa->spi_r = 0;
 			send_request(sa, now);
 			return;
 		case IKE_TASK_FAIL:
@@ -684,6 +891,11 @@ handle_request(IkeSa *sa, IkeMsg *msg, const VpndAddr *local, const VpndAddr *re
 		return;
 	}
 	sa->last_inbound = now;
+	if (h->exchange == IKE_EXCHANGE_CREATE_CHILD_SA && sa->rekeyed) {
+		/* replaced by a rekey: nothing new on it (RFC 7296 §2.25) */
+		answer_notify(sa, msg, IKE_NOTIFY_TEMPORARY_FAILURE, NULL, 0);
+		return;
+	}
 	fill_tasks(tasks, row, FALSE, NULL);
 	for (guint i = 0; i < tasks->len && !failed; i++) {
 		IkeTask *t = g_ptr_array_index(tasks, i);
@@ -744,26 +956,81 @@ find_conn(IkeEngine *e, const VpndAddr *local, const VpndAddr *remote)
 	return NULL;
 }
 
-/* Room for one more half-open responder SA (from @remote)? A scan: fine for now. */
-static gboolean
-half_open_allowed(IkeEngine *e, const VpndAddr *remote)
+/* Half-open responder SAs, in all and from @remote. A scan: fine for now. */
+static void
+count_half_open(IkeEngine *e, const VpndAddr *remote, guint *total, guint *peer)
 {
 	GHashTableIter it;
 	gpointer value;
-	guint total = 0, peer = 0;
 
+	*total = *peer = 0;
 	g_hash_table_iter_init(&it, e->sas);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		IkeSa *sa = value;
 
 		if (sa->initiator || sa->state != IKE_SA_STATE_CONNECTING)
 			continue;
-		total++;
-		peer += sa->remote.family == remote->family &&
-			memcmp(sa->remote.addr, remote->addr, sizeof(remote->addr)) == 0;
+		(*total)++;
+		*peer += sa->remote.family == remote->family &&
+			 memcmp(sa->remote.addr, remote->addr, sizeof(remote->addr)) == 0;
 	}
-	return (!e->cfg.half_open_max || total < e->cfg.half_open_max) &&
-	       peer < e->cfg.half_open_per_peer;
+}
+
+/* The stateless answer { N(COOKIE) } to an IKE_SA_INIT request (RFC 7296 §2.6). */
+static void
+send_cookie(IkeEngine *e, IkeMsg *req, const guint8 *cookie, const VpndAddr *local,
+	    const VpndAddr *remote)
+{
+	const IkeHeader *rh = ike_msg_get_header(req);
+	IkeHeader h = {
+		.spi_i = rh->spi_i,
+		.major_version = IKE_MAJOR_VERSION,
+		.exchange = IKE_EXCHANGE_IKE_SA_INIT,
+		.flags = IKE_FLAG_RESPONSE,
+	};
+	g_autoptr(IkeMsg) resp = ike_msg_new(&h);
+	g_autoptr(GByteArray) out = g_byte_array_new();
+	IkeAction *a;
+
+	ike_msg_add_notify(resp, FALSE, IKE_NOTIFY_COOKIE, 0, NULL, 0, cookie, IKE_COOKIE_LEN);
+	if (!ike_msg_build(resp, out))
+		return;
+	a = ike_action_new(IKE_ACTION_SEND, NULL);
+	a->datagram = g_byte_array_free_to_bytes(g_steal_pointer(&out));
+	a->src = *local;
+	a->dst = *remote;
+	ike_engine_emit(e, a);
+	e->counters.cookies_sent++;
+}
+
+/*
+ * Under load, only an initiator that returns our cookie gets state (§2.6): TRUE to go on
+ * with @msg; FALSE when it was answered with a cookie (or dropped).
+ */
+static gboolean
+cookie_ok(IkeEngine *e, IkeMsg *msg, guint half_open, const VpndAddr *local,
+	  const VpndAddr *remote)
+{
+	const IkeHeader *h = ike_msg_get_header(msg);
+	IkePayload *nonce = ike_msg_find(msg, IKE_PAYLOAD_NONCE);
+	IkePayload *n = ike_msg_find_notify(msg, IKE_NOTIFY_COOKIE);
+	guint8 cookie[IKE_COOKIE_LEN];
+
+	if (e->cfg.cookie_threshold == G_MAXUINT || half_open < e->cfg.cookie_threshold)
+		return TRUE;
+	if (n) {
+		gsize len;
+		const guint8 *data = ike_payload_get_data(n, &len);
+
+		if (ike_cookie_check(e->cookies, e->now, nonce->nonce.data, remote, h->spi_i, data,
+				     len))
+			return TRUE;
+		e->counters.cookies_rejected++;
+	}
+	if (ike_cookie_make(e->cookies, e->now, nonce->nonce.data, remote, h->spi_i, cookie))
+		send_cookie(e, msg, cookie, local, remote);
+	explicit_bzero(cookie, sizeof(cookie));
+	return FALSE;
 }
 
 /* IKE_SA_INIT request: a retransmit for a half-open SA, or a new responder SA. */
@@ -789,7 +1056,12 @@ handle_init_request(IkeEngine *e, IkeMsg *msg, const VpndAddr *local, const Vpnd
 		e->counters.no_sa++;
 		return;
 	}
-	if (!half_open_allowed(e, remote)) {
+	guint total, from_peer;
+	count_half_open(e, remote, &total, &from_peer);
+	if (!cookie_ok(e, msg, total, local, remote))
+		return;
+	if ((e->cfg.half_open_max && total >= e->cfg.half_open_max) ||
+	    from_peer >= e->cfg.half_open_per_peer) {
 		e->counters.half_open_refused++;
 		return;
 	}
@@ -812,6 +1084,7 @@ ike_engine_input(IkeEngine *e, GBytes *datagram, const VpndAddr *local, const Vp
 	const IkeHeader *h;
 	IkeSa *sa;
 
+	e->now = now;
 	if (ike_msg_decode(datagram, &msg, NULL) != IKE_PARSE_OK) {
 		e->counters.malformed++;
 		return;
@@ -840,11 +1113,74 @@ ike_engine_input(IkeEngine *e, GBytes *datagram, const VpndAddr *local, const Vp
 
 /* ---- timers and control ---- */
 
+static void
+queue_rekey_ike(IkeSa *sa)
+{
+	sa->rekeying = TRUE;
+	ike_sa_queue(sa, IKE_PENDING_REKEY_IKE, NULL, 0);
+}
+
+/* Hard lifetime: a Delete (best effort), the SA goes whatever the answer. */
+static void
+expire_ike(IkeSa *sa, gint64 now)
+{
+	ike_sa_set_down_reason(sa, IKE_REASON_EXPIRED, 0);
+	g_queue_clear_full(sa->pending, g_free);
+	if (sa->request) {
+		destroy_sa(sa, IKE_REASON_EXPIRED, 0);
+		return;
+	}
+	ike_sa_queue(sa, IKE_PENDING_DELETE_IKE, NULL, 0);
+	start_next(sa, now);
+}
+
+static gboolean
+child_pending(IkeSa *sa, IkePendingKind kind, guint32 spi)
+{
+	for (GList *l = sa->pending->head; l; l = l->next) {
+		IkePending *p = l->data;
+
+		if (p->kind == kind && p->spi == spi)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static void
+queue_child(IkeSa *sa, IkePendingKind kind, guint32 spi)
+{
+	if (!child_pending(sa, kind, spi))
+		ike_sa_queue(sa, kind, NULL, spi);
+}
+
+/* Children due for a rekey or past their hard lifetime. */
+static void
+child_timers(IkeSa *sa, gint64 now)
+{
+	for (guint i = 0; i < sa->children->len; i++) {
+		ChildSa *c = g_ptr_array_index(sa->children, i);
+
+		if (c->expire_at && c->expire_at <= now && c->state != CHILD_SA_STATE_DELETING) {
+			ike_sa_log(sa, G_LOG_LEVEL_INFO, "CHILD SA %08x_i: lifetime expired",
+				   c->spi_in);
+			c->expire_at = 0;
+			queue_child(sa, IKE_PENDING_DELETE_CHILD, c->spi_in);
+		} else if (c->rekey_at && c->rekey_at <= now &&
+			   c->state == CHILD_SA_STATE_INSTALLED) {
+			c->rekey_at = 0;
+			queue_child(sa, IKE_PENDING_REKEY_CHILD, c->spi_in);
+		}
+	}
+	ike_engine_update_child_timer(sa);
+	start_next(sa, now);
+}
+
 void
 ike_engine_timer(IkeEngine *e, guint32 id, IkeTimerKind kind, gint64 now)
 {
 	IkeSa *sa = ike_engine_get_sa(e, id);
 
+	e->now = now;
 	if (!sa || kind >= IKE_TIMER_COUNT || sa->timers[kind] < 0 || sa->timers[kind] > now)
 		return; /* stale */
 	sa->timers[kind] = -1;
@@ -886,6 +1222,23 @@ ike_engine_timer(IkeEngine *e, guint32 id, IkeTimerKind kind, gint64 now)
 		if (sa->state != IKE_SA_STATE_ESTABLISHED)
 			destroy_sa(sa, IKE_REASON_HALF_OPEN_TIMEOUT, 0);
 		break;
+	case IKE_TIMER_REKEY:
+		if (!sa->rekeying)
+			queue_rekey_ike(sa);
+		start_next(sa, now);
+		break;
+	case IKE_TIMER_EXPIRE:
+		ike_sa_log(sa, G_LOG_LEVEL_INFO, "%s",
+			   sa->rekeyed ? "rekeyed IKE SA not deleted by the peer, removing it"
+				       : "IKE SA lifetime expired");
+		if (sa->rekeyed || sa->state != IKE_SA_STATE_ESTABLISHED)
+			destroy_sa(sa, IKE_REASON_EXPIRED, 0);
+		else
+			expire_ike(sa, now);
+		break;
+	case IKE_TIMER_CHILD:
+		child_timers(sa, now);
+		break;
 	case IKE_TIMER_COUNT:
 		break;
 	}
@@ -899,6 +1252,7 @@ ike_engine_initiate(IkeEngine *e, ConnConfig *conn, const char *child, gint64 no
 	guint64 spi;
 	IkeSa *sa;
 
+	e->now = now;
 	if (!conn->remote_addr.family) {
 		g_set_error(error, CONN_ERROR, CONN_ERROR_ADDRESS,
 			    "connection \"%s\": no remote address to initiate to", conn->name);
@@ -940,6 +1294,7 @@ queue_on(IkeEngine *e, guint32 id, IkePendingKind kind, ChildConfig *cc, guint32
 {
 	IkeSa *sa = ike_engine_get_sa(e, id);
 
+	e->now = now;
 	if (!sa || sa->state != IKE_SA_STATE_ESTABLISHED)
 		return FALSE;
 	ike_sa_queue(sa, kind, cc, spi);
@@ -988,4 +1343,57 @@ gboolean
 ike_engine_dpd(IkeEngine *e, guint32 id, gint64 now)
 {
 	return queue_on(e, id, IKE_PENDING_DPD, NULL, 0, now);
+}
+
+gboolean
+ike_engine_rekey_child(IkeEngine *e, guint32 id, guint32 spi_in, gint64 now)
+{
+	IkeSa *sa = ike_engine_get_sa(e, id);
+
+	e->now = now;
+	if (!sa || sa->rekeyed || !ike_sa_find_child(sa, spi_in, TRUE))
+		return FALSE;
+	if (!child_pending(sa, IKE_PENDING_REKEY_CHILD, spi_in))
+		return queue_on(e, id, IKE_PENDING_REKEY_CHILD, NULL, spi_in, now);
+	return TRUE;
+}
+
+gboolean
+ike_engine_rekey_ike(IkeEngine *e, guint32 id, gint64 now)
+{
+	IkeSa *sa = ike_engine_get_sa(e, id);
+
+	e->now = now;
+	if (!sa || sa->state != IKE_SA_STATE_ESTABLISHED || sa->rekeyed)
+		return FALSE;
+	if (!sa->rekeying)
+		queue_rekey_ike(sa);
+	start_next(sa, now);
+	reap(e);
+	return TRUE;
+}
+
+gboolean
+ike_engine_child_expired(IkeEngine *e, guint32 spi, gboolean hard, gint64 now)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	e->now = now;
+	g_hash_table_iter_init(&it, e->sas);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		IkeSa *sa = value;
+		ChildSa *c = ike_sa_find_child(sa, spi, TRUE);
+
+		if (!c)
+			c = ike_sa_find_child(sa, spi, FALSE);
+		if (!c)
+			continue;
+		if (hard)
+			return ike_engine_delete_child(e, sa->id, c->spi_in, now);
+		/* a replaced child is not rekeyed again; its Delete is on its way */
+		return c->state != CHILD_SA_STATE_INSTALLED ||
+		       ike_engine_rekey_child(e, sa->id, c->spi_in, now);
+	}
+	return FALSE;
 }

@@ -38,13 +38,20 @@ typedef struct {
 	guint half_open_timeout_s;   /* 0: 30 */
 	guint half_open_max;         /* responder SAs not yet authenticated; 0: no limit */
 	guint half_open_per_peer;    /* the same from one address; 0: 5 */
+	/* RFC 7296 §2.6: from this many half-open SAs on, a new IKE_SA_INIT must bring the
+	 * COOKIE we answer it with; 0: 10, G_MAXUINT: never */
+	guint cookie_threshold;
+	guint cookie_secret_s; /* a cookie secret is replaced after this; 0: 120 */
 } IkeEngineConfig;
 
 typedef enum {
 	IKE_TIMER_RETRANSMIT = 0,
 	IKE_TIMER_DPD = 1,
 	IKE_TIMER_HALF_OPEN = 2,
-	IKE_TIMER_COUNT = 3,
+	IKE_TIMER_REKEY = 3,  /* IKE SA: rekey_time (randomised) reached */
+	IKE_TIMER_EXPIRE = 4, /* IKE SA: hard lifetime reached, or a rekeyed SA lingers */
+	IKE_TIMER_CHILD = 5,  /* the earliest rekey or expiry of one of its child SAs */
+	IKE_TIMER_COUNT = 6,
 } IkeTimerKind;
 
 typedef enum {
@@ -56,6 +63,8 @@ typedef enum {
 	IKE_ACTION_DEL_POLICY,
 	IKE_ACTION_IKE_UPDOWN,
 	IKE_ACTION_CHILD_UPDOWN,
+	IKE_ACTION_IKE_REKEY,   /* ike_sa_id was replaced by new_ike_sa_id (children moved) */
+	IKE_ACTION_CHILD_REKEY, /* child old_spi_in/out replaced by spi_in/out */
 } IkeActionKind;
 
 /* Why an SA came up or went down. */
@@ -70,6 +79,8 @@ typedef enum {
 	IKE_REASON_TS_UNACCEPTABLE, /* TS_UNACCEPTABLE */
 	IKE_REASON_INVALID_KE,      /* INVALID_KE_PAYLOAD with a group we do not have */
 	IKE_REASON_FAILED,          /* anything else: internal error, error notify */
+	IKE_REASON_EXPIRED,         /* hard lifetime reached before a rekey succeeded */
+	IKE_REASON_REKEYED,         /* replaced by a rekey (no up/down event for this) */
 } IkeReason;
 
 const char *ike_reason_to_string(IkeReason reason);
@@ -97,8 +108,10 @@ typedef struct {
 	gboolean up;
 	IkeReason reason;
 	guint16 notify;                 /* the error notify sent or received, 0: none */
-	const char *child_name;         /* CHILD_UPDOWN */
-	guint32 spi_in, spi_out;        /* CHILD_UPDOWN */
+	const char *child_name;         /* CHILD_UPDOWN, CHILD_REKEY */
+	guint32 spi_in, spi_out;        /* CHILD_UPDOWN, CHILD_REKEY (the new child) */
+	guint32 old_spi_in, old_spi_out; /* CHILD_REKEY: the child replaced */
+	guint32 new_ike_sa_id;           /* IKE_REKEY */
 	gboolean nat_local, nat_remote; /* IKE_UPDOWN (up): NAT in front of us / the peer */
 
 	/* private */
@@ -144,6 +157,21 @@ gboolean ike_engine_dpd(IkeEngine *engine, guint32 ike_sa_id, gint64 now);
  */
 gboolean ike_engine_abort_ike(IkeEngine *engine, guint32 ike_sa_id);
 
+/*
+ * Rekeying (RFC 7296 §1.3.3, §2.8): a CREATE_CHILD_SA with REKEY_SA makes a new child
+ * SA (PFS when its proposals have a key exchange), installed before the old one is
+ * deleted; IKE_ACTION_CHILD_REKEY reports it. The engine also starts these by itself
+ * from rekey_time/life_time/rand_time. FALSE when there is no such SA/child.
+ */
+gboolean ike_engine_rekey_child(IkeEngine *engine, guint32 ike_sa_id, guint32 spi_in, gint64 now);
+/* A new IKE SA replaces @ike_sa_id, its children move over (IKE_ACTION_IKE_REKEY). */
+gboolean ike_engine_rekey_ike(IkeEngine *engine, guint32 ike_sa_id, gint64 now);
+/*
+ * The kernel reports an SA (@spi, either direction) reached its soft (rekey it) or
+ * hard (delete it) lifetime. FALSE when no child has that SPI.
+ */
+gboolean ike_engine_child_expired(IkeEngine *engine, guint32 spi, gboolean hard, gint64 now);
+
 /* Everything queued since the last call, in order. (transfer full) array of IkeAction */
 GPtrArray *ike_engine_steal_actions(IkeEngine *engine);
 
@@ -159,6 +187,8 @@ typedef struct {
 	guint64 retransmits_answered;
 	guint64 invalid_syntax_sent;
 	guint64 half_open_refused; /* IKE_SA_INIT dropped: a half-open limit was reached */
+	guint64 cookies_sent;      /* IKE_SA_INIT answered with a COOKIE (no state kept) */
+	guint64 cookies_rejected;  /* IKE_SA_INIT with a COOKIE we did not make (or too old) */
 } IkeEngineCounters;
 const IkeEngineCounters *ike_engine_get_counters(IkeEngine *engine);
 

@@ -53,52 +53,94 @@ make_direction(IkeKeymat *km, const guint8 *ke, gsize ke_len, const guint8 *ka, 
 	return *integ != NULL;
 }
 
-IkeKeymat *
-ike_keymat_new(VpndHost *host, const IkeChosen *alg, gboolean initiator, GBytes *ni, GBytes *nr,
-	       const VpndSecret *gir, guint64 spi_i, guint64 spi_r, GError **error)
+static IkeKeymat *
+keymat_alloc(VpndHost *host, const IkeChosen *alg, gboolean initiator, GError **error)
 {
-	g_autoptr(IkeKeymat) km = g_new0(IkeKeymat, 1);
-	g_autoptr(VpndSecret) skeyseed = NULL, keymat = NULL;
+	IkeKeymat *km = g_new0(IkeKeymat, 1);
+
+	km->host = host;
+	km->alg = *alg;
+	km->initiator = initiator;
+	km->provider = crypto_find(host, VPND_ALG_PRF, alg->prf, 0);
+	if (!km->provider || !prf_key_len(alg->prf)) {
+		g_set_error(error, VPND_CRYPTO_ERROR, VPND_CRYPTO_ERROR_UNSUPPORTED,
+			    "no provider for %s", vpnd_prf_to_string(alg->prf));
+		g_free(km);
+		return NULL;
+	}
+	return km;
+}
+
+/* SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr = prf+(SKEYSEED, Ni | Nr | SPIs) */
+static gboolean
+derive_keys(IkeKeymat *km, const VpndSecret *skeyseed, GBytes *ni, GBytes *nr, guint64 spi_i,
+	    guint64 spi_r, GError **error)
+{
+	const IkeChosen *alg = &km->alg;
+	g_autoptr(VpndSecret) keymat = NULL;
 	gsize ni_len, nr_len;
 	const guint8 *ni_p = g_bytes_get_data(ni, &ni_len), *nr_p = g_bytes_get_data(nr, &nr_len);
 	guint8 spi_i_be[8], spi_r_be[8];
 	gsize prf_len = prf_key_len(alg->prf);
 	gsize e_len = ike_proposal_encr_key_len(alg);
 	gsize a_len = crypto_encr_is_aead(alg->encr) ? 0 : ike_proposal_integ_key_len(alg->integ);
+	gboolean initiator = km->initiator;
 
-	km->host = host;
-	km->alg = *alg;
-	km->initiator = initiator;
-	km->provider = crypto_find(host, VPND_ALG_PRF, alg->prf, 0);
-	if (!km->provider || !prf_len) {
-		g_set_error(error, VPND_CRYPTO_ERROR, VPND_CRYPTO_ERROR_UNSUPPORTED,
-			    "no provider for %s", vpnd_prf_to_string(alg->prf));
-		return NULL;
-	}
 	for (int i = 0; i < 8; i++) {
 		spi_i_be[i] = (guint8)(spi_i >> (56 - 8 * i));
 		spi_r_be[i] = (guint8)(spi_r >> (56 - 8 * i));
 	}
-	skeyseed = crypto_ikev2_skeyseed(km->provider, alg->prf, ni_p, ni_len, nr_p, nr_len, gir,
-					 error);
-	if (!skeyseed)
-		return NULL;
-	/* SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr */
 	km->key_bytes = 3 * prf_len + 2 * a_len + 2 * e_len;
 	keymat = crypto_ikev2_ike_keymat(km->provider, alg->prf, skeyseed, ni_p, ni_len, nr_p,
 					 nr_len, spi_i_be, spi_r_be, km->key_bytes, error);
 	if (!keymat)
-		return NULL;
+		return FALSE;
 	const guint8 *k = keymat->data;
 	const guint8 *sk_ai = k + prf_len, *sk_ar = sk_ai + a_len;
 	const guint8 *sk_ei = sk_ar + a_len, *sk_er = sk_ei + e_len;
 	km->sk_d = vpnd_secret_new_from_data(k, prf_len);
 	km->sk_pi = vpnd_secret_new_from_data(sk_er + e_len, prf_len);
 	km->sk_pr = vpnd_secret_new_from_data(sk_er + e_len + prf_len, prf_len);
-	if (!make_direction(km, initiator ? sk_ei : sk_er, e_len, initiator ? sk_ai : sk_ar, a_len,
-			    &km->aead_out, &km->cipher_out, &km->integ_out, error) ||
-	    !make_direction(km, initiator ? sk_er : sk_ei, e_len, initiator ? sk_ar : sk_ai, a_len,
-			    &km->aead_in, &km->cipher_in, &km->integ_in, error))
+	return make_direction(km, initiator ? sk_ei : sk_er, e_len, initiator ? sk_ai : sk_ar,
+			      a_len, &km->aead_out, &km->cipher_out, &km->integ_out, error) &&
+	       make_direction(km, initiator ? sk_er : sk_ei, e_len, initiator ? sk_ar : sk_ai,
+			      a_len, &km->aead_in, &km->cipher_in, &km->integ_in, error);
+}
+
+IkeKeymat *
+ike_keymat_new(VpndHost *host, const IkeChosen *alg, gboolean initiator, GBytes *ni, GBytes *nr,
+	       const VpndSecret *gir, guint64 spi_i, guint64 spi_r, GError **error)
+{
+	g_autoptr(IkeKeymat) km = keymat_alloc(host, alg, initiator, error);
+	g_autoptr(VpndSecret) skeyseed = NULL;
+	gsize ni_len, nr_len;
+	const guint8 *ni_p = g_bytes_get_data(ni, &ni_len), *nr_p = g_bytes_get_data(nr, &nr_len);
+
+	if (!km)
+		return NULL;
+	skeyseed = crypto_ikev2_skeyseed(km->provider, alg->prf, ni_p, ni_len, nr_p, nr_len, gir,
+					 error);
+	if (!skeyseed || !derive_keys(km, skeyseed, ni, nr, spi_i, spi_r, error))
+		return NULL;
+	return g_steal_pointer(&km);
+}
+
+IkeKeymat *
+ike_keymat_new_rekey(const IkeKeymat *old, const IkeChosen *alg, gboolean initiator, GBytes *ni,
+		     GBytes *nr, const VpndSecret *gir, guint64 spi_i, guint64 spi_r,
+		     GError **error)
+{
+	g_autoptr(IkeKeymat) km = keymat_alloc(old->host, alg, initiator, error);
+	g_autoptr(VpndSecret) skeyseed = NULL;
+	gsize ni_len, nr_len;
+	const guint8 *ni_p = g_bytes_get_data(ni, &ni_len), *nr_p = g_bytes_get_data(nr, &nr_len);
+
+	if (!km)
+		return NULL;
+	/* the rekeying exchange belongs to the old SA: its PRF makes SKEYSEED (§2.18) */
+	skeyseed = crypto_ikev2_skeyseed_rekey(old->provider, old->alg.prf, old->sk_d, gir, ni_p,
+					       ni_len, nr_p, nr_len, error);
+	if (!skeyseed || !derive_keys(km, skeyseed, ni, nr, spi_i, spi_r, error))
 		return NULL;
 	return g_steal_pointer(&km);
 }

@@ -27,6 +27,13 @@ typedef struct _IkeKeymat IkeKeymat;
 IkeKeymat *ike_keymat_new(VpndHost *host, const IkeChosen *alg, gboolean initiator, GBytes *ni,
 			  GBytes *nr, const VpndSecret *gir, guint64 spi_i, guint64 spi_r,
 			  GError **error);
+/*
+ * The keys of an IKE SA made by rekeying the one of @old (RFC 7296 §2.18):
+ * SKEYSEED = prf_old(SK_d (old), g^ir (new) | Ni | Nr), then as above with @alg's PRF.
+ */
+IkeKeymat *ike_keymat_new_rekey(const IkeKeymat *old, const IkeChosen *alg, gboolean initiator,
+				GBytes *ni, GBytes *nr, const VpndSecret *gir, guint64 spi_i,
+				guint64 spi_r, GError **error);
 void ike_keymat_free(IkeKeymat *km);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IkeKeymat, ike_keymat_free)
 

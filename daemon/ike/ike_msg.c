@@ -38,6 +38,16 @@ ike_msg_is_response(const IkeMsg *msg)
 	return (msg->header.flags & IKE_FLAG_RESPONSE) != 0;
 }
 
+gboolean
+ike_msg_is_ike_rekey(const IkeMsg *msg)
+{
+	IkePayload *sa = ike_msg_find(msg, IKE_PAYLOAD_SA);
+
+	return msg->header.exchange == IKE_EXCHANGE_CREATE_CHILD_SA && sa &&
+	       sa->sa.proposals->len &&
+	       g_array_index(sa->sa.proposals, IkeProposal, 0).protocol == IKE_PROTOCOL_IKE;
+}
+
 GBytes *
 ike_msg_get_raw(const IkeMsg *msg)
 {

@@ -75,6 +75,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(IkeMsg, ike_msg_free)
 /* (transfer none); the caller may change fields before building. */
 IkeHeader *ike_msg_get_header(IkeMsg *msg);
 gboolean ike_msg_is_response(const IkeMsg *msg);
+/* A CREATE_CHILD_SA whose SA payload proposes an IKE SA (RFC 7296 §1.3.2). */
+gboolean ike_msg_is_ike_rekey(const IkeMsg *msg);
 /* The datagram it was decoded from; NULL for a message built here. (transfer none) */
 GBytes *ike_msg_get_raw(const IkeMsg *msg);
 

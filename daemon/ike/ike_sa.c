@@ -33,6 +33,10 @@ child_sa_state_to_string(ChildSaState state)
 		return "CREATED";
 	case CHILD_SA_STATE_INSTALLED:
 		return "INSTALLED";
+	case CHILD_SA_STATE_REKEYING:
+		return "REKEYING";
+	case CHILD_SA_STATE_REKEYED:
+		return "REKEYED";
 	case CHILD_SA_STATE_DELETING:
 		return "DELETING";
 	case CHILD_SA_STATE_DESTROYING:
@@ -108,6 +112,34 @@ ike_sa_new(IkeEngine *engine, guint32 id, ConnConfig *conn, gboolean initiator)
 }
 
 void
+ike_sa_inherit(IkeSa *sa, IkeSa *old)
+{
+	sa->local = old->local;
+	sa->remote = old->remote;
+	sa->nat_local = old->nat_local;
+	sa->nat_remote = old->nat_remote;
+	sa->last_inbound = old->last_inbound;
+	if (old->peer_id)
+		sa->peer_id = conn_identity_new_from_payload(
+			old->peer_id->type, g_bytes_get_data(old->peer_id->data, NULL),
+			old->peer_id->data ? g_bytes_get_size(old->peer_id->data) : 0);
+}
+
+void
+ike_sa_move_children(IkeSa *from, IkeSa *to)
+{
+	while (from->children->len) {
+		ChildSa *c = g_ptr_array_steal_index(from->children, 0);
+
+		c->ike_sa = to;
+		g_ptr_array_add(to->children, c);
+	}
+	to->undecided = FALSE;
+	ike_engine_update_child_timer(from);
+	ike_engine_update_child_timer(to);
+}
+
+void
 ike_sa_free(IkeSa *sa)
 {
 	if (!sa)
@@ -132,7 +164,12 @@ ike_sa_free(IkeSa *sa)
 static void
 emit_ike_updown(IkeSa *sa, gboolean up)
 {
-	IkeAction *a = ike_action_new(IKE_ACTION_IKE_UPDOWN, sa);
+	IkeAction *a;
+
+	/* a rekey is one IKE_REKEY event, not an up and a down */
+	if (up ? sa->rekeyed_from != 0 : sa->down_reason == IKE_REASON_REKEYED)
+		return;
+	a = ike_action_new(IKE_ACTION_IKE_UPDOWN, sa);
 
 	a->up = up;
 	a->reason = up ? IKE_REASON_ESTABLISHED : sa->down_reason;
@@ -162,7 +199,10 @@ ike_sa_set_state(IkeSa *sa, IkeSaState state)
 		emit_ike_updown(sa, TRUE);
 		break;
 	case IKE_SA_STATE_DESTROYING:
-		ike_sa_log(sa, G_LOG_LEVEL_MESSAGE, "IKE SA %u of \"%s\" down: %s", sa->id,
+		ike_sa_log(sa,
+			   sa->down_reason == IKE_REASON_REKEYED ? G_LOG_LEVEL_INFO
+								 : G_LOG_LEVEL_MESSAGE,
+			   "IKE SA %u of \"%s\" down: %s", sa->id,
 			   sa->conn->name, ike_reason_to_string(sa->down_reason));
 		emit_ike_updown(sa, FALSE);
 		break;
@@ -302,10 +342,10 @@ emit_policies(ChildSa *child, IkeActionKind kind)
 	}
 }
 
-static void
-emit_child_updown(ChildSa *child, gboolean up, IkeReason reason)
+static IkeAction *
+child_event(ChildSa *child, IkeActionKind kind, gboolean up, IkeReason reason)
 {
-	IkeAction *a = ike_action_new(IKE_ACTION_CHILD_UPDOWN, child->ike_sa);
+	IkeAction *a = ike_action_new(kind, child->ike_sa);
 
 	a->child_name_owned = g_strdup(child->cfg ? child->cfg->name : "");
 	a->child_name = a->child_name_owned;
@@ -313,13 +353,91 @@ emit_child_updown(ChildSa *child, gboolean up, IkeReason reason)
 	a->reason = reason;
 	a->spi_in = child->spi_in;
 	a->spi_out = child->spi_out;
+	return a;
+}
+
+static void
+emit_child_updown(ChildSa *child, gboolean up, IkeReason reason)
+{
+	ike_engine_emit(child->ike_sa->engine,
+			child_event(child, IKE_ACTION_CHILD_UPDOWN, up, reason));
+}
+
+static void
+emit_child_rekey(ChildSa *child)
+{
+	IkeAction *a = child_event(child, IKE_ACTION_CHILD_REKEY, TRUE, IKE_REASON_REKEYED);
+	ChildSa *old = ike_sa_find_child(child->ike_sa, child->rekey_of, TRUE);
+
+	a->old_spi_in = child->rekey_of;
+	a->old_spi_out = old ? old->spi_out : 0;
 	ike_engine_emit(child->ike_sa->engine, a);
+}
+
+/*
+ * Policies belong to a reqid, which a rekeyed child passes on: they are installed with
+ * the first child SA of a reqid and removed with the last one.
+ */
+static gboolean
+reqid_shared(ChildSa *child)
+{
+	IkeSa *sa = child->ike_sa;
+
+	for (guint i = 0; i < sa->children->len; i++) {
+		ChildSa *c = g_ptr_array_index(sa->children, i);
+
+		if (c != child && c->reqid == child->reqid && c->state != CHILD_SA_STATE_CREATED &&
+		    c->state != CHILD_SA_STATE_DESTROYING)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static void
+child_installed(ChildSa *child)
+{
+	IkeSa *sa = child->ike_sa;
+
+	ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, TRUE));
+	ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, FALSE));
+	if (!reqid_shared(child))
+		emit_policies(child, IKE_ACTION_ADD_POLICY);
+	ike_sa_log(sa, G_LOG_LEVEL_MESSAGE,
+		   "CHILD SA \"%s\" of \"%s\" %s (SPIs %08x_i %08x_o, %s)",
+		   child->cfg ? child->cfg->name : "", sa->conn->name,
+		   child->rekey_of ? "rekeyed" : "installed", child->spi_in, child->spi_out,
+		   vpnd_encr_to_string(child->alg.encr));
+	if (child->rekey_of)
+		emit_child_rekey(child);
+	else
+		emit_child_updown(child, TRUE, IKE_REASON_ESTABLISHED);
+	child_sa_set_lifetimes(child);
+	ike_engine_update_child_timer(sa);
+}
+
+static void
+child_destroyed(ChildSa *child, ChildSaState old, IkeReason reason)
+{
+	IkeSa *sa = child->ike_sa;
+
+	if (old != CHILD_SA_STATE_CREATED) {
+		if (!reqid_shared(child))
+			emit_policies(child, IKE_ACTION_DEL_POLICY);
+		ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_DEL_SA, TRUE));
+		ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_DEL_SA, FALSE));
+	}
+	ike_sa_log(sa, child->replaced ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_MESSAGE,
+		   "CHILD SA \"%s\" of \"%s\" (SPIs %08x_i %08x_o) down: %s",
+		   child->cfg ? child->cfg->name : "", sa->conn->name, child->spi_in,
+		   child->spi_out, ike_reason_to_string(child->replaced ? IKE_REASON_REKEYED : reason));
+	/* a replaced child was reported by the CHILD_REKEY of its successor */
+	if (!child->replaced)
+		emit_child_updown(child, FALSE, reason);
 }
 
 void
 child_sa_set_state(ChildSa *child, ChildSaState state, IkeReason reason)
 {
-	IkeSa *sa = child->ike_sa;
 	ChildSaState old = child->state;
 
 	if (old == state)
@@ -328,30 +446,48 @@ child_sa_set_state(ChildSa *child, ChildSaState state, IkeReason reason)
 	child->state = state;
 	switch (state) {
 	case CHILD_SA_STATE_INSTALLED:
-		ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, TRUE));
-		ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, FALSE));
-		emit_policies(child, IKE_ACTION_ADD_POLICY);
-		ike_sa_log(sa, G_LOG_LEVEL_MESSAGE,
-			   "CHILD SA \"%s\" of \"%s\" installed (SPIs %08x_i %08x_o, %s)",
-			   child->cfg ? child->cfg->name : "", sa->conn->name, child->spi_in,
-			   child->spi_out, vpnd_encr_to_string(child->alg.encr));
-		emit_child_updown(child, TRUE, IKE_REASON_ESTABLISHED);
+		if (old == CHILD_SA_STATE_CREATED)
+			child_installed(child);
+		break;
+	case CHILD_SA_STATE_REKEYED:
+		child->replaced = TRUE;
 		break;
 	case CHILD_SA_STATE_DESTROYING:
-		if (old == CHILD_SA_STATE_INSTALLED || old == CHILD_SA_STATE_DELETING) {
-			emit_policies(child, IKE_ACTION_DEL_POLICY);
-			ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_DEL_SA, TRUE));
-			ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_DEL_SA, FALSE));
-		}
-		ike_sa_log(sa, G_LOG_LEVEL_MESSAGE, "CHILD SA \"%s\" of \"%s\" down: %s",
-			   child->cfg ? child->cfg->name : "", sa->conn->name,
-			   ike_reason_to_string(reason));
-		emit_child_updown(child, FALSE, reason);
+		child_destroyed(child, old, reason);
 		break;
 	case CHILD_SA_STATE_CREATED:
+	case CHILD_SA_STATE_REKEYING:
 	case CHILD_SA_STATE_DELETING:
 		break;
 	}
+	ike_engine_update_child_timer(child->ike_sa);
+}
+
+/* rekey_time minus up to rand_time; life_time (default 110 % of rekey_time) hard. */
+void
+child_sa_set_lifetimes(ChildSa *child)
+{
+	IkeEngine *e = child->ike_sa->engine;
+	const ChildConfig *cfg = child->cfg;
+	gint64 now = ike_engine_now(e);
+	guint64 rekey, life, rand;
+
+	child->rekey_at = child->expire_at = 0;
+	if (!cfg || (!cfg->rekey_time && !cfg->life_time))
+		return;
+	rekey = cfg->rekey_time;
+	life = cfg->life_time ? cfg->life_time : rekey + rekey / 10;
+	if (rekey >= life)
+		rekey = life; /* a life_time shorter than rekey_time: rekey just before */
+	rand = cfg->rand_time ? cfg->rand_time : life - rekey;
+	if (rand >= rekey)
+		rand = rekey / 2;
+	if (rekey) {
+		guint64 jitter = ike_engine_random_below(e, rand * G_USEC_PER_SEC + 1);
+
+		child->rekey_at = now + (gint64)(rekey * G_USEC_PER_SEC - jitter);
+	}
+	child->expire_at = now + (gint64)(life * G_USEC_PER_SEC);
 }
 
 ChildSa *
@@ -366,9 +502,48 @@ ike_sa_find_child(IkeSa *sa, guint32 spi, gboolean inbound)
 	return NULL;
 }
 
+gboolean
+child_sa_in_rekey(ChildSa *child)
+{
+	IkeSa *sa = child->ike_sa;
+
+	if (child->rekey_of && ike_sa_find_child(sa, child->rekey_of, TRUE))
+		return TRUE;
+	for (guint i = 0; i < sa->children->len; i++) {
+		ChildSa *c = g_ptr_array_index(sa->children, i);
+
+		if (c != child && c->rekey_of == child->spi_in &&
+		    c->state != CHILD_SA_STATE_DESTROYING && c->state != CHILD_SA_STATE_CREATED)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 void
 ike_sa_remove_child(IkeSa *sa, ChildSa *child, IkeReason reason)
 {
 	child_sa_set_state(child, CHILD_SA_STATE_DESTROYING, reason);
 	g_ptr_array_remove(sa->children, child);
+}
+
+static gint
+nonce_cmp(GBytes *a, GBytes *b)
+{
+	gsize la, lb;
+	const guint8 *pa = g_bytes_get_data(a, &la), *pb = g_bytes_get_data(b, &lb);
+	gint c = memcmp(pa, pb, MIN(la, lb));
+
+	return c ? c : (la > lb) - (la < lb);
+}
+
+static GBytes *
+lower_nonce(GBytes *a, GBytes *b)
+{
+	return nonce_cmp(a, b) <= 0 ? a : b;
+}
+
+gboolean
+ike_rekey_lost(GBytes *ni, GBytes *nr, GBytes *peer_ni, GBytes *peer_nr)
+{
+	return nonce_cmp(lower_nonce(ni, nr), lower_nonce(peer_ni, peer_nr)) < 0;
 }

@@ -28,6 +28,8 @@ const char *ike_sa_state_to_string(IkeSaState state);
 typedef enum {
 	CHILD_SA_STATE_CREATED,
 	CHILD_SA_STATE_INSTALLED,
+	CHILD_SA_STATE_REKEYING, /* our CREATE_CHILD_SA with REKEY_SA for it is under way */
+	CHILD_SA_STATE_REKEYED,  /* replaced by a new child SA: waits for its Delete */
 	CHILD_SA_STATE_DELETING,
 	CHILD_SA_STATE_DESTROYING,
 } ChildSaState;
@@ -44,6 +46,10 @@ typedef struct {
 	VpndIpsecMode mode;
 	GArray *local_ts, *remote_ts; /* VpndTs, as negotiated */
 	VpndSecret *encr_in, *integ_in, *encr_out, *integ_out;
+	gint64 rekey_at;  /* absolute; 0: no rekey due */
+	gint64 expire_at; /* absolute; 0: lives as long as its IKE SA */
+	guint32 rekey_of; /* the inbound SPI of the child it replaces; 0: a new child */
+	gboolean replaced; /* rekeyed (or redundant after a collision): goes quietly */
 } ChildSa;
 
 /* What a task returns (STYLE.md "Exchanges and tasks"). */
@@ -85,12 +91,14 @@ typedef enum {
 	IKE_PENDING_DELETE_CHILD,
 	IKE_PENDING_DELETE_IKE,
 	IKE_PENDING_DPD,
+	IKE_PENDING_REKEY_CHILD,
+	IKE_PENDING_REKEY_IKE,
 } IkePendingKind;
 
 typedef struct {
 	IkePendingKind kind;
 	ChildConfig *child; /* CREATE_CHILD, IKE_AUTH: (transfer none) */
-	guint32 spi;        /* DELETE_CHILD: our inbound SPI */
+	guint32 spi;        /* DELETE_CHILD, REKEY_CHILD: our inbound SPI */
 } IkePending;
 
 struct _IkeSa {
@@ -128,9 +136,18 @@ struct _IkeSa {
 	GPtrArray *children; /* ChildSa */
 	IkeReason down_reason;
 	guint16 down_notify;
+
+	/* rekeying (RFC 7296 §1.3.2) */
+	gint64 rekey_at, expire_at; /* absolute; 0: none */
+	guint32 rekeyed_from;       /* the IKE SA this one replaced; 0 when none */
+	gboolean rekeying;          /* our rekey of this IKE SA is under way */
+	gboolean rekeyed;           /* replaced by a new IKE SA: goes quietly */
+	gboolean undecided;         /* made by a colliding rekey, children not (yet) here */
 };
 
 IkeSa *ike_sa_new(IkeEngine *engine, guint32 id, ConnConfig *conn, gboolean initiator);
+/* Key material of the previous IKE SA (RFC 7296 §2.18): nonces, IDs; not the SPIs. */
+void ike_sa_inherit(IkeSa *sa, IkeSa *old);
 void ike_sa_free(IkeSa *sa);
 
 /* The one place a state changes: checks, logs, queues the ike-updown event. */
@@ -146,8 +163,15 @@ void child_sa_free(ChildSa *child);
 void child_sa_set_state(ChildSa *child, ChildSaState state, IkeReason reason);
 /* (nullable) (transfer none) */
 ChildSa *ike_sa_find_child(IkeSa *sa, guint32 spi, gboolean inbound);
+/*
+ * @child is one of several of a rekey (a successor of it exists, or its predecessor
+ * is still there, as in a collision): deleting it is no "down".
+ */
+gboolean child_sa_in_rekey(ChildSa *child);
 /* Removes @child (DESTROYING first) and frees it. */
 void ike_sa_remove_child(IkeSa *sa, ChildSa *child, IkeReason reason);
+/* Sets a new child's rekey and expiry times from its config, randomised (engine "now"). */
+void child_sa_set_lifetimes(ChildSa *child);
 
 /* Engine services for tasks (ike_engine.c). */
 VpndHost *ike_engine_get_host(IkeEngine *engine);
@@ -155,6 +179,29 @@ gboolean ike_engine_random(IkeEngine *engine, guint8 *buf, gsize len);
 VpndSecret *ike_engine_lookup_psk(IkeEngine *engine, const ConnIdentity *local,
 				  const ConnIdentity *remote);
 guint32 ike_engine_next_reqid(IkeEngine *engine);
+/* The time of the call being processed. */
+gint64 ike_engine_now(IkeEngine *engine);
+/* A random value in [0, @max) from the injected source (0 when @max is 0). */
+guint64 ike_engine_random_below(IkeEngine *engine, guint64 max);
+/* Re-arms @sa's child timer for the earliest rekey or expiry among its children. */
+void ike_engine_update_child_timer(IkeSa *sa);
+/*
+ * Takes a new IKE SA made by a rekey into the SA table (a fresh id, indexed by our SPI),
+ * ESTABLISHED, with its own timers. The children of @old move to it when @move_children.
+ */
+void ike_engine_adopt_rekeyed(IkeEngine *engine, IkeSa *sa, IkeSa *old, gboolean move_children);
+/* @old is replaced by @sa: the IKE_REKEY event; @old then only waits for its Delete. */
+void ike_engine_ike_rekeyed(IkeEngine *engine, IkeSa *old, IkeSa *sa);
+/* @sa was replaced: it only waits for a Delete (and goes by itself if none comes). */
+void ike_engine_retire(IkeSa *sa);
+/* The SA a colliding rekey of @sa by the peer made, still undecided. (nullable) */
+IkeSa *ike_engine_find_successor(IkeEngine *engine, IkeSa *sa);
+/* Starts @sa's next pending exchange if none is in flight. */
+void ike_engine_kick(IkeSa *sa);
+/* Moves every child of @from to @to. */
+void ike_sa_move_children(IkeSa *from, IkeSa *to);
+/* Allocates an unused IKE SPI of ours; FALSE when randomness fails. */
+gboolean ike_engine_new_ike_spi(IkeEngine *engine, guint64 *spi);
 void ike_engine_emit(IkeEngine *engine, IkeAction *action);
 /* A new action of @kind for @sa, not queued yet. */
 IkeAction *ike_action_new(IkeActionKind kind, IkeSa *sa);
@@ -165,8 +212,20 @@ IkeTask *ike_natd_task_new(gboolean initiator);
 IkeTask *ike_auth_task_new(gboolean initiator);
 /* @cfg: initiator's child (responder: NULL, chosen from the proposal); @in_ike_auth. */
 IkeTask *child_create_task_new(gboolean initiator, ChildConfig *cfg, gboolean in_ike_auth);
+/* Initiator: rekey of the child with inbound SPI @rekey_spi (0: a new child). */
+IkeTask *child_rekey_task_new(guint32 rekey_spi);
+/* IKE SA rekey in CREATE_CHILD_SA (ikev2/ike_rekey.c); responder: any CREATE_CHILD_SA. */
+IkeTask *ike_rekey_task_new(gboolean initiator);
 /* Initiator: @kind DELETE_CHILD (@spi), DELETE_IKE or DPD; responder: any request. */
 IkeTask *informational_task_new(gboolean initiator, IkePendingKind kind, guint32 spi);
+
+/*
+ * Simultaneous rekeys (RFC 7296 §2.8.1, §2.8.2): TRUE when our exchange (@ni, @nr) had
+ * the lowest of the four nonces, so the SA it made is the redundant one.
+ */
+gboolean ike_rekey_lost(GBytes *ni, GBytes *nr, GBytes *peer_ni, GBytes *peer_nr);
+/* Arms (@when >= 0) or cancels one timer of @sa (ike_engine.c). */
+void ike_sa_arm_timer(IkeSa *sa, IkeTimerKind kind, gint64 when);
 
 /* Helpers the tasks share (ikev2/ike_ts.c). */
 void ike_ts_add_payload(IkeMsg *msg, IkePayloadType type, GArray *vpnd_ts);

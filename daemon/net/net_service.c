@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -39,12 +40,14 @@ struct NetService {
 	GHashTable *keepalives; /* id -> NetKeepalive, owned */
 	guint last_keepalive_id;
 	guint8 *rxbuf; /* NET_MAX_DATAGRAM, reused by every read */
+	gboolean no_gso; /* the kernel refused UDP_SEGMENT once: one datagram per send */
 	NetCounters counters;
 };
 
-/* Room for either IP_PKTINFO or IPV6_PKTINFO, aligned for cmsghdr. */
+/* Room for IP_PKTINFO or IPV6_PKTINFO and UDP_SEGMENT or UDP_GRO, aligned for cmsghdr. */
 typedef union {
-	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
+		 CMSG_SPACE(sizeof(int))];
 	struct cmsghdr align;
 } NetCmsgBuf;
 
@@ -98,13 +101,13 @@ pick_socket(NetService *service, int family, const VpndAddr *local, gboolean nat
 	return wildcard;
 }
 
+/* Appends a control message; msg_control points at a zeroed NetCmsgBuf. */
 static void
 put_cmsg(struct msghdr *msg, int level, int type, const void *data, gsize len)
 {
-	struct cmsghdr *cmsg;
+	struct cmsghdr *cmsg = (struct cmsghdr *)((char *)msg->msg_control + msg->msg_controllen);
 
-	msg->msg_controllen = CMSG_SPACE(len);
-	cmsg = CMSG_FIRSTHDR(msg);
+	msg->msg_controllen += CMSG_SPACE(len);
 	cmsg->cmsg_level = level;
 	cmsg->cmsg_type = type;
 	cmsg->cmsg_len = CMSG_LEN(len);
@@ -113,10 +116,8 @@ put_cmsg(struct msghdr *msg, int level, int type, const void *data, gsize len)
 
 /* Sets the datagram's source address; a zero ifindex lets routing pick the interface. */
 static void
-set_source(struct msghdr *msg, NetCmsgBuf *cbuf, const VpndAddr *local)
+set_source(struct msghdr *msg, const VpndAddr *local)
 {
-	memset(cbuf, 0, sizeof(*cbuf));
-	msg->msg_control = cbuf->buf;
 	if (local->family == AF_INET) {
 		struct in_pktinfo pi = { 0 };
 
@@ -130,14 +131,15 @@ set_source(struct msghdr *msg, NetCmsgBuf *cbuf, const VpndAddr *local)
 	}
 }
 
-/* One datagram of the iovecs from @sock; errno is kept on failure. */
+/* The iovecs from @sock: one datagram, or datagrams of @seg_len bytes (UDP GSO) when
+ * @seg_len is not 0. errno is kept on failure; nothing is counted. */
 static gboolean
-send_iov(NetSocket *sock, const VpndAddr *local, const VpndAddr *remote, struct iovec *iov,
-	 int iovcnt)
+sendmsg_from(NetSocket *sock, const VpndAddr *local, const VpndAddr *remote, struct iovec *iov,
+	     int iovcnt, guint16 seg_len)
 {
 	struct sockaddr_storage ss;
-	NetCmsgBuf cbuf;
-	struct msghdr msg = { 0 };
+	NetCmsgBuf cbuf = { 0 };
+	struct msghdr msg = { .msg_control = cbuf.buf };
 	ssize_t n;
 
 	msg.msg_namelen = net_addr_to_sockaddr(remote, &ss);
@@ -145,11 +147,23 @@ send_iov(NetSocket *sock, const VpndAddr *local, const VpndAddr *remote, struct 
 	msg.msg_iov = iov;
 	msg.msg_iovlen = iovcnt;
 	if (local && local->family == remote->family && !net_addr_is_any(local))
-		set_source(&msg, &cbuf, local);
+		set_source(&msg, local);
+	if (seg_len)
+		put_cmsg(&msg, SOL_UDP, UDP_SEGMENT, &seg_len, sizeof(seg_len));
+	if (!msg.msg_controllen)
+		msg.msg_control = NULL;
 	do
 		n = sendmsg(sock->fd, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	if (n < 0) {
+	return n >= 0;
+}
+
+/* One datagram of the iovecs from @sock, counted; errno is kept on failure. */
+static gboolean
+send_iov(NetSocket *sock, const VpndAddr *local, const VpndAddr *remote, struct iovec *iov,
+	 int iovcnt)
+{
+	if (!sendmsg_from(sock, local, remote, iov, iovcnt, 0)) {
 		sock->service->counters.dropped[NET_DROP_SEND_ERROR]++;
 		return FALSE;
 	}
@@ -201,16 +215,22 @@ net_service_send_ike(NetService *service, const VpndAddr *local, const VpndAddr 
 	return TRUE;
 }
 
+/* ESP in UDP only ever uses the NAT-T port: on the IKE port it would read as IKE */
+static NetSocket *
+esp_socket(NetService *service, const VpndAddr *src, const VpndAddr *dst)
+{
+	if (is_peer(dst) && (!src || !src->port || src->port == service->port_nat_t))
+		return pick_socket(service, dst->family, src, TRUE);
+	return NULL;
+}
+
 gboolean
 net_service_send_esp(NetService *service, const VpndAddr *src, const VpndAddr *dst,
 		     const guint8 *data, gsize len)
 {
 	struct iovec iov = { (void *)data, len };
-	NetSocket *sock = NULL;
+	NetSocket *sock = data && len ? esp_socket(service, src, dst) : NULL;
 
-	/* ESP in UDP only ever uses the NAT-T port: on the IKE port it would read as IKE */
-	if (is_peer(dst) && data && len && (!src || !src->port || src->port == service->port_nat_t))
-		sock = pick_socket(service, dst->family, src, TRUE);
 	if (!sock) {
 		service->counters.dropped[NET_DROP_NO_SOCKET]++;
 		return FALSE;
@@ -221,6 +241,47 @@ net_service_send_esp(NetService *service, const VpndAddr *src, const VpndAddr *d
 	return TRUE;
 }
 
+static gboolean
+send_esp_each(NetService *service, const VpndAddr *src, const VpndAddr *dst, const guint8 *data,
+	      gsize len, gsize seg_len)
+{
+	gboolean all = TRUE;
+
+	for (gsize off = 0; off < len; off += seg_len)
+		all &= net_service_send_esp(service, src, dst, data + off, MIN(seg_len, len - off));
+	return all;
+}
+
+gboolean
+net_service_send_esp_batch(NetService *service, const VpndAddr *src, const VpndAddr *dst,
+			   const guint8 *data, gsize len, gsize seg_len)
+{
+	g_return_val_if_fail(seg_len > 0 && seg_len <= G_MAXUINT16, FALSE);
+	guint n = (guint)((len + seg_len - 1) / seg_len);
+	struct iovec iov = { (void *)data, len };
+	NetSocket *sock = esp_socket(service, src, dst);
+
+	if (n < 2 || service->no_gso || !sock || n > VPND_ESP_BATCH_MAX ||
+	    len > VPND_ESP_BATCH_BYTES)
+		return send_esp_each(service, src, dst, data, len, seg_len);
+	if (sendmsg_from(sock, src, dst, &iov, 1, (guint16)seg_len)) {
+		service->counters.sent += n;
+		service->counters.sent_esp += n;
+		service->counters.sent_gso++;
+		return TRUE;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+		service->counters.dropped[NET_DROP_SEND_ERROR] += n;
+		return FALSE;
+	}
+	/* EIO: no checksum offload on the route; ENOPROTOOPT, EINVAL: an older kernel */
+	g_info("UDP GSO refused (%s): ESP goes out one datagram per send from now on",
+	       g_strerror(errno));
+	service->no_gso = TRUE;
+	return send_esp_each(service, src, dst, data, len, seg_len);
+}
+
+
 void
 net_service_kernel_send_esp(gpointer user_data, const VpndAddr *src, const VpndAddr *dst,
 			    const guint8 *data, gsize len)
@@ -229,6 +290,21 @@ net_service_kernel_send_esp(gpointer user_data, const VpndAddr *src, const VpndA
 }
 
 /* ---- receiving ---- */
+
+/* The size of each datagram in a UDP GRO read; 0 when it holds one datagram. */
+static gsize
+read_gro_size(struct msghdr *msg)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+			int size;
+
+			memcpy(&size, CMSG_DATA(c), sizeof(size));
+			return size > 0 ? (gsize)size : 0;
+		}
+	}
+	return 0;
+}
 
 /* The datagram's destination address (ours) from IP_PKTINFO / IPV6_PKTINFO. */
 static gboolean
@@ -337,7 +413,15 @@ dispatch(NetSocket *sock, gsize len, struct msghdr *msg, const struct sockaddr_s
 		return;
 	}
 	local.port = sock->bound.port;
-	if (sock->nat_t)
+	gsize seg = sock->nat_t ? read_gro_size(msg) : 0;
+	if (seg && seg < len) {
+		/* UDP GRO: datagrams of one flow, @seg bytes each but the last */
+		service->counters.received_gro++;
+		service->counters.received += (len - 1) / seg;
+		for (gsize off = 0; off < len; off += seg)
+			dispatch_nat_t(service, service->rxbuf + off, MIN(seg, len - off), &local,
+				       &remote, ifindex);
+	} else if (sock->nat_t)
 		dispatch_nat_t(service, service->rxbuf, len, &local, &remote, ifindex);
 	else if (len == 0)
 		service->counters.dropped[NET_DROP_MALFORMED]++;
@@ -415,6 +499,29 @@ set_int_opt(int fd, int level, int name, int value, const char *what, GError **e
 	g_set_error(error, NET_ERROR, NET_ERROR_SOCKET, "setting %s on a UDP socket: %s", what,
 		    g_strerror(err));
 	return FALSE;
+}
+
+/* Bigger buffers and UDP GRO for the NAT-T socket, which carries ESP. Both only help:
+ * a kernel that refuses them gets the defaults, said once at info level. */
+static void
+set_nat_t_options(int fd)
+{
+	static const struct {
+		int force, plain;
+		const char *name;
+	} bufs[] = { { SO_RCVBUFFORCE, SO_RCVBUF, "SO_RCVBUF" },
+		     { SO_SNDBUFFORCE, SO_SNDBUF, "SO_SNDBUF" } };
+	int size = NET_NAT_T_BUFFER, on = 1;
+
+	for (guint i = 0; i < G_N_ELEMENTS(bufs); i++) {
+		/* the FORCE variant passes net.core.[rw]mem_max with CAP_NET_ADMIN */
+		if (setsockopt(fd, SOL_SOCKET, bufs[i].force, &size, sizeof(size)) < 0 &&
+		    setsockopt(fd, SOL_SOCKET, bufs[i].plain, &size, sizeof(size)) < 0)
+			g_info("%s %d on the NAT-T socket: %s", bufs[i].name, size,
+			       g_strerror(errno));
+	}
+	if (setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) < 0)
+		g_info("UDP_GRO on the NAT-T socket: %s", g_strerror(errno));
 }
 
 static gboolean
@@ -516,6 +623,8 @@ open_socket(NetService *service, const VpndAddr *addr, guint16 port, gboolean na
 	if (!set_options(sock->fd, addr->family, error) || !bind_socket(sock, error) ||
 	    !apply_kernel(service, sock, error))
 		return NULL;
+	if (nat_t)
+		set_nat_t_options(sock->fd);
 	return g_steal_pointer(&sock);
 }
 

@@ -15,6 +15,7 @@
  *   net_service_set_ike_handler(net, engine_on_datagram, engine);
  *   … engine output: net_service_send_ike(net, &local, &remote, data, len, &error);
  *   … VpndKernelEvents.send_esp = net_service_kernel_send_esp, user_data = net
+ *     (and .send_esp_batch calling net_service_send_esp_batch())
  *
  * Everything runs on the thread of the main context that was the thread default at
  * creation. Handlers must not free the service.
@@ -30,6 +31,9 @@ G_BEGIN_DECLS
 
 /* Largest datagram read; UDP payloads never exceed it, so nothing is cut short. */
 #define NET_MAX_DATAGRAM 65536
+/* Socket buffers of the NAT-T sockets: ESP arrives in bursts of a TCP window, and a
+ * datagram the receive buffer has no room for is a TCP retransmit in the tunnel. */
+#define NET_NAT_T_BUFFER (4 * 1024 * 1024)
 /* Datagrams read per socket per main loop wakeup: a flood cannot starve timers and
  * other sockets; the rest is read on the next iteration. */
 #define NET_RX_BURST 64
@@ -55,6 +59,8 @@ typedef struct {
 	guint64 sent_esp;
 	guint64 keepalives_sent;
 	guint64 burst_limited; /* wakeups that stopped at NET_RX_BURST; more may wait */
+	guint64 received_gro;  /* reads that held several datagrams (UDP GRO) */
+	guint64 sent_gso;      /* sends that held several datagrams (UDP GSO) */
 	guint64 dropped[NET_DROP_MAX];
 } NetCounters;
 
@@ -107,6 +113,15 @@ gboolean net_service_send_ike(NetService *service, const VpndAddr *local, const 
  * set, must be the NAT-T port) to @dst. Per-packet: failures are counted, not reported. */
 gboolean net_service_send_esp(NetService *service, const VpndAddr *src, const VpndAddr *dst,
 			      const guint8 *data, gsize len);
+/*
+ * Sends @len bytes of ESP-in-UDP datagrams of @seg_len bytes each (the last may be
+ * shorter; VpndKernelEvents.send_esp_batch has the limits) from @src to @dst, in one
+ * sendmsg() with UDP_SEGMENT; where the kernel refuses that, one datagram at a time
+ * (and from then on always). Failures are counted, not reported.
+ */
+gboolean net_service_send_esp_batch(NetService *service, const VpndAddr *src,
+				    const VpndAddr *dst, const guint8 *data, gsize len,
+				    gsize seg_len);
 /* net_service_send_esp() in the shape of VpndKernelEvents.send_esp; @user_data: service */
 void net_service_kernel_send_esp(gpointer user_data, const VpndAddr *src, const VpndAddr *dst,
 				 const guint8 *data, gsize len);

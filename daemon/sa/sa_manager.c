@@ -19,7 +19,8 @@ typedef struct {
 	ConnConfig *conn;
 	ControlConn *state;
 	GArray *ike_sas; /* guint32 engine ids of this connection's IKE SAs */
-	GArray *sas;     /* SaRef: its child SAs in the kernel */
+	GPtrArray *start_later; /* names of children to create once the IKE SA is up */
+	GArray *sas;            /* SaRef: its child SAs in the kernel */
 	/* what SAs deleted since the connection went up carried: rekeys keep the totals */
 	VpndSaStats gone_in, gone_out;
 } SaConn;
@@ -55,6 +56,7 @@ sa_conn_free(SaConn *c)
 	conn_config_unref(c->conn);
 	control_conn_free(c->state);
 	g_array_unref(c->ike_sas);
+	g_ptr_array_unref(c->start_later);
 	g_array_unref(c->sas);
 	g_free(c);
 }
@@ -79,6 +81,7 @@ sa_conn_new(ConnConfig *conn)
 	c->conn = conn_config_ref(conn);
 	c->state = control_conn_new(conn->name);
 	c->ike_sas = g_array_new(FALSE, FALSE, sizeof(guint32));
+	c->start_later = g_ptr_array_new_with_free_func(g_free);
 	c->sas = g_array_new(FALSE, FALSE, sizeof(SaRef));
 	if (conn->local_addr.family) {
 		g_free(c->state->local_address);
@@ -441,11 +444,27 @@ on_kernel_send_esp(gpointer user_data, const VpndAddr *src, const VpndAddr *dst,
 		net_service_send_esp(mgr->net, src, dst, data, len);
 }
 
+/* Soft: the engine rekeys the child; hard: the kernel dropped it, the engine deletes it. */
+static void
+on_kernel_send_esp_batch(gpointer user_data, const VpndAddr *src, const VpndAddr *dst,
+			 const guint8 *data, gsize len, gsize seg_len)
+{
+	SaManager *mgr = user_data;
+
+	if (mgr->net)
+		net_service_send_esp_batch(mgr->net, src, dst, data, len, seg_len);
+}
+
 static void
 on_kernel_expire(gpointer user_data, const VpndSaId *sa, VpndExpireKind kind)
 {
-	g_message("SA %08x reached its %s lifetime", sa->spi,
-		  kind == VPND_EXPIRE_HARD ? "hard" : "soft");
+	SaManager *mgr = user_data;
+	gboolean hard = kind == VPND_EXPIRE_HARD;
+
+	g_message("SA %08x reached its %s lifetime", sa->spi, hard ? "hard" : "soft");
+	if (!ike_engine_child_expired(mgr->engine, sa->spi, hard, g_get_monotonic_time()))
+		g_info("SA %08x: no child SA of ours", sa->spi);
+	run_actions(mgr);
 }
 
 static gboolean
@@ -455,6 +474,7 @@ open_kernel(SaManager *mgr, GError **error)
 	static const VpndKernelEvents events = {
 		.expire = on_kernel_expire,
 		.send_esp = on_kernel_send_esp,
+		.send_esp_batch = on_kernel_send_esp_batch,
 	};
 
 	if (!p) {
@@ -473,6 +493,20 @@ open_kernel(SaManager *mgr, GError **error)
 
 /* ---- Engine events ---- */
 
+/* The further start_action = start children: CREATE_CHILD_SA on the IKE SA just up. */
+static void
+create_later_children(SaManager *mgr, SaConn *c, guint32 ike_sa_id)
+{
+	for (guint i = 0; i < c->start_later->len; i++) {
+		const char *child = c->start_later->pdata[i];
+
+		if (!ike_engine_create_child(mgr->engine, ike_sa_id, child, g_get_monotonic_time()))
+			g_warning("%s: cannot create child %s on IKE SA %u", c->conn->name, child,
+				  ike_sa_id);
+	}
+	g_ptr_array_set_size(c->start_later, 0);
+}
+
 static void
 do_ike_updown(SaManager *mgr, const IkeAction *a)
 {
@@ -487,9 +521,13 @@ do_ike_updown(SaManager *mgr, const IkeAction *a)
 	if (!c)
 		return;
 	track_ike_sa(c, a->ike_sa_id, a->up);
-	if (a->up)
+	if (a->up) {
+		create_later_children(mgr, c, a->ike_sa_id);
 		publish_state(mgr, c, CONTROL_CONN_ESTABLISHED, NULL, 0);
-	else if (c->ike_sas->len == 0)
+		return;
+	}
+	g_ptr_array_set_size(c->start_later, 0); /* the IKE SA they waited for failed */
+	if (c->ike_sas->len == 0)
 		publish_state(mgr, c, CONTROL_CONN_DOWN,
 			      a->reason == IKE_REASON_DELETED_LOCAL ||
 					      a->reason == IKE_REASON_DELETED_PEER
@@ -509,6 +547,33 @@ do_child_updown(SaManager *mgr, const IkeAction *a)
 	else
 		g_message("%s: CHILD SA %s down: %s", a->conn_name, a->child_name,
 			  ike_reason_to_string(a->reason));
+	if (c)
+		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+}
+
+/* The connection stays up: the new IKE SA takes the old one's place. */
+static void
+do_ike_rekey(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+
+	g_message("%s: IKE SA %u rekeyed, now IKE SA %u", a->conn_name, a->ike_sa_id,
+		  a->new_ike_sa_id);
+	if (!c)
+		return;
+	track_ike_sa(c, a->ike_sa_id, FALSE);
+	track_ike_sa(c, a->new_ike_sa_id, TRUE);
+	control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+}
+
+static void
+do_child_rekey(SaManager *mgr, const IkeAction *a)
+{
+	SaConn *c = find_conn(mgr, a->conn_name);
+
+	g_message("%s: CHILD SA %s rekeyed, SPIs %08x (in) %08x (out), were %08x %08x",
+		  a->conn_name, a->child_name, a->spi_in, a->spi_out, a->old_spi_in,
+		  a->old_spi_out);
 	if (c)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
@@ -548,6 +613,12 @@ do_action(SaManager *mgr, const IkeAction *a)
 	case IKE_ACTION_CHILD_UPDOWN:
 		do_child_updown(mgr, a);
 		break;
+	case IKE_ACTION_IKE_REKEY:
+		do_ike_rekey(mgr, a);
+		break;
+	case IKE_ACTION_CHILD_REKEY:
+		do_child_rekey(mgr, a);
+		break;
 	}
 }
 
@@ -578,6 +649,48 @@ on_ike_datagram(const guint8 *data, gsize len, const VpndAddr *local, const Vpnd
 
 /* ---- Life cycle ---- */
 
+/* ike.KEY as a number from @min to @max; absent leaves @out alone. */
+static gboolean
+read_number(Settings *settings, const char *key, gdouble min, gdouble max, gdouble *out,
+	    GError **error)
+{
+	const char *text = settings_get(settings, key);
+	char *end = NULL;
+	gdouble value;
+
+	if (!text)
+		return TRUE;
+	value = g_ascii_strtod(text, &end);
+	if (end == text || *end || !(value >= min && value <= max)) {
+		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
+			    "%s: \"%s\" is not a number from %g to %g", key, text, min, max);
+		return FALSE;
+	}
+	*out = value;
+	return TRUE;
+}
+
+/* ike.retransmit_{timeout,base,tries}: how long a silent peer is tried (also DPD). */
+static gboolean
+read_retransmit(Settings *settings, IkeEngineConfig *cfg, GError **error)
+{
+	gdouble timeout = 0, base = 0, tries = 0;
+
+	if (!read_number(settings, "ike.retransmit_timeout", 0.05, 3600, &timeout, error) ||
+	    !read_number(settings, "ike.retransmit_base", 1, 10, &base, error) ||
+	    !read_number(settings, "ike.retransmit_tries", 1, 100, &tries, error))
+		return FALSE;
+	if (tries != (guint)tries) {
+		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_SYNTAX,
+			    "ike.retransmit_tries: %g is not a whole number", tries);
+		return FALSE;
+	}
+	cfg->retransmit_timeout_ms = (guint)(timeout * 1000);
+	cfg->retransmit_base = base;
+	cfg->retransmit_tries = (guint)tries;
+	return TRUE;
+}
+
 static gboolean
 open_net(SaManager *mgr, Settings *settings, GError **error)
 {
@@ -602,57 +715,22 @@ kernel_is_tun(SaManager *mgr)
 	return p && g_strcmp0(p->plugin, "kernel-tun") == 0;
 }
 
-/* A number in @key, at least @min (and at most @max); @fallback when unset. */
-static gboolean
-read_number(Settings *settings, const char *key, gdouble min, gdouble max, gdouble fallback,
-	    gdouble *value, GError **error)
-{
-	const char *text = settings_get(settings, key);
-	char *end = NULL;
-
-	*value = fallback;
-	if (!text)
-		return TRUE;
-	*value = g_ascii_strtod(text, &end);
-	if (end == text || *end || *value < min || *value > max) {
-		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
-			    "%s = %s: a number from %g to %g is needed", key, text, min, max);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* ike.retransmit_timeout (seconds), _base and _tries: how long a silent peer is tried. */
-static gboolean
-read_retransmit(Settings *settings, IkeEngineConfig *cfg, GError **error)
-{
-	gdouble timeout, base, tries;
-
-	if (!read_number(settings, "ike.retransmit_timeout", 0.1, 3600, 4.0, &timeout, error) ||
-	    !read_number(settings, "ike.retransmit_base", 1.0, 10, 1.8, &base, error) ||
-	    !read_number(settings, "ike.retransmit_tries", 1, 100, 5, &tries, error))
-		return FALSE;
-	if (tries != (guint)tries) {
-		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
-			    "ike.retransmit_tries = %g: a whole number is needed", tries);
-		return FALSE;
-	}
-	cfg->retransmit_timeout_ms = (guint)(timeout * 1000);
-	cfg->retransmit_base = base;
-	cfg->retransmit_tries = (guint)tries;
-	return TRUE;
-}
-
 SaManager *
 sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **error)
 {
 	g_autoptr(SaManager) mgr = g_new0(SaManager, 1);
 	const char *dir = settings_get_str(settings, "conf_dir", SA_MANAGER_DEFAULT_CONF_DIR);
-	IkeEngineConfig cfg = { .host = host, .psk_lookup = psk_lookup, .psk_data = mgr };
+	IkeEngineConfig cfg = {
+		.host = host,
+		.psk_lookup = psk_lookup,
+		.psk_data = mgr,
+		.half_open_max = (guint)settings_get_int(settings, "ike.half_open_max", 0),
+		.half_open_per_peer = (guint)settings_get_int(settings, "ike.half_open_per_peer", 0),
+		.cookie_threshold = (guint)settings_get_int(settings, "ike.cookie_threshold", 0),
+	};
 
 	if (!read_retransmit(settings, &cfg, error))
 		return NULL;
-
 	mgr->host = host;
 	mgr->control = control;
 	mgr->secrets = conn_secrets_new();
@@ -697,7 +775,10 @@ sa_manager_start(SaManager *mgr)
 		for (guint j = 0; j < c->conn->children->len; j++) {
 			ChildConfig *child = c->conn->children->pdata[j];
 
-			if (child->start_action == CONN_START_START)
+			/* one IKE SA per connection: the first child comes with IKE_AUTH */
+			if (child->start_action == CONN_START_START && c->ike_sas->len)
+				g_ptr_array_add(c->start_later, g_strdup(child->name));
+			else if (child->start_action == CONN_START_START)
 				initiate_child(mgr, c, child->name);
 			else if (child->start_action == CONN_START_TRAP)
 				g_warning("%s: start_action = trap is not supported yet",

@@ -30,7 +30,8 @@ typedef struct SaManager SaManager;
  * (nullable) with @error when vpnd cannot run IKE.
  */
 SaManager *sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **error);
-/* Initiates every child with start_action = start. */
+/* Initiates every child with start_action = start: per connection one IKE SA, the
+ * first such child in IKE_AUTH, the others in CREATE_CHILD_SA once it is up. */
 void sa_manager_start(SaManager *mgr);
 /* Sends a Delete for every IKE SA (best effort), then removes SAs and policies. */
 void sa_manager_free(SaManager *mgr);

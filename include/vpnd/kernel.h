@@ -142,7 +142,19 @@ typedef struct {
 	/* Userspace data planes: an ESP-in-UDP datagram to send from @src to @dst. */
 	void (*send_esp)(gpointer user_data, const VpndAddr *src, const VpndAddr *dst,
 			 const guint8 *data, gsize len);
+	/*
+	 * Userspace data planes, batched: ESP-in-UDP datagrams back to back in @data, each
+	 * @seg_len bytes but the last, which may be shorter; at most VPND_ESP_BATCH_MAX
+	 * datagrams and 65000 bytes. The daemon sends them in one go (UDP GSO) where the
+	 * kernel allows. (nullable: then send_esp per datagram)
+	 */
+	void (*send_esp_batch)(gpointer user_data, const VpndAddr *src, const VpndAddr *dst,
+			       const guint8 *data, gsize len, gsize seg_len);
 } VpndKernelEvents;
+
+/* Limits of VpndKernelEvents.send_esp_batch (those of Linux's UDP_SEGMENT). */
+#define VPND_ESP_BATCH_MAX 64
+#define VPND_ESP_BATCH_BYTES 65000
 
 typedef struct VpndKernel VpndKernel;
 

@@ -11,7 +11,8 @@ struct EspSa {
 	VpndIntegrity *integ;
 	gsize iv_len;
 	gsize icv_len;
-	gsize block;          /* the ciphertext is a multiple of this */
+	gsize block;          /* what we send: the ciphertext is a multiple of this */
+	gsize align;          /* what we accept: a multiple of this (block, or 4 for AEADs) */
 	guint64 seq;          /* outbound: the last sequence number used */
 	EspReplay replay;     /* inbound */
 	EspCounters counters;
@@ -42,6 +43,8 @@ esp_sa_new_aead(guint32 spi, gboolean esn, guint32 replay_window, VpndAead *aead
 	 * packets (bench/RESULTS.md, esp-packet), for at most 12 more bytes on the wire.
 	 */
 	sa->block = aead->id == VPND_ENCR_CHACHA20_POLY1305 ? 4 : 16;
+	/* the peer may well pad to 4 bytes only (RFC 4106 §3.2; strongSwan does) */
+	sa->align = 4;
 	return sa;
 }
 
@@ -56,6 +59,7 @@ esp_sa_new_cipher(guint32 spi, gboolean esn, guint32 replay_window, VpndCipher *
 	sa->iv_len = cipher->iv_len;
 	sa->icv_len = integ->icv_len;
 	sa->block = MAX(cipher->block_size, 4);
+	sa->align = sa->block;
 	return sa;
 }
 
@@ -245,7 +249,7 @@ esp_sa_open(EspSa *sa, guint8 *buf, gsize len, gint64 now, gsize *offset, gsize 
 	if (len < head + ESP_TRAILER_LEN + sa->icv_len)
 		return drop(sa, ESP_DROP_MALFORMED);
 	gsize ct_len = len - head - sa->icv_len;
-	if (ct_len % sa->block != 0)
+	if (ct_len % sa->align != 0)
 		return drop(sa, ESP_DROP_MALFORMED);
 
 	switch (esp_replay_check(&sa->replay, get_be32(buf + 4), &seq)) {

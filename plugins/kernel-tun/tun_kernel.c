@@ -91,7 +91,7 @@ tun_create(VpndKernel *k, const char *name, GError **error)
 			    "TUN device \"%s\" has no index: %s", k->name, g_strerror(errno));
 		return FALSE;
 	}
-	return tun_netlink_link_up(k->nl, k->ifindex, k->mtu, error);
+	return tun_netlink_link_up(k->nl, k->ifindex, k->mtu, TUN_TXQUEUELEN, error);
 }
 
 /* ---- Routes: one per prefix of each outbound SA's remote selectors, counted --------- */
@@ -433,6 +433,31 @@ on_tun_readable(gint fd, GIOCondition condition, gpointer data)
 
 /* ---- Inbound: ESP -> TUN ------------------------------------------------------------- */
 
+static const char *
+esp_result_name(EspResult r)
+{
+	switch (r) {
+	case ESP_DROP_MALFORMED:
+		return "malformed";
+	case ESP_DROP_REPLAY:
+		return "replayed";
+	case ESP_DROP_TOO_OLD:
+		return "too-old";
+	case ESP_DROP_AUTH:
+		return "auth";
+	case ESP_DROP_PADDING:
+		return "padding";
+	case ESP_DROP_DUMMY:
+		return "dummy";
+	case ESP_DROP_EXHAUSTED:
+		return "exhausted";
+	case ESP_OK:
+	case ESP_N_RESULTS:
+		break;
+	}
+	return "unknown";
+}
+
 /* An authentic packet from another address or port than the SA's peer: report once. */
 static gboolean
 mapping_changed(TunSa *sa, const VpndAddr *src)
@@ -469,12 +494,17 @@ tun_esp_input(VpndKernel *k, const VpndAddr *src, const VpndAddr *dst, guint8 *d
 	TunSa *sa = tun_table_lookup_in(k->table, get_be32(data));
 	if (!sa || sa->hard_expired) {
 		tun_table_count_drop(k->table, TUN_DROP_UNKNOWN_SPI);
+		/* the counter's name and value: what tests and admins read without a listing */
+		g_debug("ESP dropped: unknown SPI %08x (drops.unknown-spi = %" G_GUINT64_FORMAT ")",
+			get_be32(data), tun_table_get_drops(k->table, TUN_DROP_UNKNOWN_SPI));
 		return;
 	}
 	gint64 now = g_get_monotonic_time();
 	EspResult result = esp_sa_open(sa->esp, data, len, now, &offset, &inner_len, &next);
 	if (result != ESP_OK) {
-		g_debug("SA %08x: ESP dropped: %s", sa->id.spi, esp_result_to_string(result));
+		g_debug("SA %08x: ESP dropped: %s (sa.in.%08x.drops.%s = %" G_GUINT64_FORMAT ")",
+			sa->id.spi, esp_result_to_string(result), sa->id.spi,
+			esp_result_name(result), esp_sa_get_counters(sa->esp)->drops[result]);
 		return;
 	}
 	/* authentic from here */
@@ -809,31 +839,6 @@ tun_enable_udp_encap(VpndKernel *k, int fd, int family, GError **error)
 	/* only used when the daemon gave no send_esp: we send through its socket */
 	k->encap_fd[family == AF_INET6] = fd;
 	return TRUE;
-}
-
-static const char *
-esp_result_name(EspResult r)
-{
-	switch (r) {
-	case ESP_DROP_MALFORMED:
-		return "malformed";
-	case ESP_DROP_REPLAY:
-		return "replayed";
-	case ESP_DROP_TOO_OLD:
-		return "too-old";
-	case ESP_DROP_AUTH:
-		return "auth";
-	case ESP_DROP_PADDING:
-		return "padding";
-	case ESP_DROP_DUMMY:
-		return "dummy";
-	case ESP_DROP_EXHAUSTED:
-		return "exhausted";
-	case ESP_OK:
-	case ESP_N_RESULTS:
-		break;
-	}
-	return "unknown";
 }
 
 static void

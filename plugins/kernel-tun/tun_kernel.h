@@ -17,6 +17,10 @@ G_BEGIN_DECLS
 #define TUN_MAX_MTU 65000
 #define TUN_SPI_MIN 256 /* below: reserved by IANA (RFC 4303 §2.1) */
 #define TUN_SPI_RESERVATION_USEC (120 * G_USEC_PER_SEC) /* get_spi without add_sa */
+/* Packets the TUN queues for us to read. The TUN drops what overflows it (TCP's own
+ * queue limits do not see it), and each drop is a TCP retransmit: room for a burst of a
+ * TCP window at the rates vpnd reaches. */
+#define TUN_TXQUEUELEN 2048
 #define TUN_READS_PER_WAKEUP 64                         /* then the main loop runs other sources */
 
 extern const VpndKernelOps tun_kernel_ops;

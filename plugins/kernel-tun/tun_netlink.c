@@ -69,7 +69,7 @@ fail:
 }
 
 gboolean
-tun_netlink_link_up(TunNetlink *nl, guint ifindex, guint mtu, GError **error)
+tun_netlink_link_up(TunNetlink *nl, guint ifindex, guint mtu, guint txqlen, GError **error)
 {
 	char buf[TUN_NETLINK_BUF_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -82,6 +82,7 @@ tun_netlink_link_up(TunNetlink *nl, guint ifindex, guint mtu, GError **error)
 	ifi->ifi_flags = IFF_UP;
 	ifi->ifi_change = IFF_UP;
 	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	mnl_attr_put_u32(nlh, IFLA_TXQLEN, txqlen);
 	return transact(nl, nlh, "setting the TUN link up", error);
 }
 

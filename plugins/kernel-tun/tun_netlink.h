@@ -14,8 +14,9 @@ TunNetlink *tun_netlink_new(GError **error);
 void tun_netlink_free(TunNetlink *nl);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TunNetlink, tun_netlink_free)
 
-/* Sets @mtu and IFF_UP on link @ifindex. */
-gboolean tun_netlink_link_up(TunNetlink *nl, guint ifindex, guint mtu, GError **error);
+/* Sets @mtu, the transmit queue length @txqlen and IFF_UP on link @ifindex. */
+gboolean tun_netlink_link_up(TunNetlink *nl, guint ifindex, guint mtu, guint txqlen,
+			     GError **error);
 /* Adds (replacing any route to the same prefix in the main table) or deletes a route. */
 gboolean tun_netlink_route(TunNetlink *nl, gboolean add, guint ifindex, const TunPrefix *prefix,
 			   GError **error);

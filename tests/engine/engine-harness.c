@@ -54,16 +54,15 @@ peer_psk(gpointer data, const ConnIdentity *local, const ConnIdentity *remote)
 }
 
 static void
-peer_init(Peer *p, guint32 seed, const char *addr, guint tries)
+peer_init(Peer *p, guint32 seed, const char *addr, const IkeEngineConfig *limits)
 {
-	IkeEngineConfig cfg = {
-		.retransmit_tries = tries,
-		.host = host,
-		.random = peer_random,
-		.random_data = p,
-		.psk_lookup = peer_psk,
-		.psk_data = p,
-	};
+	IkeEngineConfig cfg = *limits;
+
+	cfg.host = host;
+	cfg.random = peer_random;
+	cfg.random_data = p;
+	cfg.psk_lookup = peer_psk;
+	cfg.psk_data = p;
 
 	p->rand = g_rand_new_with_seed(seed);
 	p->engine = ike_engine_new(&cfg);
@@ -92,10 +91,18 @@ net_new(guint32 seed)
 Net *
 net_new_with_tries(guint32 seed, guint tries)
 {
+	IkeEngineConfig cfg = { .retransmit_tries = tries };
+
+	return net_new_with_config(seed, &cfg);
+}
+
+Net *
+net_new_with_config(guint32 seed, const IkeEngineConfig *limits)
+{
 	Net *net = g_new0(Net, 1);
 
-	peer_init(&net->a, seed, "192.0.2.1", tries);
-	peer_init(&net->b, seed + 1, "192.0.2.2", tries);
+	peer_init(&net->a, seed, "192.0.2.1", limits);
+	peer_init(&net->b, seed + 1, "192.0.2.2", limits);
 	net->wire = g_queue_new();
 	net->net_rand = g_rand_new_with_seed(seed + 2);
 	net->now = 1000 * G_USEC_PER_SEC;
@@ -156,7 +163,7 @@ timer_key(guint32 id, IkeTimerKind kind)
 {
 	gint64 *k = g_new(gint64, 1);
 
-	*k = (gint64)id << 2 | kind;
+	*k = (gint64)id << 4 | kind;
 	return k;
 }
 
@@ -216,7 +223,7 @@ collect(Net *net, Peer *self, Peer *other)
 			if (a->when < 0)
 				g_hash_table_remove(
 					self->timers,
-					&(gint64){ (gint64)a->ike_sa_id << 2 | a->timer });
+					&(gint64){ (gint64)a->ike_sa_id << 4 | a->timer });
 			else
 				g_hash_table_insert(self->timers, timer_key(a->ike_sa_id, a->timer),
 						    g_memdup2(&a->when, sizeof(a->when)));
@@ -227,6 +234,8 @@ collect(Net *net, Peer *self, Peer *other)
 		case IKE_ACTION_DEL_POLICY:
 		case IKE_ACTION_IKE_UPDOWN:
 		case IKE_ACTION_CHILD_UPDOWN:
+		case IKE_ACTION_IKE_REKEY:
+		case IKE_ACTION_CHILD_REKEY:
 			g_ptr_array_add(self->log, g_ptr_array_steal_index(actions, i--));
 			break;
 		}
@@ -281,8 +290,8 @@ next_timer(Net *net, Peer **who, guint32 *id, IkeTimerKind *kind, gint64 *when)
 				found = TRUE;
 				*when = w;
 				*who = peers[i];
-				*id = (guint32)(*(gint64 *)k >> 2);
-				*kind = (IkeTimerKind)(*(gint64 *)k & 3);
+				*id = (guint32)(*(gint64 *)k >> 4);
+				*kind = (IkeTimerKind)(*(gint64 *)k & 15);
 			}
 		}
 	}
@@ -303,7 +312,7 @@ net_advance(Net *net, gint64 t)
 			break;
 		if (when > net->now)
 			net->now = when;
-		g_hash_table_remove(who->timers, &(gint64){ (gint64)id << 2 | kind });
+		g_hash_table_remove(who->timers, &(gint64){ (gint64)id << 4 | kind });
 		ike_engine_timer(who->engine, id, kind, net->now);
 	}
 	net_flush(net);

@@ -16,7 +16,7 @@ typedef struct {
 	IkeEngine *engine;
 	VpndAddr addr;
 	GPtrArray *log;     /* IkeAction other than SEND and TIMER, in order */
-	GHashTable *timers; /* (sa id << 2 | kind) -> gint64 when */
+	GHashTable *timers; /* (sa id << 4 | kind) -> gint64 when */
 	char *psk;          /* what psk_lookup returns */
 	GRand *rand;        /* SPIs, nonces, IVs */
 	guint sent;
@@ -51,6 +51,8 @@ VpndHost *harness_host(void);
 Net *net_new(guint32 seed);
 /* The same with @tries retransmissions before an SA is given up (0: the default, 5). */
 Net *net_new_with_tries(guint32 seed, guint tries);
+/* The same with both engines' limits from @limits (host, random and PSK are the harness's). */
+Net *net_new_with_config(guint32 seed, const IkeEngineConfig *limits);
 void net_free(Net *net);
 /* A PSK connection from @self to @peer with one child "net" (TS as given, NULL: dynamic). */
 ConnConfig *net_conn(Peer *self, Peer *peer, const char *ike, const char *esp, const char *local_ts,

@@ -4,7 +4,9 @@
  * (tests/engine/interop-charon.sh) until net/ is wired to the engine: binds ADDR:500
  * and ADDR:4500 (non-ESP marker on 4500), feeds datagrams and timers to the engine and
  * prints its events. Exits 0 once a child SA is up (after answering for LINGER s),
- * 1 when the IKE SA goes down first or nothing happens before --timeout.
+ * 1 when the IKE SA goes down first or nothing happens before --timeout. With --rekey
+ * it then rekeys the child, the IKE SA, and the child again (over the new IKE SA), and
+ * exits 0 once all three are done.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,13 +19,14 @@
 #include "core/crypto.h"
 #include "core/plugin_loader.h"
 #include "ike_engine.h"
+#include "ike_sa.h"
 
 #define NON_ESP_MARKER_LEN 4
 
 static char *opt_local, *opt_remote, *opt_local_id, *opt_remote_id, *opt_psk;
 static char *opt_ike = "aes256gcm16-prfsha256-curve25519", *opt_esp = "aes256gcm16";
 static char *opt_local_ts, *opt_remote_ts;
-static gboolean opt_initiate, opt_encap, opt_print_keys;
+static gboolean opt_initiate, opt_encap, opt_print_keys, opt_rekey;
 static gint opt_timeout = 20, opt_linger = 2;
 
 static const GOptionEntry entries[] = {
@@ -40,6 +43,8 @@ static const GOptionEntry entries[] = {
 	{ "encap", 0, 0, G_OPTION_ARG_NONE, &opt_encap, "force UDP encapsulation", NULL },
 	{ "print-keys", 0, 0, G_OPTION_ARG_NONE, &opt_print_keys,
 	  "print child SA keys (throwaway test keys, to compare with the peer's)", NULL },
+	{ "rekey", 0, 0, G_OPTION_ARG_NONE, &opt_rekey,
+	  "once up: rekey the child, the IKE SA, the child again", NULL },
 	{ "timeout", 0, 0, G_OPTION_ARG_INT, &opt_timeout, "seconds", "S" },
 	{ "linger", 0, 0, G_OPTION_ARG_INT, &opt_linger, "seconds after child up", "S" },
 	{ NULL },
@@ -83,6 +88,9 @@ main(int argc, char **argv)
 	int fds[2];
 	gint64 deadline, child_up = 0;
 	int status = 1;
+	/* --rekey: 1 child rekey asked, 2 IKE rekey asked, 3 second child rekey asked, 4 done */
+	int rekey_stage = 0;
+	guint32 child_spi = 0;
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error) || !opt_local || !opt_remote ||
@@ -187,9 +195,39 @@ main(int argc, char **argv)
 				       a->spi_in, a->spi_out);
 				if (a->up && !child_up) {
 					child_up = now;
-					status = 0;
+					status = opt_rekey ? 1 : 0;
+					child_spi = a->spi_in;
+					if (opt_rekey && ike_engine_rekey_child(engine, a->ike_sa_id,
+										child_spi, now))
+						rekey_stage = 1;
 				}
 				break;
+			case IKE_ACTION_CHILD_REKEY:
+				printf("# child %s rekeyed: spi in %08x out %08x (was %08x %08x)\n",
+				       a->child_name, a->spi_in, a->spi_out, a->old_spi_in,
+				       a->old_spi_out);
+				child_spi = a->spi_in;
+				if (rekey_stage == 1 &&
+				    ike_engine_rekey_ike(engine, a->ike_sa_id, now))
+					rekey_stage = 2;
+				else if (rekey_stage == 3) {
+					rekey_stage = 4;
+					status = 0;
+					child_up = now; /* linger from here */
+				}
+				break;
+			case IKE_ACTION_IKE_REKEY: {
+				IkeSa *sa = ike_engine_get_sa(engine, a->new_ike_sa_id);
+
+				printf("# ike rekeyed: %u -> %u, SPIs %016" G_GINT64_MODIFIER
+				       "x_i %016" G_GINT64_MODIFIER "x_r\n",
+				       a->ike_sa_id, a->new_ike_sa_id, sa ? sa->spi_i : 0,
+				       sa ? sa->spi_r : 0);
+				if (rekey_stage == 2 &&
+				    ike_engine_rekey_child(engine, a->new_ike_sa_id, child_spi, now))
+					rekey_stage = 3;
+				break;
+			}
 			case IKE_ACTION_DEL_SA:
 			case IKE_ACTION_ADD_POLICY:
 			case IKE_ACTION_DEL_POLICY:
@@ -197,7 +235,8 @@ main(int argc, char **argv)
 			}
 		}
 		fflush(stdout);
-		if (now > deadline || (child_up && now > child_up + opt_linger * G_USEC_PER_SEC))
+		if (now > deadline || (child_up && now > child_up + opt_linger * G_USEC_PER_SEC &&
+				       (!opt_rekey || rekey_stage == 4)))
 			break;
 		gint64 next = deadline;
 		for (guint k = 0; k < timers->len; k++)

@@ -2,7 +2,9 @@
 # The IKE engine against strongSwan's charon on the wire, through tests/interop/lib.sh:
 # charon (kernel-libipsec, so it forces ESP in UDP) in namespace A, the engine on UDP
 # via ikev2-udp-peer in namespace B. IKEv2 with PSK, both directions: charon initiates,
-# then the engine initiates. Passes when both sides list the IKE SA and child SA.
+# then the engine initiates and rekeys the child, the IKE SA and the child again.
+# Passes when both sides list the IKE SA and child SA (after the rekeys: the new ones,
+# with the same keys).
 # Usage: interop-charon.sh BUILD_DIR. TAP output; exit 77 when not root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,7 +15,7 @@ build=${1:?usage: $0 BUILD_DIR}
 interop_require
 peer_bin=$build/tests/engine/ikev2-udp-peer
 export VPND_PLUGIN_BUILDDIR=$build/plugins
-echo "1..5"
+echo "1..9"
 interop_init
 export INTEROP_LOGLEVEL=${INTEROP_LOGLEVEL:-4}
 A=vpnd-ea-$$ B=vpnd-eb-$$
@@ -33,11 +35,15 @@ run_peer() { # ARGS…: the engine in B, in the background; its pid in $peer
 }
 
 # 1: charon initiates
-run_peer --timeout 15 --linger 3 --print-keys
+run_peer --timeout 15 --linger 4 --print-keys
 sleep 0.3
 interop_swanctl "$A" --initiate --child tun --timeout 15 >"$INTEROP_DIR/initiate.out" 2>&1 ||
 	{ cat "$INTEROP_DIR/initiate.out" "$INTEROP_DIR/peer.out" >&2; interop_fail "charon --initiate"; }
 interop_wait_sa "$A" tun 10
+# charon rekeys the child, then the IKE SA, the engine answering
+interop_swanctl "$A" --rekey --child tun >/dev/null
+sleep 1
+interop_swanctl "$A" --rekey --ike tun >/dev/null
 wait "$peer" || { cat "$INTEROP_DIR/peer.out" >&2; interop_fail "engine (responder) failed"; }
 cp "$INTEROP_DIR/peer.out" "$INTEROP_DIR/peer1.out"
 grep -v '# key' "$INTEROP_DIR/peer.out" | sed 's/^/# /'
@@ -50,9 +56,9 @@ echo "ok 2 - charon's child SA is TUNNEL-in-UDP (NAT detection honoured)"
 
 # charon logs child keys at level 4: its initiator keys are what the engine (responder)
 # installs inbound, its responder keys what the engine sends with
-charon_key() { # "encryption initiator" …: the first such key in charon's log, as hex
-	awk -v want="$1 key =>" '
-		index($0, want) { on = !done; next }
+charon_key() { # "encryption initiator" [last]: the first (last) such key in charon's log
+	awk -v want="$1 key =>" -v last="${2:-}" '
+		index($0, want) { on = !done || last; if (on) out = ""; next }
 		on && match($0, /> +[0-9]+: /) {
 			hex = substr($0, RSTART + RLENGTH, 48); gsub(/[^0-9A-Fa-f]/, "", hex)
 			out = out hex; next }
@@ -66,12 +72,40 @@ have_out=$(awk '$2 == "key" && $3 == "out" { print $4; exit }' "$INTEROP_DIR/pee
 [ -n "$want_in" ] && [ "$want_in" = "$have_in" ] && [ "$want_out" = "$have_out" ] ||
 	interop_fail "child keys differ: charon i->r $want_in r->i $want_out, engine in $have_in out $have_out"
 echo "ok 3 - the child SA keys are the same on both sides (charon's level-4 log)"
+grep -q '# child tun rekeyed' "$INTEROP_DIR/peer1.out" &&
+	grep -q '# ike rekeyed' "$INTEROP_DIR/peer1.out" ||
+	interop_fail "engine (responder): charon's child or IKE rekey did not happen"
+echo "ok 4 - charon rekeys the child SA and the IKE SA, the engine answers both"
 interop_swanctl "$A" --terminate --ike tun --timeout 5 >/dev/null 2>&1 || true
 
-# 2: the engine initiates
-run_peer --initiate --timeout 15 --linger 2
+# 2: the engine initiates, then rekeys: child, IKE SA, child (over the new IKE SA)
+run_peer --initiate --rekey --timeout 20 --linger 2 --print-keys
 wait "$peer" || { cat "$INTEROP_DIR/peer.out" >&2; interop_fail "engine (initiator) failed"; }
-sed 's/^/# /' "$INTEROP_DIR/peer.out"
-echo "ok 4 - the engine initiates: its child SA is up"
+grep -v '# key' "$INTEROP_DIR/peer.out" | sed 's/^/# /'
+grep -q '# child tun up' "$INTEROP_DIR/peer.out" || interop_fail "engine: no child up"
+echo "ok 5 - the engine initiates: its child SA is up"
 interop_wait_sa "$A" tun 5
-echo "ok 5 - charon lists the engine's IKE SA and child SA"
+echo "ok 6 - charon lists the engine's IKE SA and child SA"
+[ "$(grep -c '# child tun rekeyed' "$INTEROP_DIR/peer.out")" = 2 ] &&
+	grep -q '# ike rekeyed' "$INTEROP_DIR/peer.out" || interop_fail "engine: rekeys missing"
+echo "ok 7 - charon answers the engine's child, IKE and child rekeys"
+sas=$(interop_swanctl "$A" --list-sas)
+echo "$sas" | sed 's/^/# /'
+ike_spis=$(awk '/# ike rekeyed/ { print $(NF-1), $NF }' "$INTEROP_DIR/peer.out" | tr -d ',')
+spi_i=${ike_spis%%_i*} spi_r=$(echo "$ike_spis" | awk '{ sub(/_r$/, "", $2); print $2 }')
+child_in=$(awk '/# child tun rekeyed/ { in_ = $7 } END { print in_ }' "$INTEROP_DIR/peer.out")
+child_out=$(awk '/# child tun rekeyed/ { out = $9 } END { print out }' "$INTEROP_DIR/peer.out")
+echo "$sas" | grep -q "${spi_i}_i\*\? *${spi_r}_r" ||
+	interop_fail "charon does not list the rekeyed IKE SA ${spi_i}_i ${spi_r}_r"
+echo "$sas" | grep -A1 "in  *${child_out}," | grep -q "out  *${child_in}," ||
+	interop_fail "charon does not list the rekeyed child SA in $child_out out $child_in"
+echo "ok 8 - charon lists the new IKE SA and child SA only (SPIs $spi_i $spi_r, $child_in)"
+[ "$(echo "$sas" | grep -c ESTABLISHED)" = 1 ] || interop_fail "charon kept the old IKE SA"
+# the engine started the last rekey, so its outbound keys are charon's "initiator" ones
+want_out=$(charon_key "encryption initiator" last)$(charon_key "integrity initiator" last)
+want_in=$(charon_key "encryption responder" last)$(charon_key "integrity responder" last)
+have_out=$(awk '$2 == "key" && $3 == "out" { k = $4 } END { print k }' "$INTEROP_DIR/peer.out")
+have_in=$(awk '$2 == "key" && $3 == "in" { k = $4 } END { print k }' "$INTEROP_DIR/peer.out")
+[ -n "$want_in" ] && [ "$want_in" = "$have_in" ] && [ "$want_out" = "$have_out" ] ||
+	interop_fail "rekeyed child keys differ: charon i->r $want_out r->i $want_in, engine out $have_out in $have_in"
+echo "ok 9 - the rekeyed child SA's keys (from the new IKE SA's SK_d) match charon's"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The connection config model (daemon/config/conn.c): identities and traffic selectors. */
+#include <string.h>
 #include <sys/socket.h>
 
 #include "config/conn.h"
@@ -81,6 +82,34 @@ test_identity_match(void)
 	g_assert_false(conn_identity_matches(fqdn, NULL));
 }
 
+/* A DN matches whatever string types carry its values (strongSwan: all UTF8String). */
+static void
+test_identity_match_dn(void)
+{
+	g_autoptr(ConnIdentity) dn = conn_identity_parse("C=CH, O=vpnd, CN=b", NULL);
+	/* SEQUENCE { SET { SEQ { C, UTF8 "CH" } } SET { SEQ { O, UTF8 "vpnd" } }
+	 * SET { SEQ { CN, UTF8 "b" } } } */
+	static const guint8 utf8[] = { 0x30, 0x28, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55,
+				       0x04, 0x06, 0x0c, 0x02, 'C',  'H',  0x31, 0x0d, 0x30,
+				       0x0b, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c, 0x04, 'v',
+				       'p',  'n',  'd',  0x31, 0x0a, 0x30, 0x08, 0x06, 0x03,
+				       0x55, 0x04, 0x03, 0x0c, 0x01, 'b' };
+	guint8 other[sizeof(utf8)];
+
+	g_autoptr(ConnIdentity) peer = conn_identity_new_from_payload(9, utf8, sizeof(utf8));
+	g_assert_true(conn_identity_matches(dn, peer));
+	memcpy(other, utf8, sizeof(other));
+	other[sizeof(other) - 1] = 'c';
+	g_autoptr(ConnIdentity) cn_c = conn_identity_new_from_payload(9, other, sizeof(other));
+	g_assert_false(conn_identity_matches(dn, cn_c));
+	other[sizeof(other) - 1] = 'b';
+	other[13] = 'D'; /* C=DH */
+	g_autoptr(ConnIdentity) c_dh = conn_identity_new_from_payload(9, other, sizeof(other));
+	g_assert_false(conn_identity_matches(dn, c_dh));
+	g_autoptr(ConnIdentity) cut = conn_identity_new_from_payload(9, utf8, sizeof(utf8) - 1);
+	g_assert_false(conn_identity_matches(dn, cut));
+}
+
 static void
 test_ts(void)
 {
@@ -152,6 +181,7 @@ main(int argc, char **argv)
 	}
 	g_test_add_func("/config/conn/identity/bad", test_identity_bad);
 	g_test_add_func("/config/conn/identity/match", test_identity_match);
+	g_test_add_func("/config/conn/identity/match-dn", test_identity_match_dn);
 	g_test_add_func("/config/conn/ts", test_ts);
 	g_test_add_func("/config/conn/ref", test_config_ref);
 	return g_test_run();

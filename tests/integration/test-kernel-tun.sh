@@ -20,73 +20,14 @@ fi
 BUILD=${VPND_BUILD_ROOT:?}
 PEER=$BUILD/tests/integration/tun-peer
 export VPND_PLUGIN_BUILDDIR=${VPND_PLUGIN_BUILDDIR:-$BUILD/plugins}
-NS1=vpnd-kt1-$$
-NS2=vpnd-kt2-$$
-TMP=$(mktemp -d /tmp/vpnd-kt.XXXXXX)
-PIDS=()
-FAILED=0
-N=0
-
-cleanup() {
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
-	ip netns del "$NS1" 2>/dev/null
-	ip netns del "$NS2" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-in1() { ip netns exec "$NS1" "$@"; }
-in2() { ip netns exec "$NS2" "$@"; }
-
-check() { # description, command…
-	local what=$1
-	shift
-	N=$((N + 1))
-	if "$@" >"$TMP/check.log" 2>&1; then
-		echo "ok $N - $what"
-	else
-		echo "not ok $N - $what"
-		sed 's/^/#   /' "$TMP/check.log"
-		FAILED=1
-	fi
-}
-
-dump_logs() {
-	for f in "$TMP"/*.out "$TMP"/*.err; do
-		[ -s "$f" ] || continue
-		echo "# --- $f"
-		sed 's/^/#   /' "$f"
-	done
-}
-
-die() {
-	echo "Bail out! $*"
-	dump_logs
-	exit 1
-}
+LOG_GLOBS="*.out *.err"
+# shellcheck source=tests/lib/netns.sh
+. "$(dirname "$0")/../lib/netns.sh"
+netns_init kt
 
 setup_namespaces() {
-	ip netns add "$NS1" && ip netns add "$NS2" || die "cannot create namespaces"
-	ip link add kt1 netns "$NS1" type veth peer name kt2 netns "$NS2" || die "no veth"
-	in1 ip addr add 192.0.2.1/24 dev kt1
-	in2 ip addr add 192.0.2.2/24 dev kt2
-	in1 ip addr add 2001:db8::1/64 dev kt1 nodad
-	in2 ip addr add 2001:db8::2/64 dev kt2 nodad
-	in1 ip addr add 10.1.0.1/32 dev lo
+	netns_setup_pair kt1 kt2
 	in1 ip addr add 10.1.5.1/32 dev lo
-	in2 ip addr add 10.2.0.1/32 dev lo
-	in1 ip addr add fd01::1/128 dev lo
-	in2 ip addr add fd02::1/128 dev lo
-	for ns in "$NS1" "$NS2"; do
-		ip -n "$ns" link set lo up
-	done
-	in1 ip link set kt1 up
-	in2 ip link set kt2 up
 }
 
 # start_peer NAME NS ARGS…: tun-peer reading commands from a FIFO (fd in FD_NAME)
@@ -159,119 +100,6 @@ counter_above() { # NAME KEY MIN
 	[ -n "$got" ] && [ "$got" -gt "$3" ] || { echo "$1 $2 = '$got', expected > $3"; return 1; }
 }
 
-pings() { # NS SRC DST
-	ip netns exec "$1" ping -q -c 3 -i 0.2 -W 2 -I "$2" "$3"
-}
-
-no_ping() { # NS SRC DST: not one reply
-	! ip netns exec "$1" ping -q -c 2 -i 0.2 -W 1 -I "$2" "$3"
-}
-
-# capture IFACE OUTFILE: a packet socket in NS2 sorting what crosses the veth, until TERM
-start_capture() {
-	ip netns exec "$NS2" python3 - "$1" "$2" <<'PY' &
-import errno, signal, socket, struct, sys, time
-iface, out = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-s.bind((iface, 0))
-s.settimeout(0.1)
-stop = False
-def on_term(*_):
-    global stop
-    stop = True
-signal.signal(signal.SIGTERM, on_term)
-counts = {"esp": 0, "nd": 0, "other": 0, "icmp-echo": 0, "inner": 0}
-last = {}
-others = []
-inner = (b"\x0a\x01", b"\x0a\x02", b"\xfd\x01", b"\xfd\x02")
-deadline = time.time() + 60
-while not stop and time.time() < deadline:
-    try:
-        frame = s.recv(65535)
-    except socket.timeout:
-        continue
-    except OSError as e:  # ENETDOWN is reported once after a link change: go on
-        if e.errno != errno.ENETDOWN:
-            raise
-        continue
-    ethertype = struct.unpack("!H", frame[12:14])[0]
-    ip = frame[14:]
-    if ethertype == 0x0800:
-        ihl = (ip[0] & 15) * 4
-        proto, src, dst, l4 = ip[9], ip[12:16], ip[16:20], ip[ihl:]
-    elif ethertype == 0x86DD:
-        proto, src, dst, l4 = ip[6], ip[8:24], ip[24:40], ip[40:]
-    else:
-        continue  # ARP
-    if src[:2] in inner or dst[:2] in inner:
-        counts["inner"] += 1
-    if proto in (1, 58) and l4[0] in (0, 8, 128, 129):
-        counts["icmp-echo"] += 1
-    if proto == 17 and struct.unpack("!HH", l4[:4]) == (4500, 4500):
-        counts["esp"] += 1
-        last[dst.hex()] = l4[8:]
-    elif (proto == 58 and l4[0] in (133, 134, 135, 136)) or dst[:2] == b"\xff\x02":
-        counts["nd"] += 1  # the veth's own neighbour discovery and multicast listening
-    else:
-        counts["other"] += 1
-        others.append("%x %d %s > %s" % (ethertype, proto, src.hex(), dst.hex()))
-with open(out + ".tmp", "w") as f:
-    for k, v in counts.items():
-        f.write("%s %d\n" % (k, v))
-    for dst, payload in last.items():
-        f.write("last %s %s\n" % (dst, payload.hex()))
-    for other in others[:10]:
-        f.write("other-packet %s\n" % other)
-import os
-os.rename(out + ".tmp", out)
-PY
-	CAPTURE_PID=$!
-	PIDS+=($CAPTURE_PID)
-	sleep 0.5 # the socket is bound before the traffic starts
-}
-
-stop_capture() {
-	kill -TERM "$CAPTURE_PID"
-	wait "$CAPTURE_PID"
-}
-
-captured() { # FILE KEY
-	awk -v k="$2" '$1 == k { print $2 }' "$1"
-}
-
-capture_clean() { # FILE: ESP seen, nothing else but neighbour discovery
-	local esp other inner echo
-	esp=$(captured "$1" esp)
-	other=$(captured "$1" other)
-	inner=$(captured "$1" inner)
-	echo=$(captured "$1" icmp-echo)
-	echo "esp=$esp other=$other inner=$inner icmp-echo=$echo"
-	grep '^other-packet' "$1"
-	[ "$esp" -gt 0 ] && [ "$other" = 0 ] && [ "$inner" = 0 ] && [ "$echo" = 0 ]
-}
-
-# forge DST HEXPAYLOAD MODE: sends an ESP-in-UDP datagram from NS1 to DST:4500
-forge() {
-	in1 python3 - "$@" <<'PY'
-import os, socket, struct, sys
-dst, payload, mode = sys.argv[1], bytearray(bytes.fromhex(sys.argv[2])), sys.argv[3]
-if mode == "unknown-spi":
-    data = struct.pack("!II", 0x999, 1) + os.urandom(64)
-elif mode == "replay":
-    data = bytes(payload)
-elif mode == "flip-icv":
-    seq = struct.unpack("!I", payload[4:8])[0]
-    payload[4:8] = struct.pack("!I", seq + 1000)  # right of the window: the ICV decides
-    payload[-1] ^= 1
-    data = bytes(payload)
-elif mode == "truncated":
-    data = bytes(payload[:12])
-family = socket.AF_INET6 if ":" in dst else socket.AF_INET
-s = socket.socket(family, socket.SOCK_DGRAM)
-s.sendto(data, (dst, 4500))
-PY
-}
-
 # ---- one scenario: outer family, suite ----------------------------------------------
 
 scenario() { # TAG OUTER1 OUTER2 SUITE [EXTRA-ARG-FOR-NS2-PEER]
@@ -289,7 +117,7 @@ scenario() { # TAG OUTER1 OUTER2 SUITE [EXTRA-ARG-FOR-NS2-PEER]
 		bash -c "ip -n $NS1 route show dev vpnd0 | grep -q '^10.2.0.0/24' &&
 			 ip -n $NS1 -6 route show dev vpnd0 | grep -q '^fd02::/64'"
 
-	start_capture kt2 "$cap"
+	start_capture "$NS2" kt2 "$cap"
 	check "$tag: IPv4 ping 10.1.0.1 -> 10.2.0.1" pings "$NS1" 10.1.0.1 10.2.0.1
 	check "$tag: IPv4 ping 10.2.0.1 -> 10.1.0.1" pings "$NS2" 10.2.0.1 10.1.0.1
 	check "$tag: IPv6 ping fd01::1 -> fd02::1" pings "$NS1" fd01::1 fd02::1
@@ -306,16 +134,15 @@ scenario() { # TAG OUTER1 OUTER2 SUITE [EXTRA-ARG-FOR-NS2-PEER]
 			\$3 != 0' $TMP/b$tag.last | grep ."
 
 	# the last ESP datagram NS1 sent towards NS2 (keyed by destination address, hex)
-	local dst_hex last
-	dst_hex=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).packed.hex())" "$b")
-	last=$(awk -v d="$dst_hex" '$1 == "last" && $2 == d { print $3 }' "$cap")
+	local last
+	last=$(last_esp "$cap" "$b")
 	if [ -z "$last" ]; then
 		check "$tag: an ESP datagram to replay was captured" false
 	else
-		forge "$b" "$last" unknown-spi
-		forge "$b" "$last" replay
-		forge "$b" "$last" flip-icv
-		forge "$b" "$last" truncated
+		forge "$NS1" "$b" "$last" unknown-spi
+		forge "$NS1" "$b" "$last" replay
+		forge "$NS1" "$b" "$last" flip-icv
+		forge "$NS1" "$b" "$last" truncated
 		sleep 0.3
 		command "b$tag" stats
 		check "$tag: unknown SPI dropped and counted" counter_is "b$tag" drops.unknown-spi 1

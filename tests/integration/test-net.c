@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -388,6 +389,79 @@ test_esp_out(Fixture *f, gconstpointer data)
 	assert_bytes(got, esp, sizeof(esp));
 	assert_addr(&from, &src);
 	g_assert_cmpuint(counters(f).sent_esp, ==, 1);
+	close(fd);
+}
+
+/* Five ESP datagrams of a batch: four of 100 bytes and a shorter last one; each byte
+ * tells its datagram and offset apart. */
+#define BATCH_SEG 100
+#define BATCH_LEN (4 * BATCH_SEG + 37)
+
+static void
+fill_batch(guint8 *data)
+{
+	for (gsize i = 0; i < BATCH_LEN; i++)
+		data[i] = (guint8)(i % BATCH_SEG == 0 ? 0xe0 + i / BATCH_SEG : i);
+}
+
+static void
+test_esp_batch_out(Fixture *f, gconstpointer data)
+{
+	guint8 batch[BATCH_LEN];
+	VpndAddr src = addr_port("127.0.0.3", net_service_get_port_nat_t(f->net)), from;
+	int fd = peer_open("127.0.0.1");
+	VpndAddr peer = peer_addr(fd);
+
+	fill_batch(batch);
+	g_assert_true(net_service_send_esp_batch(f->net, &src, &peer, batch, BATCH_LEN, BATCH_SEG));
+	/* the peer reads five datagrams, as if each had been sent alone */
+	for (gsize off = 0; off < BATCH_LEN; off += BATCH_SEG) {
+		g_autoptr(GBytes) got = peer_recv(fd, &from, WAIT_MS);
+		assert_bytes(got, batch + off, MIN(BATCH_SEG, BATCH_LEN - off));
+		assert_addr(&from, &src);
+	}
+	g_assert_cmpuint(counters(f).sent_esp, ==, 5);
+	g_assert_cmpuint(counters(f).sent, ==, 5);
+	/* loopback takes UDP GSO: one send */
+	g_assert_cmpuint(counters(f).sent_gso, ==, 1);
+	close(fd);
+}
+
+/* A peer sending with UDP GSO reaches the service as one UDP GRO read: each datagram
+ * still goes to the ESP handler on its own. */
+static void
+test_esp_batch_in(Fixture *f, gconstpointer data)
+{
+	guint8 batch[BATCH_LEN];
+	VpndAddr to = addr_port("127.0.0.1", net_service_get_port_nat_t(f->net));
+	int fd = peer_open("127.0.0.1");
+	struct sockaddr_storage ss;
+	guint16 seg = BATCH_SEG;
+	union {
+		char buf[CMSG_SPACE(sizeof(guint16))];
+		struct cmsghdr align;
+	} cbuf = { 0 };
+	struct iovec iov = { batch, BATCH_LEN };
+	struct msghdr msg = { .msg_name = &ss, .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	fill_batch(batch);
+	msg.msg_namelen = net_addr_to_sockaddr(&to, &ss);
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	g_assert_cmpint(sendmsg(fd, &msg, 0), ==, BATCH_LEN);
+	wait_received(f, 5);
+	g_assert_cmpuint(f->esp->len, ==, 5);
+	for (guint i = 0; i < 5; i++) {
+		Received *r = g_ptr_array_index(f->esp, i);
+		assert_bytes(r->data, batch + i * BATCH_SEG,
+			     MIN(BATCH_SEG, BATCH_LEN - i * BATCH_SEG));
+	}
+	g_assert_cmpuint(counters(f).received_esp, ==, 5);
+	g_assert_cmpuint(counters(f).received_gro, ==, 1);
 	close(fd);
 }
 
@@ -862,6 +936,8 @@ main(int argc, char **argv)
 	ADD("keepalive-counted", test_keepalive_counted);
 	ADD("esp-in", test_esp_in);
 	ADD("esp-out", test_esp_out);
+	ADD("esp-batch-out", test_esp_batch_out);
+	ADD("esp-batch-in", test_esp_batch_in);
 	ADD("keepalive-interval", test_keepalive_interval);
 	ADD("burst-bounded", test_burst_bounded);
 	ADD("malformed-dropped", test_malformed_dropped);

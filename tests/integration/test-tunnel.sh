@@ -1,13 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# vpnd <-> vpnd: two network namespaces joined by a veth pair (192.0.2.1 and .2),
-# 10.1.0.1 and 10.2.0.1 inside on lo, a vpnd in each with connections from its own
-# conf_dir (PSK, curve25519, aes256gcm16; kernel-tun, so ESP in UDP 4500). NS1
-# initiates at start-up. Checked: the CHILD SA comes up on both sides, ping crosses
-# both ways, the veth carries only UDP 500/4500 between the outer addresses (no inner
-# packet in the clear), and both daemons stop on SIGTERM with exit status 0.
-# Needs root (exit 77 otherwise) and python3 for the packet socket.
+# vpnd <-> vpnd: two network namespaces joined by a veth pair (192.0.2.1/.2 and
+# 2001:db8::1/::2), a vpnd in each with connections from its own conf_dir (PSK,
+# curve25519, aes256gcm16; kernel-tun, so ESP in UDP 4500). Two IKE SAs, one per outer
+# family, each with one CHILD SA carrying an IPv4 and an IPv6 inner pair:
+#   site4 (outer IPv4): 10.1.0.1 <-> 10.2.0.1 and fd01::1 <-> fd02::1
+#   site6 (outer IPv6): 10.1.6.1 <-> 10.2.6.1 and fd01::6 <-> fd02::6
+# so all four combinations of inner and outer family are crossed. NS1 initiates.
+# Checked: both CHILD SAs up on both sides, ping both ways for every combination, the
+# veth carries only UDP 500/4500 between the outer addresses (no inner packet in the
+# clear); forged ESP (unknown SPI, replay, flipped ICV bit) sent to the running daemon
+# over each outer family is dropped and counted (the knl debug log line carries the
+# counter's name and value), and the tunnel still works after; SIGTERM on one side
+# sends Delete: the other side removes its SAs and routes and traffic stops, checked
+# from each side in turn; both daemons exit 0.
+# Needs root (exit 77 otherwise) and python3 for the packet socket and the forgeries.
 set -u
 
 if [ "$(id -u)" != 0 ]; then
@@ -20,73 +28,49 @@ command -v python3 >/dev/null || { echo "python3 missing: run scripts/install-de
 BUILD=${VPND_BUILD_ROOT:?}
 VPND=$BUILD/daemon/vpnd
 PLUGINS=${VPND_PLUGIN_BUILDDIR:-$BUILD/plugins}
-NS1=vpnd-tt1-$$
-NS2=vpnd-tt2-$$
-TMP=$(mktemp -d /tmp/vpnd-tunnel.XXXXXX)
-PIDS=()
-FAILED=0
-N=0
-
-cleanup() {
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
-	ip netns del "$NS1" 2>/dev/null
-	ip netns del "$NS2" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-in1() { ip netns exec "$NS1" "$@"; }
-in2() { ip netns exec "$NS2" "$@"; }
-
-check() { # description, command…
-	local what=$1
-	shift
-	N=$((N + 1))
-	if "$@" >"$TMP/check.log" 2>&1; then
-		echo "ok $N - $what"
-	else
-		echo "not ok $N - $what"
-		sed 's/^/#   /' "$TMP/check.log"
-		FAILED=1
-	fi
-}
-
-dump_logs() {
-	for f in "$TMP"/*.log; do
-		[ -s "$f" ] || continue
-		echo "# --- $f"
-		sed 's/^/#   /' "$f"
-	done
-}
-
-die() {
-	echo "Bail out! $*"
-	dump_logs
-	exit 1
-}
+# shellcheck source=tests/lib/netns.sh
+. "$(dirname "$0")/../lib/netns.sh"
+netns_init tt
 
 setup_namespaces() {
-	ip netns add "$NS1" && ip netns add "$NS2" || die "cannot create namespaces"
-	ip link add tt1 netns "$NS1" type veth peer name tt2 netns "$NS2" || die "no veth"
-	in1 ip addr add 192.0.2.1/24 dev tt1
-	in2 ip addr add 192.0.2.2/24 dev tt2
-	in1 ip addr add 10.1.0.1/32 dev lo
-	in2 ip addr add 10.2.0.1/32 dev lo
-	for ns in "$NS1" "$NS2"; do
-		ip -n "$ns" link set lo up
-	done
-	in1 ip link set tt1 up
-	in2 ip link set tt2 up
+	netns_setup_pair tt1 tt2
+	in1 ip addr add 10.1.6.1/32 dev lo
+	in2 ip addr add 10.2.6.1/32 dev lo
+	in1 ip addr add fd01::6/128 dev lo
+	in2 ip addr add fd02::6/128 dev lo
 }
 
-# write_side NAME LOCAL REMOTE LOCAL_TS REMOTE_TS START_ACTION
+# conn NAME LOCAL REMOTE LOCAL_TS REMOTE_TS START_ACTION: one connection block
+conn() {
+	cat <<CONF
+	$1 {
+		local_addrs = $2
+		remote_addrs = $3
+		proposals = aes256gcm16-prfsha256-curve25519
+		local {
+			auth = psk
+			id = $SIDE.example.org
+		}
+		remote {
+			auth = psk
+			id = %any
+		}
+		children {
+			net${1#site} {
+				local_ts = $4
+				remote_ts = $5
+				esp_proposals = aes256gcm16
+				start_action = $6
+			}
+		}
+	}
+CONF
+}
+
+# write_side NAME START_ACTION LOCAL4 REMOTE4 LOCAL6 REMOTE6 INNER_LOCAL INNER_REMOTE
+# (INNER_*: 1 or 2, the NS whose inner addresses are meant)
 write_side() {
-	local name=$1 dir=$TMP/$1
+	local dir=$TMP/$1 l=$7 r=$8
 	mkdir -p "$dir/conf.d"
 	cat >"$dir/vpnd.conf" <<CONF
 plugins {
@@ -101,32 +85,15 @@ dbus {
 }
 log {
 	default = info
+	knl = debug
 }
 conf_dir = $dir/conf.d
 CONF
-	cat >"$dir/conf.d/site.conf" <<CONF
-connections {
-	site {
-		local_addrs = $2
-		remote_addrs = $3
-		proposals = aes256gcm16-prfsha256-curve25519
-		local {
-			auth = psk
-			id = $name.example.org
-		}
-		remote {
-			auth = psk
-			id = %any
-		}
-		children {
-			net {
-				local_ts = $4
-				remote_ts = $5
-				esp_proposals = aes256gcm16
-				start_action = $6
-			}
-		}
-	}
+	{
+		echo "connections {"
+		SIDE=$1 conn site4 "$3" "$4" "10.$l.0.1/32,fd0$l::1/128" "10.$r.0.1/32,fd0$r::1/128" "$2"
+		SIDE=$1 conn site6 "$5" "$6" "10.$l.6.1/32,fd0$l::6/128" "10.$r.6.1/32,fd0$r::6/128" "$2"
+		cat <<CONF
 }
 secrets {
 	ike-site {
@@ -136,27 +103,37 @@ secrets {
 	}
 }
 CONF
+	} >"$dir/conf.d/site.conf"
 }
 
-# start_vpnd NAME NS: vpnd in NS, log in $TMP/NAME.log, pid in pid_NAME
+# start_vpnd NAME NS: vpnd in NS, log in $TMP/NAME.log (appended), pid in pid_NAME
 start_vpnd() {
 	local name=$1 ns=$2
 	ip netns exec "$ns" "$VPND" --config "$TMP/$name/vpnd.conf" \
-		>"$TMP/$name.log" 2>&1 &
+		>>"$TMP/$name.log" 2>&1 &
 	PIDS+=($!)
 	eval "pid_$name=$!"
 }
 
-# wait_log NAME PATTERN SECONDS
+# wait_log NAME PATTERN SECONDS [COUNT [AFTER]]: COUNT (1) lines matching PATTERN in
+# NAME's log past its first AFTER (0) lines
 wait_log() {
 	for _ in $(seq $(($3 * 10))); do
-		grep -q "$2" "$TMP/$1.log" 2>/dev/null && return 0
+		[ "$(tail -n +$((${5:-0} + 1)) "$TMP/$1.log" 2>/dev/null | grep -c -- "$2")" -ge "${4:-1}" ] &&
+			return 0
 		sleep 0.1
 	done
+	echo "$1: fewer than ${4:-1} lines match: $2"
 	return 1
 }
 
-# stop_vpnd NAME: SIGTERM, exit 0 within 5 s, no warning or critical in its log
+log_lines() { # NAME: how long its log is now
+	wc -l <"$TMP/$1.log"
+}
+
+REMOVED='SA [0-9a-f]* \(in\|out\) removed'
+
+# stop_vpnd NAME: SIGTERM, exit 0 within 5 s, no critical or sanitizer report in its log
 stop_vpnd() {
 	local pid rc
 	eval "pid=\$pid_$1"
@@ -172,120 +149,111 @@ stop_vpnd() {
 	[ "$rc" = 0 ] && ! grep -Eq 'CRITICAL|Sanitizer|runtime error' "$TMP/$1.log"
 }
 
-pings() { # NS SRC DST
-	ip netns exec "$1" ping -q -c 3 -i 0.2 -W 2 -I "$2" "$3"
+# both_up: each side reports both CHILD SAs up (COUNT: how many times so far)
+both_up() { # COUNT
+	wait_log a "site4: CHILD SA net4 up" 20 "$1" && wait_log a "site6: CHILD SA net6 up" 10 "$1" &&
+		wait_log b "site4: CHILD SA net4 up" 5 "$1" && wait_log b "site6: CHILD SA net6 up" 5 "$1"
 }
 
-# capture IFACE OUTFILE: a packet socket in NS2 sorting what crosses the veth, until TERM
-start_capture() {
-	ip netns exec "$NS2" python3 - "$1" "$2" <<'PY' &
-import errno, signal, socket, struct, sys, time, os
-iface, out = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-s.bind((iface, 0))
-s.settimeout(0.1)
-stop = False
-def on_term(*_):
-    global stop
-    stop = True
-signal.signal(signal.SIGTERM, on_term)
-counts = {"ike500": 0, "ike4500": 0, "esp": 0, "nd": 0, "other": 0, "inner": 0,
-          "icmp-echo": 0}
-others = []
-outer = (bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2]))
-open(out + ".ready", "w").close()
-deadline = time.time() + 120
-while not stop and time.time() < deadline:
-    try:
-        frame = s.recv(65535)
-    except socket.timeout:
-        continue
-    except OSError as e:
-        if e.errno != errno.ENETDOWN:
-            raise
-        continue
-    ethertype = struct.unpack("!H", frame[12:14])[0]
-    ip = frame[14:]
-    if ethertype == 0x0800:
-        ihl = (ip[0] & 15) * 4
-        proto, src, dst, l4 = ip[9], ip[12:16], ip[16:20], ip[ihl:]
-    elif ethertype == 0x86DD:
-        proto, src, dst, l4 = ip[6], ip[8:24], ip[24:40], ip[40:]
-    else:
-        continue  # ARP
-    if src[:2] in (b"\x0a\x01", b"\x0a\x02") or dst[:2] in (b"\x0a\x01", b"\x0a\x02"):
-        counts["inner"] += 1
-    if proto in (1, 58) and l4[:1] in (b"\x00", b"\x08", b"\x80", b"\x81"):
-        counts["icmp-echo"] += 1
-    ports = struct.unpack("!HH", l4[:4]) if proto == 17 else None
-    if src in outer and dst in outer and ports == (500, 500):
-        counts["ike500"] += 1
-    elif src in outer and dst in outer and ports == (4500, 4500):
-        counts["ike4500" if l4[8:12] == b"\0\0\0\0" else "esp"] += 1
-    elif ethertype == 0x86DD and (proto == 58 or dst[:2] == b"\xff\x02"):
-        counts["nd"] += 1  # the veth's own neighbour discovery and multicast listening
-    else:
-        counts["other"] += 1
-        others.append("%x %d %s > %s" % (ethertype, proto, src.hex(), dst.hex()))
-with open(out + ".tmp", "w") as f:
-    for k, v in counts.items():
-        f.write("%s %d\n" % (k, v))
-    for other in others[:10]:
-        f.write("other-packet %s\n" % other)
-os.rename(out + ".tmp", out)
-PY
-	CAPTURE_PID=$!
-	PIDS+=("$CAPTURE_PID")
-	for _ in $(seq 50); do
-		[ -e "$2.ready" ] && return 0
-		sleep 0.1
-	done
-	die "the capture did not start"
+# all_pings NS: from NS to the other side, every inner/outer combination
+all_pings() {
+	local l r
+	if [ "$1" = "$NS1" ]; then l=1 r=2; else l=2 r=1; fi
+	pings "$1" "10.$l.0.1" "10.$r.0.1" && pings "$1" "fd0$l::1" "fd0$r::1" &&
+		pings "$1" "10.$l.6.1" "10.$r.6.1" && pings "$1" "fd0$l::6" "fd0$r::6"
 }
 
-stop_capture() {
-	kill -TERM "$CAPTURE_PID"
-	wait "$CAPTURE_PID"
+no_pings() { # NS: no reply for any combination
+	local l r
+	if [ "$1" = "$NS1" ]; then l=1 r=2; else l=2 r=1; fi
+	no_ping "$1" "10.$l.0.1" "10.$r.0.1" && no_ping "$1" "fd0$l::1" "fd0$r::1" &&
+		no_ping "$1" "10.$l.6.1" "10.$r.6.1" && no_ping "$1" "fd0$l::6" "fd0$r::6"
 }
 
-captured() { # FILE KEY
-	awk -v k="$2" '$1 == k { print $2 }' "$1"
+# logged NAME TEXT: a line of NAME's log holds TEXT (fixed string)
+logged() {
+	grep -F -- "$2" "$TMP/$1.log" || { echo "$1: no line with: $2"; return 1; }
 }
 
-capture_clean() { # FILE: IKE and ESP between the outer addresses, nothing else
-	local k
-	for k in ike500 ike4500 esp other inner icmp-echo; do
-		printf '%s=%s ' "$k" "$(captured "$1" "$k")"
-	done
-	echo
-	grep '^other-packet' "$1"
-	[ "$(captured "$1" ike500)" -gt 0 ] && [ "$(captured "$1" esp)" -gt 0 ] &&
-		[ "$(captured "$1" other)" = 0 ] && [ "$(captured "$1" inner)" = 0 ] &&
-		[ "$(captured "$1" icmp-echo)" = 0 ]
+esp_both_families() { # CAPTURE
+	[ -n "$(last_esp "$1" 192.0.2.2)" ] && [ -n "$(last_esp "$1" 2001:db8::2)" ]
+}
+
+deleted_by_peer() { # NAME AFTER: both CHILD SAs went down on the peer's Delete
+	wait_log "$1" "site4: CHILD SA net4 down: deleted by peer" 5 1 "$2" &&
+		wait_log "$1" "site6: CHILD SA net6 down: deleted by peer" 5 1 "$2"
+}
+
+# sa_in NAME CHILD: the inbound SPI from "CHILD SA CHILD up, SPIs IN (in) OUT (out)"
+sa_in() {
+	sed -n "s/.*CHILD SA $2 up, SPIs \([0-9a-f]*\) (in).*/\1/p" "$TMP/$1.log" | tail -1
+}
+
+# forgeries OUTER_B CAPTURE CHILD: forged ESP from NS1 to b's OUTER_B, then b's counters
+forgeries() {
+	local outer=$1 last spi tag=$3
+	last=$(last_esp "$2" "$outer")
+	spi=$(sa_in b "$3")
+	if [ -z "$last" ] || [ -z "$spi" ]; then
+		check "$tag: an ESP datagram to $outer was captured" false
+		return
+	fi
+	forge "$NS1" "$outer" "$last" unknown-spi
+	forge "$NS1" "$outer" "$last" replay
+	forge "$NS1" "$outer" "$last" flip-icv
+	check "$tag: replayed packet dropped and counted" \
+		wait_log b "sa.in.$spi.drops.replayed = 1)" 3
+	check "$tag: flipped ICV bit dropped and counted" \
+		wait_log b "sa.in.$spi.drops.auth = 1)" 3
 }
 
 [ -x "$VPND" ] || die "no vpnd at $VPND"
 setup_namespaces
-write_side a 192.0.2.1 192.0.2.2 10.1.0.1/32 10.2.0.1/32 start
-write_side b 192.0.2.2 192.0.2.1 10.2.0.1/32 10.1.0.1/32 none
-start_capture tt2 "$TMP/capture"
+write_side a start 192.0.2.1 192.0.2.2 2001:db8::1 2001:db8::2 1 2
+write_side b none 192.0.2.2 192.0.2.1 2001:db8::2 2001:db8::1 2 1
+start_capture "$NS2" tt2 "$TMP/capture"
 
 start_vpnd b "$NS2"
 wait_log b "running" 10 || die "vpnd b did not start"
 start_vpnd a "$NS1"
-check "a: CHILD SA up" wait_log a "CHILD SA net up" 20
-check "b: CHILD SA up" wait_log b "CHILD SA net up" 5
-grep -q "CHILD SA net up" "$TMP/a.log" || die "no tunnel"
+check "both CHILD SAs up on both sides" both_up 1
+grep -q "CHILD SA net4 up" "$TMP/a.log" || die "no tunnel"
 
-check "ping 10.1.0.1 -> 10.2.0.1 through the tunnel" pings "$NS1" 10.1.0.1 10.2.0.1
-check "ping 10.2.0.1 -> 10.1.0.1 through the tunnel" pings "$NS2" 10.2.0.1 10.1.0.1
+check "ping NS1 -> NS2: IPv4 and IPv6 inside IPv4 and inside IPv6" all_pings "$NS1"
+check "ping NS2 -> NS1: IPv4 and IPv6 inside IPv4 and inside IPv6" all_pings "$NS2"
 stop_capture
 check "the veth carried only UDP 500/4500 between the outer addresses" \
-	capture_clean "$TMP/capture"
+	capture_clean "$TMP/capture" ike500 esp
+check "... ESP over both outer families" esp_both_families "$TMP/capture"
 
+# forged ESP into the running daemon b, over each outer family
+forgeries 192.0.2.2 "$TMP/capture" net4
+forgeries 2001:db8::2 "$TMP/capture" net6
+check "unknown SPIs dropped and counted (one per outer family)" \
+	wait_log b "(drops.unknown-spi = 2)" 3
+check "the tunnel still works after the forgeries" all_pings "$NS1"
+
+# Delete from NS1's side: vpnd a stops (it sends Delete), b removes all four SAs
+b_lines=$(log_lines b)
 check "vpnd a stops on SIGTERM with status 0" stop_vpnd a
+check "b removed its SAs on a's Delete" wait_log b "$REMOVED" 5 4 "$b_lines"
+check "... told by a's Delete" deleted_by_peer b "$b_lines"
+check "b removed its routes into the tunnel" \
+	bash -c "[ -z \"\$(ip -n $NS2 route show dev vpnd0; ip -n $NS2 -6 route show dev vpnd0 | grep -v '^fe80')\" ]"
+check "no traffic from b after the delete" no_pings "$NS2"
+check "b's vpnd is still running" kill -0 "$pid_b"
+
+# and from NS2's side: a comes back, the tunnel with it, then b stops
+start_vpnd a "$NS1"
+check "both CHILD SAs up again" both_up 2
+check "ping NS2 -> NS1 through the new SAs" all_pings "$NS2"
+a_lines=$(log_lines a)
 check "vpnd b stops on SIGTERM with status 0" stop_vpnd b
-PIDS=()
+check "a removed its SAs on b's Delete" wait_log a "$REMOVED" 5 4 "$a_lines"
+check "... told by b's Delete" deleted_by_peer a "$a_lines"
+check "no traffic from a after the delete" no_pings "$NS1"
+check "vpnd a stops on SIGTERM with status 0 (again)" stop_vpnd a
+PIDS=("$CAPTURE_PID")
 
 [ "$FAILED" = 0 ] && [ -z "${VPND_TEST_VERBOSE:-}" ] || dump_logs
 echo "1..$N"

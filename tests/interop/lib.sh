@@ -33,6 +33,7 @@ declare -ga INTEROP_NETNS=()       # namespaces we created, deleted at cleanup
 declare -ga INTEROP_PIDS=()        # processes we started, killed at cleanup
 declare -ga INTEROP_CLEANUP_HOOKS=() # commands run first at cleanup
 declare -gA INTEROP_CHARON_PID=()  # NS -> pid of its charon
+declare -gA INTEROP_VPND_PID=()    # NS -> pid of its vpnd
 declare -gA INTEROP_ADDR=()        # NS -> outer address
 declare -gA INTEROP_INNER=()       # NS -> inner address
 declare -gA INTEROP_SUBNET=()      # NS -> inner subnet
@@ -43,6 +44,10 @@ interop_log() { echo "# interop: $*" >&2; }
 interop_fail() {
 	echo "interop: FAIL: $*" >&2
 	local ns
+	for ns in "${!INTEROP_VPND_PID[@]}"; do
+		echo "----- vpnd log of $ns (last 40 lines) -----" >&2
+		tail -n 40 "$INTEROP_DIR/$ns/vpnd.log" >&2
+	done
 	for ns in "${!INTEROP_CHARON_PID[@]}"; do
 		[ -f "$INTEROP_DIR/$ns/charon.log" ] || continue
 		echo "----- charon log of $ns (last 40 lines) -----" >&2
@@ -122,6 +127,9 @@ interop_teardown() {
 	INTEROP_CLEANUP_HOOKS=()
 	for ns in "${!INTEROP_CHARON_PID[@]}"; do
 		interop_charon_stop "$ns"
+	done
+	for ns in "${!INTEROP_VPND_PID[@]}"; do
+		interop_vpnd_stop "$ns"
 	done
 	for pid in "${INTEROP_PIDS[@]}"; do
 		interop_kill_pid "$pid"
@@ -206,6 +214,7 @@ charon {
 	dos_protection = no
 	install_virtual_ip = no
 	retransmit_tries = 3
+	${INTEROP_CHARON_SETTINGS:-}
 	syslog {
 		daemon {
 			default = -1
@@ -357,4 +366,71 @@ interop_normalize_sas() {
 		-e 's/[0-9a-f]{16}_i/SPI_i/; s/[0-9a-f]{16}_r/SPI_r/' \
 		-e 's/[0-9]+s ago/Ns ago/g; s/(rekeying|expires) in [0-9]+s/\1 in Ns/g' \
 		-e 's/^( +(in|out) +)[0-9a-f]{8}, +[0-9]+ bytes, +[0-9]+ packets.*/\1SPI, N bytes, N packets/'
+}
+
+# ---- vpnd as the peer ----
+#
+# INTEROP_VPND (the vpnd program) and INTEROP_VPND_PLUGINS (its plugin folder) must be
+# set. vpnd needs no mount namespace: every path it uses comes from its vpnd.conf.
+
+# interop_vpnd_start NS CONF [SETTINGS]: starts vpnd in NS with CONF (swanctl.conf
+# syntax) as the only file of its conf_dir and SETTINGS (vpnd.conf lines) appended to
+# its vpnd.conf; waits (<= 5 s) until it runs. Its log: STATE/NS/vpnd.log (appended).
+interop_vpnd_start() {
+	local ns=$1 conf=$2 extra=${3:-} dir=$INTEROP_DIR/$1 pid _
+	[ -z "${INTEROP_VPND_PID[$ns]:-}" ] || interop_fail "vpnd already runs in $ns"
+	[ -x "${INTEROP_VPND:-}" ] || interop_fail "INTEROP_VPND (${INTEROP_VPND:-unset}) is no program"
+	rm -rf "$dir/conf.d"
+	mkdir -p "$dir/conf.d"
+	cp "$conf" "$dir/conf.d/site.conf"
+	cat >"$dir/vpnd.conf" <<VPNDCONF
+plugins {
+	dir = ${INTEROP_VPND_PLUGINS:?}
+	load = crypto-gnutls kernel-tun
+}
+vici {
+	socket = unix://$dir/vpnd.vici
+}
+dbus {
+	enable = no
+}
+log {
+	default = ${INTEROP_VPND_LOGLEVEL:-info}
+}
+conf_dir = $dir/conf.d
+$extra
+VPNDCONF
+	: >"$dir/vpnd.log"
+	ip netns exec "$ns" "$INTEROP_VPND" --config "$dir/vpnd.conf" </dev/null >"$dir/vpnd.log" 2>&1 &
+	pid=$!
+	INTEROP_VPND_PID[$ns]=$pid
+	for _ in $(seq 1 100); do
+		interop_pid_alive "$pid" || interop_fail "vpnd in $ns exited at start"
+		grep -q "vpnd .* running" "$dir/vpnd.log" && return 0
+		sleep 0.05
+	done
+	interop_fail "vpnd in $ns: not running after 5 s"
+}
+
+interop_vpnd_pid() { echo "${INTEROP_VPND_PID[$1]:-}"; }
+
+# interop_vpnd_stop NS: SIGCONT (in case it was frozen), SIGTERM (vpnd sends a Delete
+# for each IKE SA), and waits for it to exit.
+interop_vpnd_stop() {
+	local ns=$1 pid=${INTEROP_VPND_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -CONT "$pid" 2>/dev/null || true
+	interop_kill_pid "$pid"
+	unset "INTEROP_VPND_PID[$ns]"
+}
+
+# interop_vpnd_wait_log NS PATTERN SECONDS: waits until vpnd's log in NS has a line
+# matching PATTERN (grep -E); 1 when none after SECONDS.
+interop_vpnd_wait_log() {
+	local ns=$1 pattern=$2 _
+	for _ in $(seq 1 $(($3 * 20))); do
+		grep -Eq -- "$pattern" "$INTEROP_DIR/$ns/vpnd.log" && return 0
+		sleep 0.05
+	done
+	return 1
 }

@@ -182,6 +182,39 @@ test_bad_padding(void)
 	g_assert_cmpuint(esp_sa_get_counters(rx)->drops[ESP_DROP_PADDING], ==, 1);
 }
 
+/*
+ * AES-GCM needs no padding beyond ESP's 4 bytes (RFC 4106 §3.2) and strongSwan's
+ * libipsec sends just that: such a packet opens although we pad to 16 ourselves.
+ */
+static void
+test_gcm_four_byte_padding(void)
+{
+	const Suite *s = &suites[1]; /* aes256gcm16 */
+	g_autoptr(EspSa) rx = make_sa(s, "gnutls", 0x4000);
+	const HostProvider *p = crypto_find_by_name(host, "gnutls");
+	guint8 key[64], buf[BUF_SIZE], aad[8];
+	const guint8 payload[5] = { 0x45, 1, 2, 3, 4 };
+	const gsize head = 8 + 8, ct_len = 8; /* 5 payload + 1 pad + pad length + next header */
+	gsize off, len;
+	guint8 nh;
+
+	for (guint i = 0; i < sizeof(key); i++)
+		key[i] = (guint8)(i * 7 + (0x4000 >> 12));
+	g_autoptr(VpndAead) aead = crypto_aead_new_from(p, s->encr, key, 36, NULL);
+	const guint8 hdr[16] = { 0, 0, 0x40, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1 };
+	memcpy(buf, hdr, sizeof(hdr));
+	memcpy(buf + head, payload, sizeof(payload));
+	buf[head + 5] = 1;                    /* padding */
+	buf[head + 6] = 1;                    /* pad length */
+	buf[head + 7] = ESP_NEXT_HEADER_IPV4; /* next header */
+	memcpy(aad, buf, 8);
+	g_assert_true(vpnd_aead_encrypt(aead, buf + 8, aad, 8, buf + head, ct_len,
+					buf + head + ct_len));
+	g_assert_cmpint(esp_sa_open(rx, buf, head + ct_len + 16, 0, &off, &len, &nh), ==, ESP_OK);
+	g_assert_cmpmem(buf + off, len, payload, sizeof(payload));
+	g_assert_cmpuint(nh, ==, ESP_NEXT_HEADER_IPV4);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -210,6 +243,7 @@ main(int argc, char **argv)
 		g_test_add_data_func(path, &suites[i], test_drops);
 	}
 	g_test_add_func("/esp/sa/bad-padding", test_bad_padding);
+	g_test_add_func("/esp/sa/gcm-four-byte-padding", test_gcm_four_byte_padding);
 	int status = g_test_run();
 	plugin_loader_free(loader);
 	host_free(host);

@@ -6,6 +6,13 @@
  *   IKE_AUTH        { …, SA, TSi, TSr, [N(USE_TRANSPORT_MODE)] }  -->
  *   CREATE_CHILD_SA { SA, Ni, [KEi], TSi, TSr }  -->
  *                  <--  { SA, [Nr, KEr,] TSi, TSr }  or  <--  { N(TS_UNACCEPTABLE) } …
+ *
+ * Rekeying a child (RFC 7296 §1.3.3): the same with N(REKEY_SA, ESP, old inbound SPI);
+ * the new child takes the old one's reqid (and so its policies), the initiator deletes
+ * the old one once the new one is installed. Both sides rekeying the same child at once
+ * (§2.8.1): both exchanges complete, and the new child made by the exchange with the
+ * lowest of the four nonces is redundant; whoever started that exchange deletes it,
+ * the other side deletes the old child.
  */
 #include <string.h>
 
@@ -24,7 +31,13 @@ typedef struct {
 	VpndKe *ke;                /* CREATE_CHILD_SA with PFS */
 	VpndSecret *gir;
 	guint16 error; /* responder: the notify that refuses the child */
+	guint32 rekey_spi; /* rekey: our inbound SPI of the child replaced */
+	/* initiator of a rekey that collided: the peer's exchange for the same child */
+	guint32 coll_spi; /* our inbound SPI of the child it made */
+	GBytes *coll_ni, *coll_nr;
 } ChildCreateTask;
+
+static const IkeTaskOps child_create_ops;
 
 static IkeReason
 reason_of(guint16 notify)
@@ -107,9 +120,15 @@ install(ChildCreateTask *t, IkeSa *sa)
 }
 
 /* A child that did not come up: report it (the IKE SA is not affected). */
+static void rekey_failed(ChildCreateTask *t, IkeSa *sa, guint16 notify);
+
 static void
 child_failed(ChildCreateTask *t, IkeSa *sa, guint16 notify)
 {
+	if (t->rekey_spi) {
+		rekey_failed(t, sa, notify);
+		return;
+	}
 	if (!t->child)
 		t->child = child_sa_new(sa, t->cfg);
 	ike_sa_log(sa, G_LOG_LEVEL_INFO, "child SA refused: %s",
@@ -138,6 +157,157 @@ compute_gir(ChildCreateTask *t, const IkePayload *ke)
 	return t->gir != NULL;
 }
 
+/* ---- rekeying ---- */
+
+static GArray *
+ts_copy(GArray *ts)
+{
+	GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(VpndTs), ts->len);
+
+	g_array_append_vals(out, ts->data, ts->len);
+	return out;
+}
+
+/* Initiator: the new child inherits the old one's config, reqid and selectors. */
+static gboolean
+start_rekey(ChildCreateTask *t, IkeSa *sa)
+{
+	ChildSa *old = ike_sa_find_child(sa, t->rekey_spi, TRUE);
+
+	if (!old || old->state != CHILD_SA_STATE_INSTALLED)
+		return FALSE;
+	t->cfg = old->cfg;
+	t->child = child_sa_new(sa, old->cfg);
+	t->child->reqid = old->reqid;
+	t->child->rekey_of = old->spi_in;
+	if (!alloc_spi(sa, &t->child->spi_in))
+		return FALSE;
+	t->my_tsi = ts_copy(old->local_ts);
+	t->my_tsr = ts_copy(old->remote_ts);
+	ike_sa_log(sa, G_LOG_LEVEL_INFO, "rekeying CHILD SA %08x_i", old->spi_in);
+	child_sa_set_state(old, CHILD_SA_STATE_REKEYING, IKE_REASON_REKEYED);
+	return TRUE;
+}
+
+static void
+queue_delete(IkeSa *sa, ChildSa *c)
+{
+	ike_sa_queue(sa, IKE_PENDING_DELETE_CHILD, NULL, c->spi_in);
+}
+
+/* Initiator: the new child is installed; which one of old, new, and the peer's goes. */
+static void
+finish_rekey(ChildCreateTask *t, IkeSa *sa, ChildSa *new_child)
+{
+	ChildSa *old = ike_sa_find_child(sa, t->rekey_spi, TRUE);
+	ChildSa *theirs = t->coll_spi ? ike_sa_find_child(sa, t->coll_spi, TRUE) : NULL;
+
+	if (t->coll_spi &&
+	    ike_rekey_lost(t->nonce_i, t->nonce_r, t->coll_ni, t->coll_nr)) {
+		ike_sa_log(sa, G_LOG_LEVEL_INFO, "rekey collision: deleting our redundant %08x_i",
+			   new_child->spi_in);
+		child_sa_set_state(new_child, CHILD_SA_STATE_REKEYED, IKE_REASON_REKEYED);
+		queue_delete(sa, new_child);
+		if (old)
+			child_sa_set_state(old, CHILD_SA_STATE_REKEYED, IKE_REASON_REKEYED);
+		return;
+	}
+	if (theirs) {
+		ike_sa_log(sa, G_LOG_LEVEL_INFO, "rekey collision: the peer deletes %08x_i",
+			   theirs->spi_in);
+		child_sa_set_state(theirs, CHILD_SA_STATE_REKEYED, IKE_REASON_REKEYED);
+	}
+	if (old) {
+		child_sa_set_state(old, CHILD_SA_STATE_REKEYED, IKE_REASON_REKEYED);
+		queue_delete(sa, old);
+	}
+}
+
+/* Initiator: the rekey did not happen; the old child stays (or goes, see below). */
+static void
+rekey_failed(ChildCreateTask *t, IkeSa *sa, guint16 notify)
+{
+	ChildSa *old = ike_sa_find_child(sa, t->rekey_spi, TRUE);
+
+	ike_sa_log(sa, G_LOG_LEVEL_INFO, "rekeying CHILD SA %08x_i failed: %s", t->rekey_spi,
+		   notify ? ike_notify_type_to_string(notify) : "bad response");
+	g_clear_pointer(&t->child, child_sa_free);
+	if (!old || old->state != CHILD_SA_STATE_REKEYING)
+		return;
+	if (t->coll_spi) {
+		/* the peer's rekey of it won: it deletes the old child */
+		child_sa_set_state(old, CHILD_SA_STATE_REKEYED, IKE_REASON_REKEYED);
+		return;
+	}
+	child_sa_set_state(old, CHILD_SA_STATE_INSTALLED, IKE_REASON_ESTABLISHED);
+	if (notify == IKE_NOTIFY_CHILD_SA_NOT_FOUND) {
+		queue_delete(sa, old); /* the peer no longer has it */
+	} else if (notify == IKE_NOTIFY_TEMPORARY_FAILURE) {
+		/* busy (RFC 7296 §2.25): again in a few seconds, randomised against a repeat */
+		gint64 now = ike_engine_now(sa->engine);
+
+		old->rekey_at = now + G_USEC_PER_SEC * 2 +
+				(gint64)ike_engine_random_below(sa->engine, 8 * G_USEC_PER_SEC);
+		ike_engine_update_child_timer(sa);
+	}
+}
+
+/* Responder: the peer rekeys a child we are rekeying too; our task in flight decides. */
+static void
+note_collision(IkeSa *sa, ChildCreateTask *resp, ChildSa *new_child)
+{
+	for (guint i = 0; i < sa->tasks->len; i++) {
+		IkeTask *task = g_ptr_array_index(sa->tasks, i);
+		ChildCreateTask *ours = (ChildCreateTask *)task;
+
+		if (task->ops != &child_create_ops || ours->rekey_spi != resp->rekey_spi)
+			continue;
+		ours->coll_spi = new_child->spi_in;
+		g_clear_pointer(&ours->coll_ni, g_bytes_unref);
+		g_clear_pointer(&ours->coll_nr, g_bytes_unref);
+		ours->coll_ni = g_bytes_ref(resp->nonce_i);
+		ours->coll_nr = g_bytes_ref(resp->nonce_r);
+		return;
+	}
+}
+
+/* Responder: N(REKEY_SA) names one of our children by its outbound SPI. */
+static guint16
+find_rekeyed(ChildCreateTask *t, IkeSa *sa, IkeMsg *msg)
+{
+	IkePayload *n = ike_msg_find_notify(msg, IKE_NOTIFY_REKEY_SA);
+	ChildSa *old;
+	guint32 spi;
+
+	if (!n)
+		return 0;
+	if (n->notify.protocol != IKE_PROTOCOL_ESP || n->notify.spi_len != 4)
+		return IKE_NOTIFY_CHILD_SA_NOT_FOUND;
+	spi = (guint32)n->notify.spi[0] << 24 | (guint32)n->notify.spi[1] << 16 |
+	      (guint32)n->notify.spi[2] << 8 | n->notify.spi[3];
+	old = ike_sa_find_child(sa, spi, FALSE);
+	if (!old)
+		return IKE_NOTIFY_CHILD_SA_NOT_FOUND;
+	if (old->state != CHILD_SA_STATE_INSTALLED && old->state != CHILD_SA_STATE_REKEYING)
+		return IKE_NOTIFY_TEMPORARY_FAILURE; /* already replaced or being deleted */
+	t->rekey_spi = old->spi_in;
+	return 0;
+}
+
+/* Responder: the new child is installed; the old one waits for the peer's Delete. */
+static void
+rekeyed_by_peer(ChildCreateTask *t, IkeSa *sa, ChildSa *new_child)
+{
+	ChildSa *old = ike_sa_find_child(sa, t->rekey_spi, TRUE);
+
+	if (!old)
+		return;
+	if (old->state == CHILD_SA_STATE_REKEYING)
+		note_collision(sa, t, new_child);
+	else
+		child_sa_set_state(old, CHILD_SA_STATE_REKEYED, IKE_REASON_REKEYED);
+}
+
 /* ---- initiator ---- */
 
 static IkeTaskStatus
@@ -148,6 +318,8 @@ child_build_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	guint8 spi[4];
 	IkePayload *sa_pl;
 
+	if (t->rekey_spi && !t->child && !start_rekey(t, sa))
+		return IKE_TASK_FAIL; /* the child is gone or busy: nothing to send */
 	if (!t->cfg)
 		return IKE_TASK_DONE; /* no child requested (childless IKE SA) */
 	if (!t->child) {
@@ -159,6 +331,13 @@ child_build_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 		g_clear_pointer(&t->my_tsr, g_array_unref);
 		t->my_tsi = ike_ts_from_config(t->cfg->local_ts, &sa->local);
 		t->my_tsr = ike_ts_from_config(t->cfg->remote_ts, &sa->remote);
+	}
+	if (t->rekey_spi) {
+		guint8 old[4];
+
+		spi_be(t->rekey_spi, old);
+		ike_msg_add_notify(msg, TRUE, IKE_NOTIFY_REKEY_SA, IKE_PROTOCOL_ESP, old, 4, NULL,
+				   0);
 	}
 	spi_be(t->child->spi_in, spi);
 	sa_pl = ike_msg_add_payload(msg, IKE_PAYLOAD_SA, TRUE);
@@ -232,6 +411,8 @@ child_process_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 		return IKE_TASK_DONE;
 	}
 	install(t, sa);
+	if (t->rekey_spi)
+		finish_rekey(t, sa, c);
 	return IKE_TASK_DONE;
 }
 
@@ -248,10 +429,14 @@ choose_child(ChildCreateTask *t, IkeSa *sa, IkeMsg *msg)
 	guint16 error = IKE_NOTIFY_NO_PROPOSAL_CHOSEN;
 	IkeChosen chosen;
 
+	ChildSa *old = t->rekey_spi ? ike_sa_find_child(sa, t->rekey_spi, TRUE) : NULL;
+
 	if (!sa_pl)
 		return IKE_NOTIFY_NO_PROPOSAL_CHOSEN;
 	for (guint i = 0; i < sa->conn->children->len; i++) {
 		ChildConfig *cfg = g_ptr_array_index(sa->conn->children, i);
+		if (old && old->cfg != cfg)
+			continue; /* a rekey keeps the child's config */
 		g_autoptr(GArray) mine_l = ike_ts_from_config(cfg->local_ts, &sa->local);
 		g_autoptr(GArray) mine_r = ike_ts_from_config(cfg->remote_ts, &sa->remote);
 
@@ -287,7 +472,12 @@ child_process_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 
 	if (t->in_ike_auth && !ike_msg_find(msg, IKE_PAYLOAD_SA))
 		return IKE_TASK_DONE; /* childless (RFC 6023) */
-	t->error = choose_child(t, sa, msg);
+	if (!t->in_ike_auth && ike_msg_is_ike_rekey(msg))
+		return IKE_TASK_DONE; /* ike_rekey.c's */
+	if (!t->in_ike_auth)
+		t->error = find_rekeyed(t, sa, msg);
+	if (!t->error)
+		t->error = choose_child(t, sa, msg);
 	if (!t->error && !t->in_ike_auth) {
 		IkePayload *nonce = ike_msg_find(msg, IKE_PAYLOAD_NONCE);
 		IkePayload *ke = ike_msg_find(msg, IKE_PAYLOAD_KE);
@@ -327,7 +517,9 @@ child_build_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	}
 	if (!c)
 		return IKE_TASK_DONE;
-	c->reqid = ike_engine_next_reqid(sa->engine);
+	ChildSa *old = t->rekey_spi ? ike_sa_find_child(sa, t->rekey_spi, TRUE) : NULL;
+	c->reqid = old ? old->reqid : ike_engine_next_reqid(sa->engine);
+	c->rekey_of = old ? old->spi_in : 0;
 	if (!alloc_spi(sa, &c->spi_in) || !derive_keys(t, sa, FALSE)) {
 		ike_msg_add_notify(msg, TRUE, IKE_NOTIFY_NO_ADDITIONAL_SAS, 0, NULL, 0, NULL, 0);
 		g_clear_pointer(&t->child, child_sa_free);
@@ -348,6 +540,8 @@ child_build_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	if (c->mode == VPND_MODE_TRANSPORT)
 		ike_msg_add_notify(msg, TRUE, IKE_NOTIFY_USE_TRANSPORT_MODE, 0, NULL, 0, NULL, 0);
 	install(t, sa);
+	if (old)
+		rekeyed_by_peer(t, sa, c);
 	return IKE_TASK_DONE;
 }
 
@@ -361,6 +555,8 @@ child_free(IkeTask *task)
 	g_clear_pointer(&t->my_tsr, g_array_unref);
 	g_clear_pointer(&t->nonce_i, g_bytes_unref);
 	g_clear_pointer(&t->nonce_r, g_bytes_unref);
+	g_clear_pointer(&t->coll_ni, g_bytes_unref);
+	g_clear_pointer(&t->coll_nr, g_bytes_unref);
 	vpnd_ke_free(t->ke);
 	vpnd_secret_free(t->gir);
 	g_free(t);
@@ -384,5 +580,14 @@ child_create_task_new(gboolean initiator, ChildConfig *cfg, gboolean in_ike_auth
 	t->task.initiator = initiator;
 	t->cfg = cfg;
 	t->in_ike_auth = in_ike_auth;
+	return &t->task;
+}
+
+IkeTask *
+child_rekey_task_new(guint32 rekey_spi)
+{
+	ChildCreateTask *t = (ChildCreateTask *)child_create_task_new(TRUE, NULL, FALSE);
+
+	t->rekey_spi = rekey_spi;
 	return &t->task;
 }

@@ -15,10 +15,13 @@
 #include "ike_sa.h"
 
 #define NONCE_LEN 32
+/* COOKIE answers taken before giving up (a new one may come after a secret rotation) */
+#define MAX_COOKIES 3
 
 typedef struct {
 	IkeTask task;
 	GBytes *cookie; /* initiator: sent back first after a COOKIE response */
+	guint n_cookies;
 } IkeInitTask;
 
 static GBytes *
@@ -144,11 +147,18 @@ init_process_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	IkePayload *n, *sa_pl, *ke, *nonce;
 	IkeSaPayload *sp;
 
-	if ((n = ike_msg_find_notify(msg, IKE_NOTIFY_COOKIE)) && !t->cookie) {
+	if ((n = ike_msg_find_notify(msg, IKE_NOTIFY_COOKIE))) {
 		gsize len;
 		const guint8 *d = ike_payload_get_data(n, &len);
 
+		/* RFC 7296 §2.6: the same request again, the cookie first */
+		if (len < 1 || len > 64 || ++t->n_cookies > MAX_COOKIES) {
+			ike_task_set_error(task, 0, IKE_REASON_FAILED);
+			return IKE_TASK_FAIL;
+		}
+		g_clear_pointer(&t->cookie, g_bytes_unref);
 		t->cookie = g_bytes_new(d, len);
+		ike_sa_log(sa, G_LOG_LEVEL_INFO, "responder asks for a cookie, retrying");
 		return IKE_TASK_MORE;
 	}
 	if ((n = ike_msg_find_notify(msg, IKE_NOTIFY_INVALID_KE_PAYLOAD)))

@@ -44,6 +44,8 @@ info_build_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	case IKE_PENDING_IKE_INIT:
 	case IKE_PENDING_IKE_AUTH:
 	case IKE_PENDING_CREATE_CHILD:
+	case IKE_PENDING_REKEY_CHILD:
+	case IKE_PENDING_REKEY_IKE:
 		break;
 	}
 	return IKE_TASK_DONE;
@@ -67,6 +69,8 @@ info_process_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	case IKE_PENDING_IKE_INIT:
 	case IKE_PENDING_IKE_AUTH:
 	case IKE_PENDING_CREATE_CHILD:
+	case IKE_PENDING_REKEY_CHILD:
+	case IKE_PENDING_REKEY_IKE:
 		break;
 	}
 	return IKE_TASK_DONE;
@@ -103,6 +107,13 @@ info_build_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	InfoTask *t = (InfoTask *)task;
 
 	if (t->delete_ike) {
+		/* the peer's rekey, which collided with ours, won: its SA takes the children */
+		IkeSa *successor = ike_engine_find_successor(sa->engine, sa);
+
+		if (successor) {
+			ike_sa_move_children(sa, successor);
+			ike_engine_ike_rekeyed(sa->engine, sa, successor);
+		}
 		ike_task_set_error(task, 0, IKE_REASON_DELETED_PEER);
 		return IKE_TASK_DELETE_SA;
 	}
@@ -116,6 +127,9 @@ info_build_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 			continue;
 		if (c->state != CHILD_SA_STATE_DELETING)
 			g_array_append_val(spis, spi);
+		/* the end of a rekey (also one that collided with ours): no "down" */
+		if (child_sa_in_rekey(c))
+			c->replaced = TRUE;
 		ike_sa_remove_child(sa, c, IKE_REASON_DELETED_PEER);
 	}
 	if (!spis->len)
