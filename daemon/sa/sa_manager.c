@@ -173,6 +173,8 @@ reason_to_control_error(IkeReason reason)
 	case IKE_REASON_NO_PROPOSAL:
 	case IKE_REASON_TS_UNACCEPTABLE:
 	case IKE_REASON_INVALID_KE:
+	case IKE_REASON_EXPIRED:
+	case IKE_REASON_REKEYED:
 	case IKE_REASON_FAILED:
 		break;
 	}
