@@ -222,6 +222,16 @@ hook_list_plugins(gpointer user_data)
 	return plugin_loader_list(d->loader);
 }
 
+/* The hooks below run before the IKE runtime exists too (D-Bus reads its state at
+ * start-up): then there is nothing to list and nothing can be loaded yet. */
+static gboolean
+have_sa(Daemon *d, GError **error)
+{
+	if (!d->sa)
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_FAILED, "vpnd is still starting");
+	return d->sa != NULL;
+}
+
 static GPtrArray *
 hook_list_connections(gpointer user_data)
 {
@@ -237,7 +247,7 @@ hook_initiate(gpointer user_data, const char *name, GError **error)
 {
 	Daemon *d = user_data;
 
-	return sa_manager_initiate(d->sa, name, error);
+	return have_sa(d, error) && sa_manager_initiate(d->sa, name, error);
 }
 
 static gboolean
@@ -245,7 +255,85 @@ hook_terminate(gpointer user_data, const char *name, GError **error)
 {
 	Daemon *d = user_data;
 
-	return sa_manager_terminate(d->sa, name, error);
+	return have_sa(d, error) && sa_manager_terminate(d->sa, name, error);
+}
+
+static char **
+hook_load(gpointer user_data, const char *text, const char *origin, GError **error)
+{
+	Daemon *d = user_data;
+
+	return have_sa(d, error) ? sa_manager_load(d->sa, text, origin, error) : NULL;
+}
+
+static gboolean
+hook_unload(gpointer user_data, const char *name, GError **error)
+{
+	Daemon *d = user_data;
+
+	return have_sa(d, error) && sa_manager_unload(d->sa, name, error);
+}
+
+static GPtrArray *
+hook_list_conn_configs(gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	if (!d->sa)
+		return g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
+	return sa_manager_list_conn_configs(d->sa);
+}
+
+static gboolean
+hook_load_shared(gpointer user_data, const char *name, const char *const *owners,
+		 const VpndSecret *secret, GError **error)
+{
+	Daemon *d = user_data;
+
+	return have_sa(d, error) && sa_manager_load_shared(d->sa, name, owners, secret, error);
+}
+
+static gboolean
+hook_unload_shared(gpointer user_data, const char *name, GError **error)
+{
+	Daemon *d = user_data;
+
+	return have_sa(d, error) && sa_manager_unload_shared(d->sa, name, error);
+}
+
+static GStrv
+hook_list_shared(gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	return d->sa ? sa_manager_list_shared(d->sa) : g_new0(char *, 1);
+}
+
+static GPtrArray *
+hook_list_sas(gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	if (!d->sa)
+		return g_ptr_array_new_with_free_func((GDestroyNotify)control_ike_sa_free);
+	return sa_manager_list_sas(d->sa);
+}
+
+static gboolean
+hook_get_counters(gpointer user_data, ControlCounters *counters)
+{
+	Daemon *d = user_data;
+
+	return d->sa && sa_manager_get_counters(d->sa, counters);
+}
+
+static void
+hook_reset_counters(gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	if (d->sa)
+		sa_manager_reset_counters(d->sa);
 }
 
 /* The control API and the VICI socket; without the socket vpnd runs on, unreachable by
@@ -260,6 +348,15 @@ start_control(Daemon *d)
 		.list_connections = hook_list_connections,
 		.initiate = hook_initiate,
 		.terminate = hook_terminate,
+		.load = hook_load,
+		.unload = hook_unload,
+		.list_conn_configs = hook_list_conn_configs,
+		.load_shared = hook_load_shared,
+		.unload_shared = hook_unload_shared,
+		.list_shared = hook_list_shared,
+		.list_sas = hook_list_sas,
+		.get_counters = hook_get_counters,
+		.reset_counters = hook_reset_counters,
 		.user_data = d,
 	};
 	const char *uri = settings_get_str(d->settings, "vici.socket", VICI_DEFAULT_URI);
@@ -280,7 +377,7 @@ start_ike(Daemon *d)
 	g_autoptr(GError) error = NULL;
 
 	d->sa = sa_manager_new(d->host, d->settings, d->control, &error);
-	if (!d->sa) {
+	if (!d->sa || !sa_manager_load_conf_dir(d->sa, &error)) {
 		g_printerr("vpnd: %s\n", error->message);
 		return FALSE;
 	}

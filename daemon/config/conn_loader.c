@@ -270,21 +270,38 @@ conn_loader_parse_conn(const SettingsSection *s, const char *file, GError **erro
 
 /* ---- Secrets ---- */
 
-typedef struct {
-	GPtrArray *ids; /* ConnIdentity */
-	VpndSecret *secret;
-} PskEntry;
-
 struct ConnSecrets {
-	GPtrArray *entries; /* PskEntry */
+	GPtrArray *keys; /* ConnSharedKey, in load order */
 };
 
-static void
-psk_entry_free(PskEntry *e)
+void
+conn_shared_key_free(ConnSharedKey *key)
 {
-	g_ptr_array_unref(e->ids);
-	vpnd_secret_free(e->secret);
-	g_free(e);
+	if (!key)
+		return;
+	g_free(key->name);
+	g_ptr_array_unref(key->owners);
+	vpnd_secret_free(key->secret);
+	g_free(key);
+}
+
+ConnSharedKey *
+conn_shared_key_new(const char *name, const char *const *owners, const VpndSecret *secret,
+		    GError **error)
+{
+	g_autoptr(ConnSharedKey) key = g_new0(ConnSharedKey, 1);
+
+	key->name = g_strdup(name);
+	key->owners = g_ptr_array_new_with_free_func((GDestroyNotify)conn_identity_free);
+	for (guint i = 0; owners && owners[i]; i++) {
+		ConnIdentity *id = conn_identity_parse(owners[i], error);
+
+		if (!id)
+			return NULL;
+		g_ptr_array_add(key->owners, id);
+	}
+	key->secret = vpnd_secret_new_from_data(secret->data, secret->len);
+	return g_steal_pointer(&key);
 }
 
 ConnSecrets *
@@ -292,7 +309,7 @@ conn_secrets_new(void)
 {
 	ConnSecrets *secrets = g_new0(ConnSecrets, 1);
 
-	secrets->entries = g_ptr_array_new_with_free_func((GDestroyNotify)psk_entry_free);
+	secrets->keys = g_ptr_array_new_with_free_func((GDestroyNotify)conn_shared_key_free);
 	return secrets;
 }
 
@@ -301,14 +318,60 @@ conn_secrets_free(ConnSecrets *secrets)
 {
 	if (!secrets)
 		return;
-	g_ptr_array_unref(secrets->entries);
+	g_ptr_array_unref(secrets->keys);
 	g_free(secrets);
 }
 
 guint
 conn_secrets_count(const ConnSecrets *secrets)
 {
-	return secrets->entries->len;
+	return secrets->keys->len;
+}
+
+static gint
+find_key(const ConnSecrets *secrets, const char *name)
+{
+	for (guint i = 0; i < secrets->keys->len; i++) {
+		const ConnSharedKey *key = secrets->keys->pdata[i];
+
+		if (g_strcmp0(key->name, name) == 0)
+			return (gint)i;
+	}
+	return -1;
+}
+
+void
+conn_secrets_take(ConnSecrets *secrets, ConnSharedKey *key)
+{
+	gint at = find_key(secrets, key->name);
+
+	if (at < 0) {
+		g_ptr_array_add(secrets->keys, key);
+		return;
+	}
+	conn_shared_key_free(secrets->keys->pdata[at]);
+	secrets->keys->pdata[at] = key;
+}
+
+gboolean
+conn_secrets_remove(ConnSecrets *secrets, const char *name)
+{
+	gint at = find_key(secrets, name);
+
+	if (at < 0)
+		return FALSE;
+	g_ptr_array_remove_index(secrets->keys, (guint)at);
+	return TRUE;
+}
+
+GStrv
+conn_secrets_list_names(const ConnSecrets *secrets)
+{
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+
+	for (guint i = 0; i < secrets->keys->len; i++)
+		g_strv_builder_add(b, ((const ConnSharedKey *)secrets->keys->pdata[i])->name);
+	return g_strv_builder_end(b);
 }
 
 /* "0x…" is hex, anything else the bytes as written. (nullable) */
@@ -333,33 +396,48 @@ decode_secret(const char *text)
 	return len ? vpnd_secret_new_from_data(text, len) : NULL;
 }
 
-static gboolean
-load_psk(ConnSecrets *secrets, const SettingsSection *s, const char *file, GError **error)
+/* `ike-NAME { id… = …  secret = … }`. (transfer full) */
+static ConnSharedKey *
+parse_psk(const SettingsSection *s, const char *file, GError **error)
 {
 	g_autoptr(GPtrArray) keys = settings_section_list_keys(s);
-	g_autoptr(GPtrArray) ids =
-		g_ptr_array_new_with_free_func((GDestroyNotify)conn_identity_free);
+	g_autoptr(GStrvBuilder) owners = g_strv_builder_new();
 	const char *text = settings_section_get_value(s, "secret");
-	VpndSecret *secret;
+	g_autoptr(VpndSecret) secret = NULL;
+	ConnSharedKey *key;
 
 	for (guint i = 0; i < keys->len; i++) {
-		const char *key = keys->pdata[i];
-		ConnIdentity *id;
-
-		if (!g_str_has_prefix(key, "id"))
-			continue;
-		if (!(id = conn_identity_parse(settings_section_get_value(s, key), error)))
-			return fail_at(error, s, key, file);
-		g_ptr_array_add(ids, id);
+		if (g_str_has_prefix(keys->pdata[i], "id"))
+			g_strv_builder_add(owners, settings_section_get_value(s, keys->pdata[i]));
 	}
 	if (!text)
-		return invalid(error, s, NULL, file, "no secret");
+		return invalid(error, s, NULL, file, "no secret"), NULL;
 	if (!(secret = decode_secret(text)))
-		return invalid(error, s, "secret", file, "empty or bad hex");
-	PskEntry *e = g_new0(PskEntry, 1);
-	e->ids = g_steal_pointer(&ids);
-	e->secret = secret;
-	g_ptr_array_add(secrets->entries, e);
+		return invalid(error, s, "secret", file, "empty or bad hex"), NULL;
+	g_auto(GStrv) list = g_strv_builder_end(owners);
+	key = conn_shared_key_new(settings_section_get_name(s), (const char *const *)list, secret,
+				  error);
+	if (!key)
+		fail_at(error, s, NULL, file);
+	return key;
+}
+
+/* Every `ike…` entry of a `secrets { }` section, appended to @out (ConnSharedKey). */
+static gboolean
+parse_secrets(const SettingsSection *section, const char *file, GPtrArray *out, GError **error)
+{
+	g_autoptr(GPtrArray) list = settings_section_list_sections(section);
+
+	for (guint i = 0; i < list->len; i++) {
+		SettingsSection *s = list->pdata[i];
+		ConnSharedKey *key;
+
+		if (!g_str_has_prefix(settings_section_get_name(s), "ike"))
+			continue; /* eap-, private-, … are not used yet */
+		if (!(key = parse_psk(s, file, error)))
+			return FALSE;
+		g_ptr_array_add(out, key);
+	}
 	return TRUE;
 }
 
@@ -367,26 +445,23 @@ gboolean
 conn_secrets_load_section(ConnSecrets *secrets, const SettingsSection *section, const char *file,
 			  GError **error)
 {
-	g_autoptr(GPtrArray) list = settings_section_list_sections(section);
+	g_autoptr(GPtrArray) keys =
+		g_ptr_array_new_with_free_func((GDestroyNotify)conn_shared_key_free);
 
-	for (guint i = 0; i < list->len; i++) {
-		SettingsSection *s = list->pdata[i];
-
-		if (!g_str_has_prefix(settings_section_get_name(s), "ike"))
-			continue; /* eap-, private-, … are not used yet */
-		if (!load_psk(secrets, s, file, error))
-			return FALSE;
-	}
+	if (!parse_secrets(section, file, keys, error))
+		return FALSE;
+	for (guint i = 0; i < keys->len; i++)
+		conn_secrets_take(secrets, g_steal_pointer(&keys->pdata[i]));
 	return TRUE;
 }
 
 static gboolean
-entry_names(const PskEntry *e, const ConnIdentity *id)
+entry_names(const ConnSharedKey *e, const ConnIdentity *id)
 {
 	if (!id)
 		return FALSE;
-	for (guint i = 0; i < e->ids->len; i++) {
-		const ConnIdentity *mine = e->ids->pdata[i];
+	for (guint i = 0; i < e->owners->len; i++) {
+		const ConnIdentity *mine = e->owners->pdata[i];
 
 		if (!conn_identity_is_any(mine) && conn_identity_matches(mine, id))
 			return TRUE;
@@ -397,24 +472,24 @@ entry_names(const PskEntry *e, const ConnIdentity *id)
 /* Higher is better: both identities named, then one by an entry naming no other; 1: an
  * entry without ids (anyone), 0: no match. */
 static guint
-entry_score(const PskEntry *e, const ConnIdentity *local, const ConnIdentity *remote)
+entry_score(const ConnSharedKey *e, const ConnIdentity *local, const ConnIdentity *remote)
 {
 	guint named = entry_names(e, local) + entry_names(e, remote);
 
 	if (named)
-		return 2 * named + (named == e->ids->len) + 1;
-	return e->ids->len == 0 ? 1 : 0;
+		return 2 * named + (named == e->owners->len) + 1;
+	return e->owners->len == 0 ? 1 : 0;
 }
 
 VpndSecret *
 conn_secrets_lookup_psk(const ConnSecrets *secrets, const ConnIdentity *local,
 			const ConnIdentity *remote)
 {
-	const PskEntry *best = NULL;
+	const ConnSharedKey *best = NULL;
 	guint best_score = 0;
 
-	for (guint i = 0; i < secrets->entries->len; i++) {
-		const PskEntry *e = secrets->entries->pdata[i];
+	for (guint i = 0; i < secrets->keys->len; i++) {
+		const ConnSharedKey *e = secrets->keys->pdata[i];
 		guint score = entry_score(e, local, remote);
 
 		if (score > best_score) {
@@ -425,24 +500,103 @@ conn_secrets_lookup_psk(const ConnSecrets *secrets, const ConnIdentity *local,
 	return best ? vpnd_secret_new_from_data(best->secret->data, best->secret->len) : NULL;
 }
 
-/* ---- Files ---- */
+/* ---- Pools ---- */
+
+void
+conn_pool_def_free(ConnPoolDef *pool)
+{
+	if (!pool)
+		return;
+	g_free(pool->name);
+	g_free(pool->addrs);
+	g_free(pool);
+}
 
 static gboolean
-load_settings(Settings *settings, const char *path, GPtrArray *conns, ConnSecrets *secrets,
-	      GError **error)
+parse_pools(const SettingsSection *section, const char *file, GPtrArray *out, GError **error)
+{
+	g_autoptr(GPtrArray) list = settings_section_list_sections(section);
+
+	for (guint i = 0; i < list->len; i++) {
+		SettingsSection *s = list->pdata[i];
+		const char *addrs = settings_section_get_value(s, "addrs");
+		ConnPoolDef *pool;
+
+		if (!addrs)
+			return invalid(error, s, NULL, file, "no addrs");
+		pool = g_new0(ConnPoolDef, 1);
+		pool->name = g_strdup(settings_section_get_name(s));
+		pool->addrs = g_strdup(addrs);
+		g_ptr_array_add(out, pool);
+	}
+	return TRUE;
+}
+
+/* ---- Texts and files ---- */
+
+void
+conn_load_free(ConnLoad *load)
+{
+	if (!load)
+		return;
+	g_ptr_array_unref(load->conns);
+	g_ptr_array_unref(load->shared);
+	g_ptr_array_unref(load->pools);
+	g_free(load);
+}
+
+static ConnLoad *
+conn_load_new(void)
+{
+	ConnLoad *load = g_new0(ConnLoad, 1);
+
+	load->conns = g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
+	load->shared = g_ptr_array_new_with_free_func((GDestroyNotify)conn_shared_key_free);
+	load->pools = g_ptr_array_new_with_free_func((GDestroyNotify)conn_pool_def_free);
+	return load;
+}
+
+static gboolean
+parse_settings(Settings *settings, const char *origin, ConnLoad *load, GError **error)
 {
 	SettingsSection *c = settings_get_section(settings, "connections");
 	SettingsSection *sec = settings_get_section(settings, "secrets");
+	SettingsSection *pools = settings_get_section(settings, "pools");
 	g_autoptr(GPtrArray) list = c ? settings_section_list_sections(c) : NULL;
 
 	for (guint i = 0; list && i < list->len; i++) {
-		ConnConfig *conn = conn_loader_parse_conn(list->pdata[i], path, error);
+		ConnConfig *conn = conn_loader_parse_conn(list->pdata[i], origin, error);
 
 		if (!conn)
 			return FALSE;
-		g_ptr_array_add(conns, conn);
+		g_ptr_array_add(load->conns, conn);
 	}
-	return !sec || conn_secrets_load_section(secrets, sec, path, error);
+	return (!sec || parse_secrets(sec, origin, load->shared, error)) &&
+	       (!pools || parse_pools(pools, origin, load->pools, error));
+}
+
+ConnLoad *
+conn_loader_parse_text(const char *text, const char *origin, GError **error)
+{
+	g_autoptr(Settings) settings = settings_new();
+	g_autoptr(ConnLoad) load = conn_load_new();
+
+	if (!settings_load_string(settings, text, strlen(text), origin, error) ||
+	    !parse_settings(settings, origin, load, error))
+		return NULL;
+	return g_steal_pointer(&load);
+}
+
+ConnLoad *
+conn_loader_parse_file(const char *path, GError **error)
+{
+	g_autoptr(Settings) settings = settings_new();
+	g_autoptr(ConnLoad) load = conn_load_new();
+
+	if (!settings_load_file(settings, path, error) ||
+	    !parse_settings(settings, path, load, error))
+		return NULL;
+	return g_steal_pointer(&load);
 }
 
 static gint
@@ -451,27 +605,35 @@ compare_names(gconstpointer a, gconstpointer b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-gboolean
-conn_loader_load_dir(const char *dir, GPtrArray *conns, ConnSecrets *secrets, GError **error)
+GStrv
+conn_loader_list_dir(const char *dir)
 {
-	g_autoptr(GError) local = NULL;
-	g_autoptr(GDir) d = g_dir_open(dir, 0, &local);
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
 	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
 	const char *name;
 
-	if (!d)
-		return TRUE; /* no folder, no connections */
-	while ((name = g_dir_read_name(d)))
+	while (d && (name = g_dir_read_name(d)))
 		if (g_str_has_suffix(name, ".conf"))
 			g_ptr_array_add(names, g_build_filename(dir, name, NULL));
 	g_ptr_array_sort(names, compare_names);
-	for (guint i = 0; i < names->len; i++) {
-		g_autoptr(Settings) settings = settings_new();
-		const char *path = names->pdata[i];
+	g_ptr_array_add(names, NULL);
+	return (GStrv)g_ptr_array_steal(names, NULL);
+}
 
-		if (!settings_load_file(settings, path, error) ||
-		    !load_settings(settings, path, conns, secrets, error))
+gboolean
+conn_loader_load_dir(const char *dir, GPtrArray *conns, ConnSecrets *secrets, GError **error)
+{
+	g_auto(GStrv) paths = conn_loader_list_dir(dir);
+
+	for (guint i = 0; paths[i]; i++) {
+		g_autoptr(ConnLoad) load = conn_loader_parse_file(paths[i], error);
+
+		if (!load)
 			return FALSE;
+		g_ptr_array_extend_and_steal(conns, g_steal_pointer(&load->conns));
+		load->conns = g_ptr_array_new();
+		for (guint j = 0; j < load->shared->len; j++)
+			conn_secrets_take(secrets, g_steal_pointer(&load->shared->pdata[j]));
 	}
 	return TRUE;
 }

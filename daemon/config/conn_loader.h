@@ -54,11 +54,56 @@ guint conn_secrets_count(const ConnSecrets *secrets);
 VpndSecret *conn_secrets_lookup_psk(const ConnSecrets *secrets, const ConnIdentity *local,
 				    const ConnIdentity *remote);
 
+/* One PSK as a `secrets { ike-NAME { … } }` entry or a VICI load-shared gives it. */
+typedef struct {
+	char *name;         /* unique among the store's keys ("ike-NAME" from files) */
+	GPtrArray *owners;  /* ConnIdentity; empty: anyone */
+	VpndSecret *secret; /* zeroed when freed */
+} ConnSharedKey;
+
+/* @owners as conn_identity_parse() reads them; @secret is copied. (transfer full) */
+ConnSharedKey *conn_shared_key_new(const char *name, const char *const *owners,
+				   const VpndSecret *secret, GError **error);
+void conn_shared_key_free(ConnSharedKey *key);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ConnSharedKey, conn_shared_key_free)
+
+/* Adds @key (transfer full), replacing a key of the same name. */
+void conn_secrets_take(ConnSecrets *secrets, ConnSharedKey *key);
+/* FALSE if there is no key named @name. */
+gboolean conn_secrets_remove(ConnSecrets *secrets, const char *name);
+/* The keys' names, in load order. (transfer full) */
+GStrv conn_secrets_list_names(const ConnSecrets *secrets);
+
+/* An address pool: `pools { NAME { addrs = … } }` or VICI load-pool. */
+typedef struct {
+	char *name;
+	char *addrs; /* "10.3.0.0/28" or "10.3.0.1-10.3.0.20", as written */
+} ConnPoolDef;
+void conn_pool_def_free(ConnPoolDef *pool);
+
+/* What one swanctl.conf-syntax text defines, in its order; parsed all or nothing. */
+typedef struct {
+	GPtrArray *conns;  /* ConnConfig */
+	GPtrArray *shared; /* ConnSharedKey */
+	GPtrArray *pools;  /* ConnPoolDef */
+} ConnLoad;
+
+/* Parses @text (@origin names it in errors, as FILE:LINE). (transfer full) */
+ConnLoad *conn_loader_parse_text(const char *text, const char *origin, GError **error);
+/* The same for a file; its includes are relative to its folder. (transfer full) */
+ConnLoad *conn_loader_parse_file(const char *path, GError **error);
+void conn_load_free(ConnLoad *load);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ConnLoad, conn_load_free)
+
 /*
  * Reads every *.conf in @dir (sorted by name): connections appended to @conns
  * (ConnConfig), secrets added to @secrets. A missing folder is no error.
  */
 gboolean conn_loader_load_dir(const char *dir, GPtrArray *conns, ConnSecrets *secrets,
 			      GError **error);
+
+/* The *.conf files of @dir, full paths sorted by name; empty if @dir cannot be read.
+ * (transfer full) */
+GStrv conn_loader_list_dir(const char *dir);
 
 G_END_DECLS

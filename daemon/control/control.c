@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <malloc.h>
+#include <string.h>
 
 #include "vpnd-config.h"
 #include "control/control.h"
@@ -42,6 +45,7 @@ struct Control {
 	GMutex lock;
 	GQueue queued;
 	GSource *flush_source;
+	GPtrArray *pools; /* ControlPool, in load order */
 };
 
 static void
@@ -159,6 +163,8 @@ on_log(LogLevel level, const char *domain, const char *message, gpointer user_da
 		queue_line(ctl, &line);
 }
 
+static void control_pool_free(ControlPool *pool);
+
 Control *
 control_new(const ControlHooks *hooks)
 {
@@ -175,6 +181,7 @@ control_new(const ControlHooks *hooks)
 	g_queue_init(&ctl->history);
 	ctl->conn_subs = g_array_new(FALSE, FALSE, sizeof(ConnSub));
 	ctl->log_watch = log_watch_add(on_log, ctl);
+	ctl->pools = g_ptr_array_new_with_free_func((GDestroyNotify)control_pool_free);
 	return ctl;
 }
 
@@ -195,6 +202,7 @@ control_free(Control *ctl)
 	g_queue_clear_full(&ctl->history, queued_line_free);
 	g_array_unref(ctl->subs);
 	g_array_unref(ctl->conn_subs);
+	g_ptr_array_unref(ctl->pools);
 	g_date_time_unref(ctl->started);
 	g_free(ctl);
 }
@@ -218,6 +226,19 @@ get_heap(ControlStats *stats)
 	stats->heap_free = mi.fordblks;
 }
 
+static void
+count_ike_sas(Control *ctl, ControlStats *stats)
+{
+	g_autoptr(GPtrArray) sas = control_list_sas(ctl);
+
+	stats->ikesas_total = sas->len;
+	for (guint i = 0; i < sas->len; i++) {
+		const ControlIkeSa *sa = sas->pdata[i];
+		if (g_str_equal(sa->state, "CREATED") || g_str_equal(sa->state, "CONNECTING"))
+			stats->ikesas_half_open++;
+	}
+}
+
 void
 control_get_stats(Control *ctl, ControlStats *stats)
 {
@@ -232,7 +253,7 @@ control_get_stats(Control *ctl, ControlStats *stats)
 	stats->workers_total = 1;
 	stats->workers_idle = 0;
 	stats->workers_active[CONTROL_PRIO_MEDIUM] = 1;
-	/* no IKE engine yet: no IKE_SAs */
+	count_ike_sas(ctl, stats);
 	stats->plugins = ctl->hooks.list_plugins ? ctl->hooks.list_plugins(ctl->hooks.user_data)
 						 : g_ptr_array_new();
 	get_heap(stats);
@@ -421,7 +442,18 @@ control_load_connections(Control *ctl, const char *text, const char *origin, GEr
 			    "%s: loading connections is not available yet", origin);
 		return NULL;
 	}
-	return ctl->hooks.load(ctl->hooks.user_data, text, origin, error);
+	g_autoptr(GError) local = NULL;
+	char **names = ctl->hooks.load(ctl->hooks.user_data, text, origin, &local);
+
+	if (names)
+		return names;
+	/* a parser's or a loader's error: the text was wrong */
+	if (local->domain != CONTROL_ERROR)
+		g_set_error_literal(error, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
+				    local->message);
+	else
+		g_propagate_error(error, g_steal_pointer(&local));
+	return NULL;
 }
 
 gboolean
@@ -458,4 +490,323 @@ control_publish_conn(Control *ctl, ControlConnEvent event, const ControlConn *co
 		ConnSub sub = g_array_index(ctl->conn_subs, ConnSub, i);
 		sub.func(event, conn, sub.user_data);
 	}
+}
+
+/* ---- Configurations and keys ---- */
+
+GPtrArray *
+control_list_conn_configs(Control *ctl)
+{
+	if (!ctl->hooks.list_conn_configs)
+		return g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
+	return ctl->hooks.list_conn_configs(ctl->hooks.user_data);
+}
+
+static gboolean
+unsupported(GError **error, const char *what)
+{
+	g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_UNSUPPORTED, "%s is not available yet",
+		    what);
+	return FALSE;
+}
+
+gboolean
+control_load_shared(Control *ctl, const char *name, const char *const *owners,
+		    const VpndSecret *secret, GError **error)
+{
+	if (!ctl->hooks.load_shared)
+		return unsupported(error, "loading keys");
+	if (!name || !*name || !secret || !secret->len) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
+			    "a shared key needs a name and a non-empty secret");
+		return FALSE;
+	}
+	return ctl->hooks.load_shared(ctl->hooks.user_data, name, owners, secret, error);
+}
+
+gboolean
+control_unload_shared(Control *ctl, const char *name, GError **error)
+{
+	if (!ctl->hooks.unload_shared)
+		return unsupported(error, "unloading keys");
+	return ctl->hooks.unload_shared(ctl->hooks.user_data, name, error);
+}
+
+GStrv
+control_list_shared(Control *ctl)
+{
+	if (!ctl->hooks.list_shared)
+		return g_new0(char *, 1);
+	return ctl->hooks.list_shared(ctl->hooks.user_data);
+}
+
+/* ---- Pools ---- */
+
+static void
+control_pool_free(ControlPool *pool)
+{
+	g_free(pool->name);
+	g_free(pool->addrs);
+	g_free(pool->base);
+	g_free(pool);
+}
+
+/* @b - @a + 1, saturated at G_MAXUINT32; 0 if @b < @a. */
+static guint32
+addr_span(const guint8 *a, const guint8 *b, gsize len)
+{
+	guint64 diff = 0;
+
+	if (memcmp(a, b, len) > 0)
+		return 0;
+	for (gsize i = 0; i < len; i++) {
+		if (diff > G_MAXUINT32)
+			return G_MAXUINT32;
+		diff = diff * 256 + b[i] - a[i];
+	}
+	return diff >= G_MAXUINT32 ? G_MAXUINT32 : (guint32)diff + 1;
+}
+
+static int
+parse_ip(const char *text, guint8 *out)
+{
+	if (inet_pton(AF_INET, text, out) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, text, out) == 1)
+		return AF_INET6;
+	return 0;
+}
+
+/*
+ * "net/prefix": based at the network address, whose first and last addresses are not
+ * handed out (as charon counts, for IPv6 too); "a-b": both ends included; a single
+ * address: a pool of one.
+ */
+static gboolean
+pool_range(ControlPool *pool, GError **error)
+{
+	g_auto(GStrv) range = g_strsplit(pool->addrs, "-", 2);
+	g_auto(GStrv) cidr = g_strsplit(range[0], "/", 2);
+	guint8 first[16] = { 0 }, last[16] = { 0 };
+	int family = parse_ip(g_strstrip(cidr[0]), first);
+	gsize len = family == AF_INET ? 4 : 16;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (family && range[1] && !cidr[1] && parse_ip(g_strstrip(range[1]), last) == family) {
+		pool->size = addr_span(first, last, len);
+	} else if (family && cidr[1] && !range[1]) {
+		char *end = NULL;
+		guint64 bits = g_ascii_strtoull(cidr[1], &end, 10);
+		guint host_bits = (guint)(len * 8 - MIN(bits, len * 8));
+
+		if (end == cidr[1] || *end || bits > len * 8)
+			family = 0;
+		for (guint i = 0; family && i < len * 8; i++)
+			if (i >= bits)
+				first[i / 8] &= (guint8) ~(0x80 >> (i % 8));
+		pool->size = host_bits >= 32 ? G_MAXUINT32 : 1u << host_bits;
+		if (host_bits >= 2)
+			pool->size -= 2;
+	} else if (family && !range[1] && !cidr[1]) {
+		pool->size = 1;
+	} else {
+		family = 0;
+	}
+	if (!family || pool->size == 0) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
+			    "pool %s: \"%s\" is not an address, a subnet or a range", pool->name,
+			    pool->addrs);
+		return FALSE;
+	}
+	pool->base = g_strdup(inet_ntop(family, first, buf, sizeof(buf)));
+	return TRUE;
+}
+
+static gint
+find_pool(Control *ctl, const char *name)
+{
+	for (guint i = 0; i < ctl->pools->len; i++) {
+		if (g_strcmp0(((ControlPool *)ctl->pools->pdata[i])->name, name) == 0)
+			return (gint)i;
+	}
+	return -1;
+}
+
+gboolean
+control_load_pool(Control *ctl, const char *name, const char *addrs, GError **error)
+{
+	ControlPool *pool = g_new0(ControlPool, 1);
+	gint at;
+
+	pool->name = g_strdup(name);
+	pool->addrs = g_strdup(addrs ? addrs : "");
+	if (!name || !*name || !pool_range(pool, error)) {
+		if (error && !*error)
+			g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
+				    "a pool needs a name");
+		control_pool_free(pool);
+		return FALSE;
+	}
+	at = find_pool(ctl, name);
+	if (at < 0) {
+		g_ptr_array_add(ctl->pools, pool);
+	} else {
+		control_pool_free(ctl->pools->pdata[at]);
+		ctl->pools->pdata[at] = pool;
+	}
+	g_info("pool %s: %s, %u addresses", name, pool->base, pool->size);
+	return TRUE;
+}
+
+gboolean
+control_unload_pool(Control *ctl, const char *name, GError **error)
+{
+	gint at = find_pool(ctl, name);
+
+	if (at < 0) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND, "pool \"%s\" not found",
+			    name);
+		return FALSE;
+	}
+	g_ptr_array_remove_index(ctl->pools, (guint)at);
+	return TRUE;
+}
+
+GPtrArray *
+control_list_pools(Control *ctl)
+{
+	GPtrArray *list = g_ptr_array_sized_new(ctl->pools->len);
+
+	/* not g_ptr_array_copy(): that would take the free function along */
+	for (guint i = 0; i < ctl->pools->len; i++)
+		g_ptr_array_add(list, ctl->pools->pdata[i]);
+	return list;
+}
+
+/* ---- Traffic selectors ---- */
+
+/* The prefix length if [@from, @to] is one subnet, else -1. */
+static gint
+ts_prefix(const guint8 *from, const guint8 *to, gsize len)
+{
+	guint prefix = 0;
+
+	while (prefix < len * 8 && !((from[prefix / 8] ^ to[prefix / 8]) & (0x80 >> (prefix % 8))))
+		prefix++;
+	for (guint i = prefix; i < len * 8; i++) {
+		guint8 bit = 0x80 >> (i % 8);
+		if ((from[i / 8] & bit) || !(to[i / 8] & bit))
+			return -1;
+	}
+	return (gint)prefix;
+}
+
+static void
+append_ts_ports(GString *out, const VpndTs *ts)
+{
+	struct protoent *proto = ts->ip_proto ? getprotobynumber(ts->ip_proto) : NULL;
+	gboolean any_port = ts->from_port == 0 && ts->to_port == 65535;
+
+	if (!ts->ip_proto && any_port)
+		return;
+	g_string_append_c(out, '[');
+	if (proto)
+		g_string_append(out, proto->p_name);
+	else
+		g_string_append_printf(out, "%u", ts->ip_proto);
+	if (ts->from_port == ts->to_port) {
+		struct servent *serv =
+			proto ? getservbyport(htons(ts->from_port), proto->p_name) : NULL;
+		if (serv)
+			g_string_append_printf(out, "/%s", serv->s_name);
+		else
+			g_string_append_printf(out, "/%u", ts->from_port);
+	} else if (!any_port) {
+		g_string_append_printf(out, "/%u-%u", ts->from_port, ts->to_port);
+	}
+	g_string_append_c(out, ']');
+}
+
+char *
+control_format_ts(const VpndTs *ts, gboolean dynamic)
+{
+	GString *out = g_string_new(NULL);
+	int family = ts->family == AF_INET6 ? AF_INET6 : AF_INET;
+	gsize len = family == AF_INET ? 4 : 16;
+	char from[INET6_ADDRSTRLEN], to[INET6_ADDRSTRLEN];
+	gint prefix;
+
+	if (dynamic) {
+		g_string_append(out, "dynamic");
+	} else {
+		inet_ntop(family, ts->from, from, sizeof(from));
+		inet_ntop(family, ts->to, to, sizeof(to));
+		prefix = ts_prefix(ts->from, ts->to, len);
+		if (prefix >= 0)
+			g_string_append_printf(out, "%s/%d", from, prefix);
+		else
+			g_string_append_printf(out, "%s..%s", from, to);
+	}
+	append_ts_ports(out, ts);
+	return g_string_free(out, FALSE);
+}
+
+/* ---- SAs and counters ---- */
+
+void
+control_child_sa_free(ControlChildSa *c)
+{
+	if (!c)
+		return;
+	g_free(c->name);
+	g_free(c->state);
+	g_free(c->mode);
+	g_free(c->encr_alg);
+	g_free(c->integ_alg);
+	g_free(c->dh_group);
+	g_ptr_array_unref(c->local_ts);
+	g_ptr_array_unref(c->remote_ts);
+	g_free(c);
+}
+
+void
+control_ike_sa_free(ControlIkeSa *sa)
+{
+	if (!sa)
+		return;
+	g_free(sa->name);
+	g_free(sa->state);
+	g_free(sa->local_host);
+	g_free(sa->remote_host);
+	g_free(sa->local_id);
+	g_free(sa->remote_id);
+	g_free(sa->encr_alg);
+	g_free(sa->integ_alg);
+	g_free(sa->prf_alg);
+	g_free(sa->dh_group);
+	g_ptr_array_unref(sa->children);
+	g_free(sa);
+}
+
+GPtrArray *
+control_list_sas(Control *ctl)
+{
+	if (!ctl->hooks.list_sas)
+		return g_ptr_array_new_with_free_func((GDestroyNotify)control_ike_sa_free);
+	return ctl->hooks.list_sas(ctl->hooks.user_data);
+}
+
+void
+control_get_counters(Control *ctl, ControlCounters *counters)
+{
+	*counters = (ControlCounters){ 0 };
+	if (ctl->hooks.get_counters)
+		ctl->hooks.get_counters(ctl->hooks.user_data, counters);
+}
+
+void
+control_reset_counters(Control *ctl)
+{
+	if (ctl->hooks.reset_counters)
+		ctl->hooks.reset_counters(ctl->hooks.user_data);
 }

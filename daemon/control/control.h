@@ -14,7 +14,9 @@
 #include <glib.h>
 #include <sys/utsname.h>
 
+#include "config/conn.h"
 #include "core/log.h"
+#include <vpnd/types.h>
 
 G_BEGIN_DECLS
 
@@ -66,6 +68,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlConn, control_conn_free)
 /* One algorithm a crypto plugin offers, as listings name it ("AES_GCM_16"). */
 typedef void (*ControlAlgFunc)(const char *name, const char *plugin, gpointer user_data);
 
+struct ControlCounters;
+
 /* What the daemon lends the control API; it outlives the Control object. */
 typedef struct {
 	/* Re-reads the settings; FALSE and @error when the old ones were kept. */
@@ -87,6 +91,19 @@ typedef struct {
 	/* Connections in swanctl.conf syntax; returns the names loaded. (transfer full) */
 	char **(*load)(gpointer user_data, const char *text, const char *origin, GError **error);
 	gboolean (*unload)(gpointer user_data, const char *name, GError **error);
+	/* The configurations behind list_connections, in load order. (transfer full:
+	 * ConnConfig references) */
+	GPtrArray *(*list_conn_configs)(gpointer user_data);
+	/* Pre-shared keys: add (replacing one of the same @name), remove, list names. */
+	gboolean (*load_shared)(gpointer user_data, const char *name, const char *const *owners,
+				const VpndSecret *secret, GError **error);
+	gboolean (*unload_shared)(gpointer user_data, const char *name, GError **error);
+	GStrv (*list_shared)(gpointer user_data);
+	/* IKE SAs with their children. (transfer full: ControlIkeSa) */
+	GPtrArray *(*list_sas)(gpointer user_data);
+	/* Counters of the IKE runtime; FALSE: vpnd runs no IKE (yet). */
+	gboolean (*get_counters)(gpointer user_data, struct ControlCounters *counters);
+	void (*reset_counters)(gpointer user_data);
 	gpointer user_data;
 } ControlHooks;
 
@@ -201,5 +218,101 @@ guint control_conn_watch_add(Control *ctl, ControlConnFunc func, gpointer user_d
 void control_conn_watch_remove(Control *ctl, guint id);
 /* For the config store and the engine: tells the watchers. */
 void control_publish_conn(Control *ctl, ControlConnEvent event, const ControlConn *conn);
+
+/* The configurations of every connection (ConnConfig references; empty without a store).
+ * (transfer full) */
+GPtrArray *control_list_conn_configs(Control *ctl);
+
+/*
+ * Pre-shared keys, by a unique name. @owners are identities ("moon", "@fqdn", …; none:
+ * anyone). @secret is copied; the store zeroes it when it is freed. Never logged.
+ */
+gboolean control_load_shared(Control *ctl, const char *name, const char *const *owners,
+			     const VpndSecret *secret, GError **error);
+gboolean control_unload_shared(Control *ctl, const char *name, GError **error);
+/* The names of the keys loaded. (transfer full) */
+GStrv control_list_shared(Control *ctl);
+
+/* An address pool. vpnd stores and lists pools; it does not assign virtual IPs yet. */
+typedef struct {
+	char *name;
+	char *addrs;  /* as loaded: "10.3.0.0/28", "10.3.0.1-10.3.0.20" */
+	char *base;   /* a subnet's network address, a range's first address */
+	guint32 size; /* addresses in the pool */
+	guint online, offline; /* leases: always 0 while vpnd assigns none */
+} ControlPool;
+
+/* Adds or replaces pool @name; CONTROL_ERROR_INVALID_ARGUMENT if @addrs is no range. */
+gboolean control_load_pool(Control *ctl, const char *name, const char *addrs, GError **error);
+gboolean control_unload_pool(Control *ctl, const char *name, GError **error);
+/* Pools in load order. (transfer container: valid until the next load or unload) */
+GPtrArray *control_list_pools(Control *ctl);
+
+/* A CHILD_SA as list-sas shows it. */
+typedef struct {
+	char *name;
+	guint32 unique_id;
+	guint32 reqid;
+	char *state;    /* "INSTALLED", "CREATED", … */
+	char *mode;     /* "TUNNEL", "TRANSPORT" */
+	gboolean encap; /* ESP in UDP */
+	guint32 spi_in, spi_out;
+	char *encr_alg; /* "AES_GCM_16"; NULL: none */
+	guint encr_keysize;
+	char *integ_alg; /* NULL for AEADs */
+	char *dh_group;  /* NULL: no PFS */
+	guint64 bytes_in, packets_in, bytes_out, packets_out;
+	gint64 use_in, use_out; /* seconds since last use; -1: never */
+	gint64 installed;       /* seconds since install */
+	gint64 rekey_in, life_in; /* seconds until; -1: never */
+	GPtrArray *local_ts, *remote_ts; /* "10.1.0.0/24" */
+} ControlChildSa;
+
+/* An IKE SA as list-sas shows it. */
+typedef struct {
+	char *name;
+	guint32 unique_id;
+	char *state; /* "ESTABLISHED", "CONNECTING", … */
+	char *local_host, *remote_host;
+	guint16 local_port, remote_port;
+	char *local_id, *remote_id;
+	gboolean initiator;
+	guint64 spi_i, spi_r;
+	gboolean nat_local, nat_remote;
+	char *encr_alg; /* NULL until negotiated */
+	guint encr_keysize;
+	char *integ_alg, *prf_alg, *dh_group; /* NULL: none */
+	gint64 established; /* seconds since; -1: not yet */
+	gint64 rekey_in;    /* seconds until; -1: never */
+	GPtrArray *children; /* ControlChildSa */
+} ControlIkeSa;
+
+void control_ike_sa_free(ControlIkeSa *sa);
+void control_child_sa_free(ControlChildSa *child);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlIkeSa, control_ike_sa_free)
+
+/*
+ * A traffic selector as strongSwan's tools print it: "10.1.0.0/24", "10.0.0.1..10.0.0.9",
+ * "dynamic", each with "[tcp/https]", "[udp/1000-2000]" or "[47]" when narrowed.
+ * (transfer full)
+ */
+char *control_format_ts(const VpndTs *ts, gboolean dynamic);
+
+/* Every IKE SA. (transfer full: ControlIkeSa) */
+GPtrArray *control_list_sas(Control *ctl);
+
+/* Counters of the IKE runtime, as charon's get-counters names them. */
+typedef struct ControlCounters {
+	guint64 ike_rekey_init, ike_rekey_resp, child_rekey, invalid, invalid_spi;
+	guint64 ike_init_in_req, ike_init_in_resp, ike_init_out_req, ike_init_out_resp;
+	guint64 ike_auth_in_req, ike_auth_in_resp, ike_auth_out_req, ike_auth_out_resp;
+	guint64 create_child_in_req, create_child_in_resp, create_child_out_req,
+		create_child_out_resp;
+	guint64 info_in_req, info_in_resp, info_out_req, info_out_resp;
+} ControlCounters;
+
+/* Fills @counters (zeroes while vpnd runs no IKE). */
+void control_get_counters(Control *ctl, ControlCounters *counters);
+void control_reset_counters(Control *ctl);
 
 G_END_DECLS

@@ -571,3 +571,13 @@ crypto_list_algorithms(VpndHost *host, const char *klass, CryptoAlgFunc func,
 	if (g_str_equal(klass, "kdf") && list && list->len)
 		func("KDF_PRF_PLUS", "vpnd", user_data);
 }
+
+const char *
+crypto_algorithm_name(VpndAlgType type, guint id)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(listed_algs); i++) {
+		if (listed_algs[i].type == type && listed_algs[i].id == id)
+			return listed_algs[i].name;
+	}
+	return NULL;
+}

@@ -62,6 +62,8 @@ typedef void (*CryptoAlgFunc)(const char *name, const char *plugin, gpointer use
 const char *const *crypto_algorithm_classes(void);
 void crypto_list_algorithms(VpndHost *host, const char *klass, CryptoAlgFunc func,
 			    gpointer user_data);
+/* One algorithm's name as listings spell it ("AES_GCM_16"); NULL if vpnd has no name. */
+const char *crypto_algorithm_name(VpndAlgType type, guint id);
 
 /* TRUE for the AEAD transforms (GCM, CCM, ChaCha20-Poly1305). */
 gboolean crypto_encr_is_aead(VpndEncrId id);

@@ -33,8 +33,16 @@ plugin_loader_free(PluginLoader *loader)
 		if (l->plugin->fini)
 			l->plugin->fini();
 		host_remove_plugin_providers(loader->host, l->plugin->name);
-		if (l->module)
+		/*
+		 * The module stays mapped: unloading at exit buys nothing, and after a
+		 * dlclose() of libraries with thread-local storage (GnuTLS) LeakSanitizer's
+		 * exit-time scan read their freed TLS and crashed, and leak reports lose
+		 * the plugins' symbols.
+		 */
+		if (l->module) {
+			g_module_make_resident(l->module);
 			g_module_close(l->module);
+		}
 	}
 	g_array_unref(loader->loaded);
 	g_free(loader);

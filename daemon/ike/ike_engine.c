@@ -375,6 +375,12 @@ ike_engine_add_conn(IkeEngine *engine, ConnConfig *conn)
 	g_ptr_array_add(engine->conns, conn_config_ref(conn));
 }
 
+void
+ike_engine_remove_conn(IkeEngine *engine, ConnConfig *conn)
+{
+	g_ptr_array_remove(engine->conns, conn);
+}
+
 IkeSa *
 ike_engine_get_sa(IkeEngine *engine, guint32 id)
 {

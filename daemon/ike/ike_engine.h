@@ -129,6 +129,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(IkeEngine, ike_engine_free)
 
 /* Makes @conn known for peers that initiate to us (a reference is taken). */
 void ike_engine_add_conn(IkeEngine *engine, ConnConfig *conn);
+/* Forgets @conn for new peers; IKE SAs made from it keep their reference. */
+void ike_engine_remove_conn(IkeEngine *engine, ConnConfig *conn);
 
 /*
  * Starts IKE_SA_INIT + IKE_AUTH for @conn with its child @child (NULL: the first one).

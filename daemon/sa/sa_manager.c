@@ -3,8 +3,10 @@
 #include <string.h>
 
 #include "config/conn_loader.h"
+#include "core/crypto.h"
 #include "core/host.h"
 #include "ike/ike_engine.h"
+#include "ike/ike_sa.h"
 #include "net/net_addr.h"
 #include "net/net_service.h"
 #include "sa/sa_manager.h"
@@ -34,8 +36,12 @@ struct SaManager {
 	const VpndKernelOps *kops; /* NULL: no kernel provider */
 	VpndKernel *kernel;
 	NetService *net;
-	GHashTable *timers;  /* SaTimer by timer_key() */
-	guint counter_timer; /* while any child SA is installed */
+	NetConfig *net_cfg;   /* the sockets to open with the first connection */
+	char *conf_dir;
+	gboolean force_encap; /* kernel-tun carries ESP in UDP only */
+	GHashTable *timers;   /* SaTimer by timer_key() */
+	guint counter_timer;  /* while any child SA is installed */
+	ControlCounters counters;
 };
 
 typedef struct {
@@ -176,6 +182,8 @@ reason_to_control_error(IkeReason reason)
 	case IKE_REASON_EXPIRED:
 	case IKE_REASON_REKEYED:
 	case IKE_REASON_FAILED:
+	case IKE_REASON_EXPIRED:
+	case IKE_REASON_REKEYED:
 		break;
 	}
 	return CONTROL_ERROR_FAILED;
@@ -189,30 +197,152 @@ psk_lookup(gpointer user_data, const ConnIdentity *local, const ConnIdentity *re
 	return conn_secrets_lookup_psk(mgr->secrets, local, remote);
 }
 
-static gboolean
-load_conns(SaManager *mgr, const char *dir, gboolean force_encap, GError **error)
+/* ---- The store: every connection, key and pool comes in through sa_manager_load() ---- */
+
+static gboolean open_ike(SaManager *mgr, GError **error);
+
+/* @conn replaces a connection of the same name; that one's IKE SAs stay up. */
+static void
+add_conn(SaManager *mgr, ConnConfig *conn)
 {
-	g_autoptr(GPtrArray) conns =
-		g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
+	SaConn *old = find_conn(mgr, conn->name);
+	SaConn *c = sa_conn_new(conn);
 
-	if (!conn_loader_load_dir(dir, conns, mgr->secrets, error))
-		return FALSE;
-	for (guint i = 0; i < conns->len; i++) {
-		ConnConfig *conn = conns->pdata[i];
-		SaConn *c = sa_conn_new(conn);
-
-		conn->encap |= force_encap;
-		ike_engine_add_conn(mgr->engine, conn);
+	conn->encap |= mgr->force_encap;
+	ike_engine_add_conn(mgr->engine, conn);
+	if (old) {
+		g_array_append_vals(c->ike_sas, old->ike_sas->data, old->ike_sas->len);
+		c->state->state = old->state->state;
+		c->state->established_at = old->state->established_at;
+		ike_engine_remove_conn(mgr->engine, old->conn);
+		g_ptr_array_remove(mgr->conns, old);
 		g_ptr_array_add(mgr->conns, c);
-		control_publish_conn(mgr->control, CONTROL_CONN_ADDED, c->state);
+		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+		return;
 	}
-	if (conns->len == 0) {
-		g_info("no connections in %s", dir);
+	g_ptr_array_add(mgr->conns, c);
+	control_publish_conn(mgr->control, CONTROL_CONN_ADDED, c->state);
+}
+
+/*
+ * The one way into the store: VICI load-conn, D-Bus Load and the files of conf_dir
+ * all parse to a ConnLoad and end here. All or nothing for what can fail.
+ */
+static char **
+apply_load(SaManager *mgr, ConnLoad *load, const char *origin, GError **error)
+{
+	g_autoptr(GStrvBuilder) names = g_strv_builder_new();
+
+	if (load->conns->len && !open_ike(mgr, error))
+		return NULL;
+	for (guint i = 0; i < load->pools->len; i++) {
+		ConnPoolDef *pool = load->pools->pdata[i];
+
+		if (!control_load_pool(mgr->control, pool->name, pool->addrs, error)) {
+			g_prefix_error(error, "%s: ", origin);
+			return NULL;
+		}
+	}
+	for (guint i = 0; i < load->shared->len; i++)
+		conn_secrets_take(mgr->secrets, g_steal_pointer(&load->shared->pdata[i]));
+	for (guint i = 0; i < load->conns->len; i++) {
+		ConnConfig *conn = load->conns->pdata[i];
+
+		add_conn(mgr, conn);
+		g_strv_builder_add(names, conn->name);
+		g_info("connection %s loaded from %s", conn->name, origin);
+	}
+	return g_strv_builder_end(names);
+}
+
+char **
+sa_manager_load(SaManager *mgr, const char *text, const char *origin, GError **error)
+{
+	g_autoptr(ConnLoad) load = conn_loader_parse_text(text, origin, error);
+
+	return load ? apply_load(mgr, load, origin, error) : NULL;
+}
+
+static void delete_all(SaManager *mgr, SaConn *c);
+
+gboolean
+sa_manager_unload(SaManager *mgr, const char *name, GError **error)
+{
+	SaConn *c = find_conn(mgr, name);
+
+	if (!c) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND,
+			    "connection \"%s\" not found", name);
+		return FALSE;
+	}
+	/* its SAs go with it: nothing could list or terminate them any more */
+	delete_all(mgr, c);
+	run_actions(mgr);
+	ike_engine_remove_conn(mgr->engine, c->conn);
+	control_publish_conn(mgr->control, CONTROL_CONN_REMOVED, c->state);
+	g_ptr_array_remove(mgr->conns, c);
+	g_info("connection %s unloaded", name);
+	return TRUE;
+}
+
+GPtrArray *
+sa_manager_list_conn_configs(SaManager *mgr)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
+
+	for (guint i = 0; i < mgr->conns->len; i++)
+		g_ptr_array_add(list, conn_config_ref(((SaConn *)mgr->conns->pdata[i])->conn));
+	return list;
+}
+
+gboolean
+sa_manager_load_shared(SaManager *mgr, const char *name, const char *const *owners,
+		       const VpndSecret *secret, GError **error)
+{
+	ConnSharedKey *key = conn_shared_key_new(name, owners, secret, error);
+
+	if (!key)
+		return FALSE;
+	conn_secrets_take(mgr->secrets, key);
+	return TRUE;
+}
+
+gboolean
+sa_manager_unload_shared(SaManager *mgr, const char *name, GError **error)
+{
+	if (conn_secrets_remove(mgr->secrets, name))
 		return TRUE;
+	g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND, "shared key \"%s\" not found",
+		    name);
+	return FALSE;
+}
+
+GStrv
+sa_manager_list_shared(SaManager *mgr)
+{
+	return conn_secrets_list_names(mgr->secrets);
+}
+
+/* Every *.conf of conf_dir, down the same path as a client's load-conn. */
+gboolean
+sa_manager_load_conf_dir(SaManager *mgr, GError **error)
+{
+	g_auto(GStrv) paths = conn_loader_list_dir(mgr->conf_dir);
+
+	for (guint i = 0; paths[i]; i++) {
+		/* from the file itself, so its includes are relative to its folder */
+		g_autoptr(ConnLoad) load = conn_loader_parse_file(paths[i], error);
+		g_auto(GStrv) names = load ? apply_load(mgr, load, paths[i], error) : NULL;
+
+		if (!names)
+			return FALSE;
 	}
-	g_message("%u connection%s and %u secret%s loaded from %s", conns->len,
-		  conns->len == 1 ? "" : "s", conn_secrets_count(mgr->secrets),
-		  conn_secrets_count(mgr->secrets) == 1 ? "" : "s", dir);
+	if (mgr->conns->len == 0)
+		g_info("no connections in %s", mgr->conf_dir);
+	else
+		g_message("%u connection%s and %u secret%s loaded from %s", mgr->conns->len,
+			  mgr->conns->len == 1 ? "" : "s", conn_secrets_count(mgr->secrets),
+			  conn_secrets_count(mgr->secrets) == 1 ? "" : "s", mgr->conf_dir);
 	return TRUE;
 }
 
@@ -493,6 +623,176 @@ open_kernel(SaManager *mgr, GError **error)
 	return TRUE;
 }
 
+/* ---- Counters ---- */
+
+/* By the IKE header (RFC 7296 §3.1): exchange type at 18, flags at 19 (R = 0x20). */
+static void
+count_message(SaManager *mgr, const guint8 *data, gsize len, gboolean in)
+{
+	ControlCounters *c = &mgr->counters;
+	gboolean resp;
+	guint64 *slot[4][4] = {
+		/* in req, in resp, out req, out resp */
+		{ &c->ike_init_in_req, &c->ike_init_in_resp, &c->ike_init_out_req,
+		  &c->ike_init_out_resp },
+		{ &c->ike_auth_in_req, &c->ike_auth_in_resp, &c->ike_auth_out_req,
+		  &c->ike_auth_out_resp },
+		{ &c->create_child_in_req, &c->create_child_in_resp, &c->create_child_out_req,
+		  &c->create_child_out_resp },
+		{ &c->info_in_req, &c->info_in_resp, &c->info_out_req, &c->info_out_resp },
+	};
+
+	if (len < 28 || data[18] < 34 || data[18] > 37)
+		return;
+	resp = (data[19] & 0x20) != 0;
+	(*slot[data[18] - 34][(in ? 0 : 2) + resp])++;
+}
+
+gboolean
+sa_manager_get_counters(SaManager *mgr, ControlCounters *out)
+{
+	const IkeEngineCounters *e = ike_engine_get_counters(mgr->engine);
+
+	*out = mgr->counters;
+	out->invalid = e->malformed + e->bad_icv + e->bad_msgid - mgr->counters.invalid;
+	out->invalid_spi = e->no_sa - mgr->counters.invalid_spi;
+	return TRUE;
+}
+
+void
+sa_manager_reset_counters(SaManager *mgr)
+{
+	const IkeEngineCounters *e = ike_engine_get_counters(mgr->engine);
+
+	/* the engine's own counters cannot be reset: remember where they stood */
+	mgr->counters = (ControlCounters){
+		.invalid = e->malformed + e->bad_icv + e->bad_msgid,
+		.invalid_spi = e->no_sa,
+	};
+}
+
+/* ---- Listing SAs ---- */
+
+static char *
+alg_name(VpndAlgType type, guint id)
+{
+	const char *name = crypto_algorithm_name(type, id);
+
+	return id == 0 ? NULL : name ? g_strdup(name) : g_strdup_printf("%u", id);
+}
+
+static GPtrArray *
+ts_list(GArray *ts)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; ts && i < ts->len; i++)
+		g_ptr_array_add(list, control_format_ts(&g_array_index(ts, VpndTs, i), FALSE));
+	return list;
+}
+
+static void
+query_traffic(SaManager *mgr, IkeSa *sa, guint32 spi, gboolean in, guint64 *bytes,
+	      guint64 *packets, gint64 *use)
+{
+	VpndSaId id = { .spi = spi, .protocol = 50, .dst = in ? sa->local : sa->remote };
+	VpndSaStats st = { 0 };
+
+	*use = -1;
+	if (!mgr->kops || !mgr->kops->query_sa ||
+	    !mgr->kops->query_sa(mgr->kernel, &id, &st, NULL))
+		return;
+	*bytes = st.bytes;
+	*packets = st.packets;
+	if (st.last_use)
+		*use = MAX(0, g_get_real_time() / G_USEC_PER_SEC - st.last_use);
+}
+
+static ControlChildSa *
+list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
+{
+	ControlChildSa *c = g_new0(ControlChildSa, 1);
+
+	c->name = g_strdup(child->cfg ? child->cfg->name : "?");
+	c->unique_id = child->reqid;
+	c->reqid = child->reqid;
+	c->state = g_strdup(child_sa_state_to_string(child->state));
+	c->mode = g_strdup(child->mode == VPND_MODE_TRANSPORT ? "TRANSPORT" : "TUNNEL");
+	c->encap = sa->nat_local || sa->nat_remote || sa->conn->encap;
+	c->spi_in = child->spi_in;
+	c->spi_out = child->spi_out;
+	c->encr_alg = alg_name(VPND_ALG_ENCR, child->alg.encr);
+	c->encr_keysize = child->alg.encr_bits;
+	c->integ_alg = alg_name(VPND_ALG_INTEG, child->alg.integ);
+	c->dh_group = alg_name(VPND_ALG_KE, child->alg.ke);
+	query_traffic(mgr, sa, child->spi_in, TRUE, &c->bytes_in, &c->packets_in, &c->use_in);
+	query_traffic(mgr, sa, child->spi_out, FALSE, &c->bytes_out, &c->packets_out,
+		      &c->use_out);
+	c->installed = -1;
+	c->rekey_in = -1;
+	c->life_in = -1;
+	c->local_ts = ts_list(child->local_ts);
+	c->remote_ts = ts_list(child->remote_ts);
+	return c;
+}
+
+static ControlIkeSa *
+list_ike_sa(SaManager *mgr, IkeSa *sa)
+{
+	ControlIkeSa *s = g_new0(ControlIkeSa, 1);
+	const ConnIdentity *local_id = conn_config_get_id(sa->conn, TRUE);
+	const ConnIdentity *remote_id = sa->peer_id ? sa->peer_id : conn_config_get_id(sa->conn, FALSE);
+	VpndAddr local = sa->local, remote = sa->remote;
+	char buf[64];
+
+	s->name = g_strdup(sa->conn->name);
+	s->unique_id = sa->id;
+	s->state = g_strdup(ike_sa_state_to_string(sa->state));
+	s->local_port = local.port;
+	s->remote_port = remote.port;
+	local.port = remote.port = 0;
+	s->local_host = g_strdup(net_addr_format(&local, buf, sizeof(buf)));
+	s->remote_host = g_strdup(net_addr_format(&remote, buf, sizeof(buf)));
+	s->local_id = g_strdup(local_id && !conn_identity_is_any(local_id) ? local_id->text : s->local_host);
+	s->remote_id = g_strdup(remote_id && !conn_identity_is_any(remote_id) ? remote_id->text : s->remote_host);
+	s->initiator = sa->initiator;
+	s->spi_i = sa->spi_i;
+	s->spi_r = sa->spi_r;
+	s->nat_local = sa->nat_local;
+	s->nat_remote = sa->nat_remote;
+	if (sa->keymat) {
+		s->encr_alg = alg_name(VPND_ALG_ENCR, sa->alg.encr);
+		s->encr_keysize = sa->alg.encr_bits;
+		s->integ_alg = alg_name(VPND_ALG_INTEG, sa->alg.integ);
+		s->prf_alg = alg_name(VPND_ALG_PRF, sa->alg.prf);
+		s->dh_group = alg_name(VPND_ALG_KE, sa->alg.ke);
+	}
+	s->established = -1;
+	s->rekey_in = -1;
+	s->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
+	for (guint i = 0; i < sa->children->len; i++)
+		g_ptr_array_add(s->children, list_child(mgr, sa, sa->children->pdata[i]));
+	return s;
+}
+
+GPtrArray *
+sa_manager_list_sas(SaManager *mgr)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)control_ike_sa_free);
+
+	for (guint i = 0; i < mgr->conns->len; i++) {
+		SaConn *c = mgr->conns->pdata[i];
+
+		for (guint j = 0; j < c->ike_sas->len; j++) {
+			IkeSa *sa = ike_engine_get_sa(mgr->engine, g_array_index(c->ike_sas, guint32, j));
+
+			if (sa)
+				g_ptr_array_add(list, list_ike_sa(mgr, sa));
+		}
+	}
+	return list;
+}
+
 /* ---- Engine events ---- */
 
 /* The further start_action = start children: CREATE_CHILD_SA on the IKE SA just up. */
@@ -587,6 +887,7 @@ do_send(SaManager *mgr, const IkeAction *a)
 	gsize len;
 	const guint8 *data = g_bytes_get_data(a->datagram, &len);
 
+	count_message(mgr, data, len, FALSE);
 	if (!net_service_send_ike(mgr->net, &a->src, &a->dst, data, len, &error))
 		g_warning("%s: %s", a->conn_name ? a->conn_name : "IKE", error->message);
 }
@@ -645,6 +946,7 @@ on_ike_datagram(const guint8 *data, gsize len, const VpndAddr *local, const Vpnd
 	SaManager *mgr = user_data;
 	g_autoptr(GBytes) bytes = g_bytes_new(data, len);
 
+	count_message(mgr, data, len, TRUE);
 	ike_engine_input(mgr->engine, bytes, local, remote, now);
 	run_actions(mgr);
 }
@@ -694,13 +996,23 @@ read_retransmit(Settings *settings, IkeEngineConfig *cfg, GError **error)
 }
 
 static gboolean
-open_net(SaManager *mgr, Settings *settings, GError **error)
+kernel_is_tun(SaManager *mgr)
 {
-	g_autoptr(NetConfig) cfg = net_config_new_from_settings(settings, error);
+	const HostProvider *p = host_get_best(mgr->host, VPND_PROVIDER_KERNEL);
 
-	if (!cfg)
+	return p && g_strcmp0(p->plugin, "kernel-tun") == 0;
+}
+
+/* With the first connection: the data plane, then UDP 500/4500. */
+static gboolean
+open_ike(SaManager *mgr, GError **error)
+{
+	if (mgr->net)
+		return TRUE;
+	if (!mgr->kernel && !open_kernel(mgr, error))
 		return FALSE;
-	mgr->net = net_service_new(cfg, mgr->kernel ? mgr->kops : NULL, mgr->kernel, error);
+	mgr->net = net_service_new(mgr->net_cfg, mgr->kernel ? mgr->kops : NULL, mgr->kernel,
+				   error);
 	if (!mgr->net)
 		return FALSE;
 	net_service_set_ike_handler(mgr->net, on_ike_datagram, mgr);
@@ -709,19 +1021,10 @@ open_net(SaManager *mgr, Settings *settings, GError **error)
 	return TRUE;
 }
 
-static gboolean
-kernel_is_tun(SaManager *mgr)
-{
-	const HostProvider *p = host_get_best(mgr->host, VPND_PROVIDER_KERNEL);
-
-	return p && g_strcmp0(p->plugin, "kernel-tun") == 0;
-}
-
 SaManager *
 sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **error)
 {
 	g_autoptr(SaManager) mgr = g_new0(SaManager, 1);
-	const char *dir = settings_get_str(settings, "conf_dir", SA_MANAGER_DEFAULT_CONF_DIR);
 	IkeEngineConfig cfg = {
 		.host = host,
 		.psk_lookup = psk_lookup,
@@ -735,17 +1038,16 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 		return NULL;
 	mgr->host = host;
 	mgr->control = control;
+	mgr->conf_dir =
+		g_strdup(settings_get_str(settings, "conf_dir", SA_MANAGER_DEFAULT_CONF_DIR));
 	mgr->secrets = conn_secrets_new();
 	mgr->conns = g_ptr_array_new_with_free_func((GDestroyNotify)sa_conn_free);
 	mgr->timers = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)sa_timer_free);
 	mgr->engine = ike_engine_new(&cfg);
-	/* kernel-tun carries ESP in UDP only: every connection asks for it */
-	if (!load_conns(mgr, dir, kernel_is_tun(mgr), error))
-		return NULL;
-	/* Nothing to negotiate: leave UDP 500/4500 and the data plane alone. */
-	if (mgr->conns->len == 0)
-		return g_steal_pointer(&mgr);
-	if (!open_kernel(mgr, error) || !open_net(mgr, settings, error))
+	mgr->force_encap = kernel_is_tun(mgr);
+	/* checked now, used when the first connection arrives (none: UDP 500 stays free) */
+	mgr->net_cfg = net_config_new_from_settings(settings, error);
+	if (!mgr->net_cfg)
 		return NULL;
 	return g_steal_pointer(&mgr);
 }
@@ -882,5 +1184,7 @@ sa_manager_free(SaManager *mgr)
 	g_clear_pointer(&mgr->engine, ike_engine_free);
 	g_clear_pointer(&mgr->conns, g_ptr_array_unref);
 	g_clear_pointer(&mgr->secrets, conn_secrets_free);
+	g_clear_pointer(&mgr->net_cfg, net_config_free);
+	g_free(mgr->conf_dir);
 	g_free(mgr);
 }

@@ -24,12 +24,14 @@ G_BEGIN_DECLS
 typedef struct SaManager SaManager;
 
 /*
- * Loads the connections; when there are any, opens the kernel provider and binds the
- * sockets (not before: a vpnd without connections leaves UDP 500 alone). @control
- * receives connection events; both it and @host must outlive the manager.
- * (nullable) with @error when vpnd cannot run IKE.
+ * The engine, without connections yet. The kernel provider and the sockets open with
+ * the first connection loaded (a vpnd without connections leaves UDP 500 alone).
+ * @control receives connection events; both it and @host must outlive the manager.
+ * (nullable) with @error when the net settings are wrong.
  */
 SaManager *sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **error);
+/* The *.conf files of conf_dir, each as sa_manager_load() takes a text. */
+gboolean sa_manager_load_conf_dir(SaManager *mgr, GError **error);
 /* Initiates every child with start_action = start: per connection one IKE SA, the
  * first such child in IKE_AUTH, the others in CREATE_CHILD_SA once it is up. */
 void sa_manager_start(SaManager *mgr);
@@ -41,5 +43,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SaManager, sa_manager_free)
 GPtrArray *sa_manager_list_connections(SaManager *mgr);
 gboolean sa_manager_initiate(SaManager *mgr, const char *name, GError **error);
 gboolean sa_manager_terminate(SaManager *mgr, const char *name, GError **error);
+/* Connections, keys and pools in swanctl.conf syntax (the only way into the store);
+ * names of the connections loaded. (transfer full) */
+char **sa_manager_load(SaManager *mgr, const char *text, const char *origin, GError **error);
+gboolean sa_manager_unload(SaManager *mgr, const char *name, GError **error);
+GPtrArray *sa_manager_list_conn_configs(SaManager *mgr);
+gboolean sa_manager_load_shared(SaManager *mgr, const char *name, const char *const *owners,
+				const VpndSecret *secret, GError **error);
+gboolean sa_manager_unload_shared(SaManager *mgr, const char *name, GError **error);
+GStrv sa_manager_list_shared(SaManager *mgr);
+GPtrArray *sa_manager_list_sas(SaManager *mgr);
+gboolean sa_manager_get_counters(SaManager *mgr, ControlCounters *counters);
+void sa_manager_reset_counters(SaManager *mgr);
 
 G_END_DECLS

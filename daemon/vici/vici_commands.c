@@ -9,8 +9,8 @@ struct ViciCommands {
 	guint log_watch;
 };
 
-static GBytes *
-finish(ViciBuilder *b)
+GBytes *
+vici_commands_finish(ViciBuilder *b)
 {
 	g_autoptr(GError) error = NULL;
 	GBytes *msg = vici_builder_finish(b, &error);
@@ -22,15 +22,15 @@ finish(ViciBuilder *b)
 	return msg;
 }
 
-static GBytes *
-reply_result(gboolean success, const char *errmsg)
+GBytes *
+vici_commands_reply_result(gboolean success, const char *errmsg)
 {
 	g_autoptr(ViciBuilder) b = vici_builder_new();
 
 	vici_builder_add_kv(b, "success", success ? "yes" : "no");
 	if (!success)
 		vici_builder_add_kv(b, "errmsg", errmsg);
-	return finish(b);
+	return vici_commands_finish(b);
 }
 
 static GBytes *
@@ -49,7 +49,7 @@ cmd_version(ViciServer *server, ViciClient *client, const char *command, const V
 		vici_builder_add_kv(b, "release", v.uts.release);
 		vici_builder_add_kv(b, "machine", v.uts.machine);
 	}
-	return finish(b);
+	return vici_commands_finish(b);
 }
 
 char *
@@ -141,7 +141,7 @@ cmd_stats(ViciServer *server, ViciClient *client, const char *command, const Vic
 		vici_builder_end_section(b);
 	}
 	control_stats_clear(&st);
-	return finish(b);
+	return vici_commands_finish(b);
 }
 
 static GBytes *
@@ -152,7 +152,7 @@ cmd_reload_settings(ViciServer *server, ViciClient *client, const char *command,
 	g_autoptr(GError) error = NULL;
 	gboolean ok = control_reload_settings(self->ctl, &error);
 
-	return reply_result(ok, ok ? NULL : error->message);
+	return vici_commands_reply_result(ok, ok ? NULL : error->message);
 }
 
 /* list-sas, list-conns, …: vpnd has no SAs, connections, policies, certificates or
@@ -164,8 +164,8 @@ cmd_list_nothing(ViciServer *server, ViciClient *client, const char *command,
 	return g_bytes_new(NULL, 0);
 }
 
-/* get-conns, get-keys, …: nothing has been loaded through VICI, so the lists are empty
- * (get-pools answers with no sections at all, as charon does without pools). */
+/* get-keys, get-authorities: vpnd holds no private keys or CAs yet, so the lists are
+ * empty (swanctl --load-all then loads none; load-key and load-authority say why). */
 static GBytes *
 cmd_get_nothing(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
 		gpointer user_data)
@@ -174,9 +174,7 @@ cmd_get_nothing(ViciServer *server, ViciClient *client, const char *command, con
 		const char *command;
 		const char *list;
 	} lists[] = {
-		{ "get-conns", "conns" },
 		{ "get-keys", "keys" },
-		{ "get-shared", "keys" },
 		{ "get-authorities", "authorities" },
 	};
 	g_autoptr(ViciBuilder) b = vici_builder_new();
@@ -187,7 +185,7 @@ cmd_get_nothing(ViciServer *server, ViciClient *client, const char *command, con
 			vici_builder_end_list(b);
 		}
 	}
-	return finish(b);
+	return vici_commands_finish(b);
 }
 
 static GBytes *
@@ -196,7 +194,7 @@ cmd_unsupported(ViciServer *server, ViciClient *client, const char *command, con
 {
 	g_autofree char *errmsg = g_strdup_printf("%s not supported by vpnd yet", command);
 
-	return reply_result(FALSE, errmsg);
+	return vici_commands_reply_result(FALSE, errmsg);
 }
 
 static void
@@ -218,7 +216,7 @@ cmd_get_algorithms(ViciServer *server, ViciClient *client, const char *command,
 		control_list_algorithms(self->ctl, *klass, add_algorithm, b);
 		vici_builder_end_section(b);
 	}
-	return finish(b);
+	return vici_commands_finish(b);
 }
 
 static const ViciCommand commands[] = {
@@ -227,34 +225,24 @@ static const ViciCommand commands[] = {
 	{ "reload-settings", cmd_reload_settings },
 	{ "list-sas", cmd_list_nothing },
 	{ "list-policies", cmd_list_nothing },
-	{ "list-conns", cmd_list_nothing },
 	{ "list-certs", cmd_list_nothing },
 	{ "list-authorities", cmd_list_nothing },
-	{ "get-conns", cmd_get_nothing },
 	{ "get-keys", cmd_get_nothing },
-	{ "get-shared", cmd_get_nothing },
 	{ "get-authorities", cmd_get_nothing },
-	{ "get-pools", cmd_get_nothing },
 	{ "initiate", cmd_unsupported },
 	{ "terminate", cmd_unsupported },
 	{ "rekey", cmd_unsupported },
 	{ "redirect", cmd_unsupported },
 	{ "install", cmd_unsupported },
 	{ "uninstall", cmd_unsupported },
-	{ "load-conn", cmd_unsupported },
-	{ "unload-conn", cmd_unsupported },
 	{ "load-cert", cmd_unsupported },
 	{ "load-key", cmd_unsupported },
 	{ "unload-key", cmd_unsupported },
 	{ "load-token", cmd_unsupported },
-	{ "load-shared", cmd_unsupported },
-	{ "unload-shared", cmd_unsupported },
 	{ "flush-certs", cmd_unsupported },
 	{ "clear-creds", cmd_unsupported },
 	{ "load-authority", cmd_unsupported },
 	{ "unload-authority", cmd_unsupported },
-	{ "load-pool", cmd_unsupported },
-	{ "unload-pool", cmd_unsupported },
 	{ "get-algorithms", cmd_get_algorithms },
 	{ "get-counters", cmd_unsupported },
 	{ "reset-counters", cmd_unsupported },
@@ -307,7 +295,7 @@ on_log_line(const ControlLogLine *line, gpointer user_data)
 	vici_builder_add_kv_printf(b, "thread", "%u", line->thread);
 	vici_builder_add_kv_bytes(b, "msg", line->message,
 				  MIN(strlen(line->message), VICI_MAX_VALUE));
-	g_autoptr(GBytes) msg = finish(b);
+	g_autoptr(GBytes) msg = vici_commands_finish(b);
 	vici_server_broadcast(self->server, "log", msg);
 }
 
@@ -319,6 +307,7 @@ vici_commands_new(ViciServer *server, Control *ctl)
 	self->server = server;
 	self->ctl = ctl;
 	vici_server_add_commands(server, commands, G_N_ELEMENTS(commands), self);
+	vici_config_add_commands(server, ctl);
 	self->log_watch = control_log_watch_add(ctl, on_log_line, self);
 	return self;
 }

@@ -26,4 +26,14 @@ char *vici_commands_format_since(GDateTime *time);
 /* The charon log group for a vpnd log domain (DMN, CFG, IKE, …). */
 const char *vici_commands_log_group(const char *domain);
 
+/* Helpers for the command files (vici_config.c, vici_sas.c). */
+typedef struct ViciBuilder ViciBuilder;
+/* The message built, or an empty one if building failed (logged). (transfer full) */
+GBytes *vici_commands_finish(ViciBuilder *b);
+/* {success = yes} or {success = no, errmsg = @errmsg}. (transfer full) */
+GBytes *vici_commands_reply_result(gboolean success, const char *errmsg);
+
+/* Connections, keys and pools: load-conn … get-pools (vici_config.c). */
+void vici_config_add_commands(ViciServer *server, Control *ctl);
+
 G_END_DECLS

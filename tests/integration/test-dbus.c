@@ -281,23 +281,21 @@ test_unknown_connection(Fixture *f, gconstpointer data)
 	stop_vpnd(f);
 }
 
-/* No connection store yet: an honest NotSupported, never a fake success. */
+/* Load goes down the one load-conn path: text it cannot use is refused with the
+ * loader's reason, never a fake success. */
 static void
-test_load_not_supported(Fixture *f, gconstpointer data)
+test_load_invalid(Fixture *f, gconstpointer data)
 {
 	g_autofree char *out = NULL, *err = NULL;
 	g_autofree char *file = path_in(f, "conn.conf");
 
-	write_file(f, "conn.conf", "connections {\n\thome {\n\t}\n}\n");
-	g_assert_cmpint(harness_vpnctl(f->env, FALSE, &out, &err, "load", file, NULL), ==,
-			EXIT_NOT_SUPPORTED);
+	write_file(f, "conn.conf", "connections {\n\thome {\n\t\tversion = 1\n\t}\n}\n");
+	g_assert_cmpint(harness_vpnctl(f->env, FALSE, &out, &err, "load", file, NULL), !=, 0);
 	g_assert_cmpstr(out, ==, "");
-	g_autofree char *expect =
-		g_strdup_printf("vpnctl: %s: loading connections is not available yet\n", file);
-	g_assert_cmpstr(err, ==, expect);
+	g_assert_nonnull(strstr(err, "home: version: only IKEv2 is supported"));
 	g_autofree char *name = harness_call_error_name(
-		f->bus, "Load", g_variant_new("(ss)", "connections {}", "test"));
-	g_assert_cmpstr(name, ==, "org.vpnd1.Error.NotSupported");
+		f->bus, "Load", g_variant_new("(ss)", "connections {", "test"));
+	g_assert_cmpstr(name, ==, "org.vpnd1.Error.InvalidArgument");
 	stop_vpnd(f);
 }
 
@@ -568,7 +566,7 @@ main(int argc, char **argv)
 	ADD("/dbus/version", &strict, test_version);
 	ADD("/dbus/list/empty", &strict, test_list_empty);
 	ADD("/dbus/errors/not-found", &strict, test_unknown_connection);
-	ADD("/dbus/errors/load-not-supported", &strict, test_load_not_supported);
+	ADD("/dbus/errors/load-invalid", &strict, test_load_invalid);
 	ADD("/dbus/introspection", &strict, test_introspection);
 	ADD("/dbus/unprivileged/bus-policy", &strict, test_unprivileged_policy);
 	ADD("/dbus/unprivileged/daemon-check", &open_policy, test_unprivileged_daemon_check);

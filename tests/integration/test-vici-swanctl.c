@@ -23,6 +23,7 @@
 #include "vpnd-config.h"
 
 #define SWANCTL "/usr/sbin/swanctl"
+#define CHARON "/usr/lib/ipsec/charon"
 #define CHILD_TIMEOUT "30" /* seconds, for every swanctl run */
 #define START_TIMEOUT_MS 10000
 #define STOP_TIMEOUT_MS 5000
@@ -171,11 +172,14 @@ fixture_teardown(Fixture *f, gconstpointer data)
 		wait_exit(f->vpnd, STOP_TIMEOUT_MS);
 		g_clear_object(&f->vpnd);
 	}
-	const char *names[] = { "vpnd.conf", "vpnd.stderr", "strongswan.conf", "pools.conf",
-				"vici" };
+	const char *names[] = { "vpnd.conf",	 "vpnd.stderr",	  "strongswan.conf",
+				"pools.conf",	 "vici",	  "swanctl.conf",
+				"charon.conf",	 "charon.vici",	  "charon.log",
+				"charon.stderr", "conf.d/a.conf", "conf.d" };
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
 		g_autofree char *p = g_build_filename(f->dir, names[i], NULL);
-		g_unlink(p);
+		if (g_unlink(p) != 0)
+			g_rmdir(p);
 	}
 	g_autofree char *plugins = g_build_filename(f->dir, "plugins", NULL);
 	g_rmdir(plugins);
@@ -187,13 +191,12 @@ fixture_teardown(Fixture *f, gconstpointer data)
 	g_strfreev(f->env);
 }
 
-/* Runs swanctl with --uri and @args (NULL-terminated); returns its exit code. */
+/* Runs swanctl with @args and --uri @uri (NULL: vpnd's); returns its exit code. */
 static int
-swanctl(Fixture *f, char **out, char **err, ...)
+swanctl_va(Fixture *f, const char *uri, char **out, char **err, va_list ap)
 {
 	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) error = NULL;
-	va_list ap;
 	int status;
 
 	g_ptr_array_add(argv, g_strdup("timeout"));
@@ -201,18 +204,40 @@ swanctl(Fixture *f, char **out, char **err, ...)
 	g_ptr_array_add(argv, g_strdup("KILL"));
 	g_ptr_array_add(argv, g_strdup(CHILD_TIMEOUT));
 	g_ptr_array_add(argv, g_strdup(SWANCTL));
-	va_start(ap, err);
 	for (const char *a; (a = va_arg(ap, const char *));)
 		g_ptr_array_add(argv, g_strdup(a));
-	va_end(ap);
 	g_ptr_array_add(argv, g_strdup("--uri"));
-	g_ptr_array_add(argv, g_strdup_printf("unix://%s", f->socket));
+	g_ptr_array_add(argv, uri ? g_strdup(uri) : g_strdup_printf("unix://%s", f->socket));
 	g_ptr_array_add(argv, NULL);
 	g_spawn_sync(f->dir, (char **)argv->pdata, f->env, G_SPAWN_SEARCH_PATH, die_with_parent,
 		     NULL, out, err, &status, &error);
 	g_assert_no_error(error);
 	g_assert_true(WIFEXITED(status));
 	return WEXITSTATUS(status);
+}
+
+static int
+swanctl(Fixture *f, char **out, char **err, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, err);
+	rc = swanctl_va(f, NULL, out, err, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int
+swanctl_uri(Fixture *f, const char *uri, char **out, char **err, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, err);
+	rc = swanctl_va(f, uri, out, err, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* Replaces what legitimately varies (vici.md Appendix C) by fixed text. */
@@ -423,20 +448,252 @@ test_unsupported(Fixture *f, gconstpointer data)
 	g_autofree char *cout = NULL, *cerr = NULL;
 	g_autofree char *pools = g_build_filename(f->dir, "pools.conf", NULL);
 
-	write_file(f->dir, "pools.conf", "pools {\n\tp1 {\n\t\taddrs = 10.3.0.0/28\n\t}\n}\n");
+	write_file(f->dir, "pools.conf", "pools {\n\tp1 {\n\t\taddrs = 10.3.0.0/33\n\t}\n}\n");
 	/* failed objects: stderr and EINVAL (vici.md §6.2 --load-all) */
 	g_assert_cmpint(swanctl(f, &out, &err, "--load-pools", "--file", pools, NULL), ==, 22);
 	g_assert_cmpstr(out, ==, "");
 	g_assert_cmpstr(err, ==,
-			"loading pool 'p1' failed: load-pool not supported by vpnd yet\n"
+			"loading pool 'p1' failed: pool p1: \"10.3.0.0/33\" is not an address, a "
+			"subnet or a range\n"
 			"loaded 0 of 1 pools, 1 failed to load, 0 unloaded\n");
 
-	g_assert_cmpint(swanctl(f, &iout, &ierr, "--initiate", "--child", "net", NULL), ==, 1);
+	g_assert_cmpint(swanctl(f, &iout, &ierr, "--rekey", "--ike", "net", NULL), ==, 1);
 	g_assert_cmpstr(iout, ==, "");
-	g_assert_cmpstr(ierr, ==, "initiate failed: initiate not supported by vpnd yet\n");
+	g_assert_cmpstr(ierr, ==, "rekey failed: rekey not supported by vpnd yet\n");
 
-	g_assert_cmpint(swanctl(f, &cout, &cerr, "--counters", NULL), ==, 1);
-	g_assert_cmpstr(cerr, ==, "get-counters failed: get-counters not supported by vpnd yet\n");
+	g_assert_cmpint(swanctl(f, &cout, &cerr, "--install", "--child", "net", NULL), ==, 1);
+	g_assert_cmpstr(cerr, ==, "install failed: install not supported by vpnd yet\n");
+	stop_vpnd(f);
+}
+
+/* ---- connections, keys and pools ---- */
+
+/* Several connections, two PSKs and three pools, as an admin's swanctl.conf has them.
+ * Every value is explicit where charon's defaults differ from vpnd's (vpnd speaks
+ * IKEv2 only, rekeys only when told, and authenticates with a PSK when no auth is
+ * given). */
+static const char golden_conf[] =
+	"connections {\n"
+	"\tgw {\n"
+	"\t\tversion = 2\n"
+	"\t\tlocal_addrs = 192.0.2.1\n"
+	"\t\tremote_addrs = 192.0.2.2\n"
+	"\t\tproposals = aes256gcm16-prfsha256-x25519\n"
+	"\t\trekey_time = 4h\n"
+	"\t\tdpd_delay = 30s\n"
+	"\t\tlocal {\n\t\t\tauth = psk\n\t\t\tid = moon.example.org\n\t\t}\n"
+	"\t\tremote {\n\t\t\tauth = psk\n\t\t\tid = sun.example.org\n\t\t}\n"
+	"\t\tchildren {\n"
+	"\t\t\tnet {\n"
+	"\t\t\t\tlocal_ts = 10.1.0.0/24\n"
+	"\t\t\t\tremote_ts = 10.2.0.0/24, 10.3.0.0/16\n"
+	"\t\t\t\tesp_proposals = aes256gcm16\n"
+	"\t\t\t\trekey_time = 1h\n"
+	"\t\t\t}\n"
+	"\t\t\thost {\n"
+	"\t\t\t\tlocal_ts = 10.1.0.5/32[tcp/443]\n"
+	"\t\t\t\tremote_ts = 10.2.0.0-10.2.0.9\n"
+	"\t\t\t\trekey_time = 30m\n"
+	"\t\t\t\tmode = transport\n"
+	"\t\t\t}\n"
+	"\t\t}\n"
+	"\t}\n"
+	"\troad {\n"
+	"\t\tversion = 2\n"
+	"\t\tlocal_addrs = 192.0.2.1\n"
+	"\t\trekey_time = 0\n"
+	"\t\tlocal {\n\t\t\tauth = psk\n\t\t\tid = moon.example.org\n\t\t}\n"
+	"\t\tremote {\n\t\t\tauth = psk\n\t\t}\n"
+	"\t\tchildren {\n"
+	"\t\t\tall {\n\t\t\t\tremote_ts = 10.8.0.0/16, fd00:8::/64[udp/1000-2000]\n"
+	"\t\t\t\trekey_time = 0\n\t\t\t}\n"
+	"\t\t}\n"
+	"\t}\n"
+	"\tv6 {\n"
+	"\t\tversion = 2\n"
+	"\t\tremote_addrs = 2001:db8::2\n"
+	"\t\trekey_time = 1d\n"
+	"\t\tlocal {\n\t\t\tauth = psk\n\t\t}\n"
+	"\t\tremote {\n\t\t\tauth = psk\n\t\t\tid = @peer.example.net\n\t\t}\n"
+	"\t\tchildren {\n"
+	"\t\t\tv6 {\n\t\t\t\tlocal_ts = 2001:db8:1::/48\n\t\t\t\trekey_time = 2h\n\t\t\t}\n"
+	"\t\t}\n"
+	"\t}\n"
+	"}\n"
+	"secrets {\n"
+	"\tike-gw {\n\t\tid-1 = moon.example.org\n\t\tid-2 = sun.example.org\n"
+	"\t\tsecret = \"a test secret, not a real one\"\n\t}\n"
+	"\tike-road {\n\t\tsecret = 0x0123456789abcdef\n\t}\n"
+	"}\n"
+	"pools {\n"
+	"\tp4 {\n\t\taddrs = 10.3.0.0/28\n\t}\n"
+	"\tp6 {\n\t\taddrs = fd00::/120\n\t}\n"
+	"\trange {\n\t\taddrs = 10.4.0.10-10.4.0.20\n\t}\n"
+	"}\n";
+
+/* vpnd binds its IKE sockets with the first connection: loopback, ports the kernel picks */
+#define NET_LOOPBACK                                                                  \
+	"net {\n\tport = 0\n\tport_nat_t = 0\n\taddresses = 127.0.0.1\n}\nlog {\n\tike = info\n}\n"
+
+/* Lines swanctl prints about credential folders it cannot find: they depend on the
+ * client's configuration, not on the daemon. */
+static char *
+without_folder_noise(const char *text)
+{
+	return mask(text, "^opening directory '.*' failed: .*\n", "");
+}
+
+static void
+load_all(Fixture *f, const char *uri, char **out)
+{
+	g_autofree char *path = g_build_filename(f->dir, "swanctl.conf", NULL);
+	g_autofree char *raw = NULL, *err = NULL;
+
+	g_assert_cmpint(swanctl_uri(f, uri, &raw, &err, "--load-all", "--file", path, NULL), ==, 0);
+	*out = without_folder_noise(raw);
+	g_autofree char *err_clean = without_folder_noise(err);
+	g_assert_cmpstr(err_clean, ==, "");
+}
+
+static void
+test_load_all(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *conns = NULL, *err = NULL, *raw = NULL, *rerr = NULL;
+	g_autofree char *again = NULL;
+
+	write_file(f->dir, "swanctl.conf", golden_conf);
+	load_all(f, NULL, &out);
+	g_assert_cmpstr(out, ==,
+			"loaded ike secret 'ike-gw'\n"
+			"loaded ike secret 'ike-road'\n"
+			"no authorities found, 0 unloaded\n"
+			"loaded pool 'p4'\n"
+			"loaded pool 'p6'\n"
+			"loaded pool 'range'\n"
+			"successfully loaded 3 pools, 0 unloaded\n"
+			"loaded connection 'gw'\n"
+			"loaded connection 'road'\n"
+			"loaded connection 'v6'\n"
+			"successfully loaded 3 connections, 0 unloaded\n");
+	/* vpnd started without connections: the first one opened the IKE sockets */
+	g_autofree char *log = vpnd_stderr(f);
+	g_assert_nonnull(strstr(log, "IKE on UDP"));
+	g_assert_null(strstr(log, "a test secret"));
+
+	g_assert_cmpint(swanctl(f, &conns, &err, "--list-conns", NULL), ==, 0);
+	g_assert_true(g_str_has_prefix(conns, "gw: IKEv2, no reauthentication, rekeying every "
+					      "14400s, dpd delay 30s\n"));
+	g_assert_nonnull(strstr(conns, "\nroad: IKEv2, no reauthentication, no rekeying\n"));
+	g_assert_nonnull(strstr(conns, "  host: TRANSPORT, rekeying every 1800s"));
+
+	/* swanctl asks get-conns/get-shared/get-pools first: what is gone is unloaded */
+	g_autofree char *smaller = mask(golden_conf, "\tv6 \\{(.|\n)*\n\t\\}\n\\}\nsecrets", "}\nsecrets");
+	write_file(f->dir, "swanctl.conf", smaller);
+	load_all(f, NULL, &again);
+	g_assert_nonnull(strstr(again, "successfully loaded 2 connections, 1 unloaded\n"));
+	g_assert_cmpint(swanctl(f, &raw, &rerr, "--list-conns", "--raw", NULL), ==, 0);
+	g_assert_null(strstr(raw, "v6 {"));
+	g_assert_nonnull(strstr(raw, "list-conn event {road {"));
+
+	stop_vpnd(f);
+}
+
+/* charon, started by the test: in its own network namespace (its sockets bind nothing
+ * of the host's) and mount namespace (its pid file lives in /run). (transfer full) */
+static GSubprocess *
+start_charon(Fixture *f, char **uri)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *sock = g_build_filename(f->dir, "charon.vici", NULL);
+	g_autofree char *conf = g_strdup_printf(
+		"charon {\n"
+		"\tload_modular = no\n"
+		"\tload = random nonce openssl pem pkcs1 x509 pubkey kdf vici socket-default "
+		"kernel-netlink attr\n"
+		"\tinstall_virtual_ip = no\n"
+		"\tsyslog {\n\t\tdaemon {\n\t\t\tdefault = -1\n\t\t}\n\t}\n"
+		"\tfilelog {\n\t\tmain {\n\t\t\tpath = %s/charon.log\n\t\t\tdefault = 1\n\t\t}\n\t}\n"
+		"\tplugins {\n\t\tvici {\n\t\t\tsocket = unix://%s\n\t\t}\n\t}\n"
+		"}\n",
+		f->dir, sock);
+	g_autofree char *conf_path = g_build_filename(f->dir, "charon.conf", NULL);
+	g_autofree char *err_path = g_build_filename(f->dir, "charon.stderr", NULL);
+
+	write_file(f->dir, "charon.conf", conf);
+	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+	g_subprocess_launcher_setenv(l, "STRONGSWAN_CONF", conf_path, TRUE);
+	g_subprocess_launcher_set_stderr_file_path(l, err_path);
+	g_subprocess_launcher_set_stdout_file_path(l, "/dev/null");
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+	/* unshare and sh exec: the process is charon itself, so its PID is what we stop */
+	GSubprocess *charon = g_subprocess_launcher_spawn(
+		l, &error, "unshare", "--net", "--mount", "--propagation", "private", "--", "sh",
+		"-c", "mount -t tmpfs -o size=4m vpnd-vici-test /run && exec \"$0\"", CHARON,
+		NULL);
+	g_assert_no_error(error);
+	gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_MS * 1000;
+	while (!can_connect(sock)) {
+		if (g_get_monotonic_time() > deadline || !g_subprocess_get_identifier(charon)) {
+			g_autofree char *text = NULL;
+			g_file_get_contents(err_path, &text, NULL, NULL);
+			g_error("charon did not open %s; its stderr:\n%s", sock, text);
+		}
+		g_usleep(20 * 1000);
+	}
+	*uri = g_strdup_printf("unix://%s", sock);
+	return charon;
+}
+
+static void
+stop_charon(GSubprocess *charon)
+{
+	g_subprocess_send_signal(charon, SIGTERM);
+	if (!wait_exit(charon, STOP_TIMEOUT_MS)) {
+		g_subprocess_force_exit(charon);
+		wait_exit(charon, STOP_TIMEOUT_MS);
+	}
+}
+
+/* What swanctl prints for the same swanctl.conf, against charon and against vpnd. */
+static void
+test_golden(Fixture *f, gconstpointer data)
+{
+	g_autofree char *uri = NULL;
+
+	if (getuid() != 0) {
+		g_test_skip("starting charon needs root (network and mount namespaces)");
+		stop_vpnd(f);
+		return;
+	}
+	if (!g_file_test(CHARON, G_FILE_TEST_IS_EXECUTABLE))
+		g_error(CHARON " is missing: run scripts/install-deps (package strongswan-charon)");
+	write_file(f->dir, "swanctl.conf", golden_conf);
+	g_autoptr(GSubprocess) charon = start_charon(f, &uri);
+	g_autofree char *c_load = NULL, *v_load = NULL;
+	load_all(f, uri, &c_load);
+	load_all(f, NULL, &v_load);
+	g_assert_cmpstr(v_load, ==, c_load);
+
+	static const char *const cmds[][2] = {
+		{ "--list-conns", NULL },
+		{ "--list-pools", NULL },
+		{ "--list-pools", "--leases" },
+		{ "--list-conns", "--raw" },
+		{ "--list-pools", "--raw" },
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
+		g_autofree char *c_out = NULL, *c_err = NULL, *v_out = NULL, *v_err = NULL;
+
+		g_assert_cmpint(swanctl_uri(f, uri, &c_out, &c_err, cmds[i][0], cmds[i][1], NULL),
+				==, 0);
+		g_assert_cmpint(swanctl(f, &v_out, &v_err, cmds[i][0], cmds[i][1], NULL), ==, 0);
+		g_test_message("%s %s against charon:\n%s", cmds[i][0],
+			       cmds[i][1] ? cmds[i][1] : "", c_out);
+		g_assert_cmpstr(v_out, ==, c_out);
+		g_assert_cmpstr(v_err, ==, c_err);
+		g_assert_cmpuint(strlen(v_out), >, 0);
+	}
+	stop_charon(charon);
 	stop_vpnd(f);
 }
 
@@ -710,6 +967,10 @@ main(int argc, char **argv)
 	g_test_add("/vici/swanctl/empty-lists", Fixture, NULL, fixture_setup, test_empty_lists,
 		   fixture_teardown);
 	g_test_add("/vici/swanctl/unsupported", Fixture, NULL, fixture_setup, test_unsupported,
+		   fixture_teardown);
+	g_test_add("/vici/swanctl/load-all", Fixture, NET_LOOPBACK, fixture_setup, test_load_all,
+		   fixture_teardown);
+	g_test_add("/vici/swanctl/golden", Fixture, NET_LOOPBACK, fixture_setup, test_golden,
 		   fixture_teardown);
 	g_test_add("/vici/raw/answers", Fixture, NULL, fixture_setup, test_raw_answers,
 		   fixture_teardown);
