@@ -635,6 +635,64 @@ test_no_wait(Fixture *f, gconstpointer data)
 	stop_vpnd(f, 1);
 }
 
+static void
+on_manager_signal(GDBusConnection *bus, const char *sender, const char *path, const char *iface,
+		  const char *signal, GVariant *params, gpointer user_data)
+{
+	GPtrArray *seen = user_data;
+	const char *name;
+
+	g_variant_get(params, "(&o&s)", NULL, &name);
+	g_ptr_array_add(seen, g_strdup_printf("%s %s", signal, name));
+}
+
+static gboolean
+saw_manager_signals(Fixture *f, gconstpointer data)
+{
+	const GPtrArray *seen = data;
+
+	return seen->len >= 2;
+}
+
+/*
+ * A connection loaded at run time (vpnctl reads the file, vpnd gets its text) comes up
+ * like the others; unloading it takes its tunnel down on both sides. A second client
+ * sees ConnectionAdded and ConnectionRemoved.
+ */
+static void
+test_load_up_unload(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL, *uout = NULL, *uerr = NULL, *nout = NULL,
+			*nerr = NULL, *sout = NULL, *serr = NULL, *lout = NULL, *lerr = NULL;
+	g_autofree char *later = conn_text("later", "192.0.2.1", "192.0.2.2", "a.example.org",
+					   "10.1.0.1/32", "10.2.0.1/32");
+	g_autofree char *text = g_strdup_printf("connections {\n%s}\n", later);
+	g_autofree char *file = path_in(f, "later.conf");
+	g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func(g_free);
+	guint sub = g_dbus_connection_signal_subscribe(
+		f->bus->conn, "org.vpnd1", "org.vpnd1.Manager", NULL, "/org/vpnd1", NULL,
+		G_DBUS_SIGNAL_FLAGS_NONE, on_manager_signal, seen, NULL);
+
+	write_in(f, "later.conf", text);
+	g_assert_cmpint(vpnctl(f, &lout, &lerr, "load", file, NULL), ==, 0);
+	g_assert_cmpstr(lout, ==, "loaded connection \"later\"\n");
+	g_assert_cmpint(vpnctl(f, &out, &err, "up", "later", NULL), ==, 0);
+	g_assert_cmpstr(out, ==, "connection \"later\" established (192.0.2.1 - 192.0.2.2)\n");
+	g_assert_true(pings(f));
+	g_assert_cmpint(vpnctl(f, &uout, &uerr, "unload", "later", NULL), ==, 0);
+	g_assert_cmpstr(uout, ==, "connection \"later\": unloaded\n");
+	wait_log(f, 1, "down: deleted by peer", PEER_DOWN_TIMEOUT_MS);
+	g_assert_cmpint(vpnctl(f, &sout, &serr, "status", "later", NULL), ==, EXIT_NOT_FOUND);
+	g_assert_cmpint(vpnctl(f, &nout, &nerr, "list", NULL), ==, 0);
+	g_assert_null(strstr(nout, "later"));
+	wait_for(f, saw_manager_signals, seen, PEER_DOWN_TIMEOUT_MS, "ConnectionAdded/Removed");
+	g_assert_cmpstr(seen->pdata[0], ==, "ConnectionAdded later");
+	g_assert_cmpstr(seen->pdata[1], ==, "ConnectionRemoved later");
+	g_dbus_connection_signal_unsubscribe(f->bus->conn, sub);
+	stop_vpnd(f, 0);
+	stop_vpnd(f, 1);
+}
+
 /* The completion offers the connections vpnd has, as `vpnctl list` names them. */
 static void
 test_completion_names(Fixture *f, gconstpointer data)
@@ -678,6 +736,7 @@ main(int argc, char **argv)
 	ADD("/dbus-tunnel/errors", &strict, test_errors);
 	ADD("/dbus-tunnel/unprivileged/bus-policy", &strict, test_unprivileged);
 	ADD("/dbus-tunnel/unprivileged/daemon-check", &open_policy, test_unprivileged);
+	ADD("/dbus-tunnel/load-up-unload", &strict, test_load_up_unload);
 	ADD("/dbus-tunnel/completion", &strict, test_completion_names);
 	return g_test_run();
 }
