@@ -3,7 +3,9 @@
  * The daemon's IKE runtime: the connections of conf_dir, the IKE engine, the UDP
  * service and the best kernel provider, on the GLib main loop. Datagrams and timers go
  * into the engine; what it asks for (send, arm a timer, install an SA or a policy) is
- * carried out here, and state changes are published to the control API.
+ * carried out here, and state changes are published to the control API, with each
+ * connection's traffic counters (read from the kernel provider every second while it
+ * has SAs, and on every listing).
  *
  *   settings: conf_dir (default /etc/vpnd/conf.d), net { port, port_nat_t, addresses },
  *   ike { retransmit_timeout, retransmit_base, retransmit_tries, half_open_max,

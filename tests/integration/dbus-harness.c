@@ -187,6 +187,38 @@ harness_vpnctl(char **env, gboolean unprivileged, char **out, char **err, ...)
 	return harness_vpnctl_v(env, unprivileged, out, err, (const char *const *)args->pdata);
 }
 
+GSubprocess *
+harness_janitor_new(const char *dir, const char *const *netns)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	const char *script = "read _; d=$1; shift; for ns; do ip netns del \"$ns\"; done; "
+			     "rm -rf \"$d\"";
+
+	g_ptr_array_add(argv, "sh");
+	g_ptr_array_add(argv, "-c");
+	g_ptr_array_add(argv, (char *)script);
+	g_ptr_array_add(argv, "janitor");
+	g_ptr_array_add(argv, (char *)dir);
+	for (guint i = 0; netns && netns[i]; i++)
+		g_ptr_array_add(argv, (char *)netns[i]);
+	g_ptr_array_add(argv, NULL);
+	GSubprocess *janitor = g_subprocess_newv(
+		(const char *const *)argv->pdata,
+		G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+	g_assert_no_error(error);
+	return janitor;
+}
+
+void
+harness_janitor_finish(GSubprocess *janitor, const char *dir)
+{
+	g_output_stream_close(g_subprocess_get_stdin_pipe(janitor), NULL, NULL);
+	g_assert_true(g_subprocess_wait(janitor, NULL, NULL));
+	g_object_unref(janitor);
+	g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
+}
+
 json_object *
 harness_parse_json(const char *text)
 {

@@ -45,6 +45,16 @@ int harness_vpnctl(char **env, gboolean unprivileged, char **out, char **err,
 int harness_vpnctl_v(char **env, gboolean unprivileged, char **out, char **err,
 		     const char *const *args);
 
+/*
+ * A shell that waits for its stdin to close, then deletes the network namespaces
+ * @netns (NULL-terminated, may be empty) and the folder @dir: harness_janitor_finish()
+ * closes it, and so does the kernel when a failed assertion aborts the test before any
+ * teardown. It does not die with the test, on purpose.
+ */
+GSubprocess *harness_janitor_new(const char *dir, const char *const *netns);
+/* Lets it clean up now and waits for it; @dir must be gone then. */
+void harness_janitor_finish(GSubprocess *janitor, const char *dir);
+
 /* VPND_BUILD_ROOT/@rel. (transfer full) */
 char *harness_build_path(const char *rel);
 

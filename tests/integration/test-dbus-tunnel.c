@@ -12,6 +12,7 @@
  * Needs root (exit 77 otherwise). Every process dies with the test; namespaces and
  * files go in the teardown, also when a test failed.
  */
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,10 @@
 #define TUNNEL_TIMEOUT_MS 15000
 #define PEER_DOWN_TIMEOUT_MS 5000
 #define PING_COUNT "3"
+/* a gives a silent peer up after 2.5 s: sent at 0 and 1 s, then 1.5 s more */
+#define A_RETRANSMIT                                                                               \
+	"ike {\n\tretransmit_timeout = 1\n\tretransmit_base = 1.5\n\tretransmit_tries = 1\n}\n"
+#define A_GIVES_UP_S 2.5
 
 /* Exit codes from vpnctl(1). */
 #define EXIT_NOT_FOUND 4
@@ -74,23 +79,6 @@ run_or_die(const char *const *argv)
 }
 
 #define RUN(...) run_or_die((const char *const[]){ __VA_ARGS__, NULL })
-
-/*
- * A shell that waits for its stdin to close, then deletes the namespaces and the
- * folder: when the teardown closes it, and just as well when a failed assertion aborts
- * the test before any teardown runs. It does not die with the test, on purpose.
- */
-static void
-start_janitor(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	const char *script = "read _; ip netns del \"$1\"; ip netns del \"$2\"; rm -rf \"$3\"";
-
-	f->janitor = g_subprocess_new(
-		G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, "sh",
-		"-c", script, "janitor", f->ns[0], f->ns[1], f->dir, NULL);
-	g_assert_no_error(error);
-}
 
 static void
 setup_namespaces(Fixture *f)
@@ -155,7 +143,7 @@ write_side(Fixture *f, guint i)
 		"vici {\n\tsocket = unix://%s/%s/vici\n}\n"
 		"%s"
 		"log {\n\tdefault = info\n}\nconf_dir = %s\n",
-		plugins, f->dir, side, i ? "dbus {\n\tenable = no\n}\n" : "", conf_d);
+		plugins, f->dir, side, i ? "dbus {\n\tenable = no\n}\n" : A_RETRANSMIT, conf_d);
 	const char *good = "a throwaway test key, not a real one";
 	g_autofree char *conns = NULL, *secrets = NULL;
 
@@ -285,7 +273,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 	f->ns[0] = g_strdup_printf("vpnd-dt1-%d", getpid());
 	f->ns[1] = g_strdup_printf("vpnd-dt2-%d", getpid());
 	f->states = g_ptr_array_new_with_free_func(g_free);
-	start_janitor(f);
+	f->janitor = harness_janitor_new(f->dir, (const char *const[]){ f->ns[0], f->ns[1], NULL });
 	setup_namespaces(f);
 	write_side(f, 0);
 	write_side(f, 1);
@@ -330,10 +318,7 @@ fixture_teardown(Fixture *f, gconstpointer data)
 	}
 	g_dbus_connection_signal_unsubscribe(f->bus->conn, f->sub);
 	harness_bus_stop(f->bus);
-	g_output_stream_close(g_subprocess_get_stdin_pipe(f->janitor), NULL, NULL);
-	g_assert_true(g_subprocess_wait(f->janitor, NULL, NULL));
-	g_clear_object(&f->janitor);
-	g_assert_false(g_file_test(f->dir, G_FILE_TEST_EXISTS));
+	harness_janitor_finish(g_steal_pointer(&f->janitor), f->dir);
 	for (guint i = 0; i < 2; i++)
 		g_free(f->ns[i]);
 	g_free(f->dir);
@@ -481,7 +466,8 @@ test_errors(Fixture *f, gconstpointer data)
 {
 	g_autofree char *out = NULL, *err = NULL, *aout = NULL, *aerr = NULL, *jout = NULL,
 			*jerr = NULL, *sout = NULL, *serr = NULL, *tout = NULL, *terr = NULL,
-			*tsout = NULL, *tserr = NULL;
+			*tsout = NULL, *tserr = NULL, *rout = NULL, *rerr = NULL, *rsout = NULL,
+			*rserr = NULL;
 
 	g_assert_cmpint(vpnctl(f, &out, &err, "up", "nosuch", NULL), ==, EXIT_NOT_FOUND);
 	g_assert_cmpstr(err, ==, "vpnctl: connection \"nosuch\" not found\n");
@@ -505,13 +491,23 @@ test_errors(Fixture *f, gconstpointer data)
 			"org.vpnd1.Error.AuthenticationFailed");
 	json_object_put(st);
 
-	/* nobody answers: vpnctl's --timeout ends it long before vpnd's retransmissions */
+	/* nobody answers: vpnd's retransmissions give up, and say so */
 	gint64 start = g_get_monotonic_time();
-	g_assert_cmpint(vpnctl(f, &tout, &terr, "up", "--timeout", "2", "nowhere", NULL), ==,
+	g_assert_cmpint(vpnctl(f, &rout, &rerr, "up", "nowhere", NULL), ==, EXIT_TIMEOUT);
+	g_assert_cmpint(g_get_monotonic_time() - start, >=, A_GIVES_UP_S * G_USEC_PER_SEC);
+	g_assert_cmpstr(rerr, ==, "vpnctl: connection \"nowhere\": peer not responding\n");
+	g_assert_cmpint(vpnctl(f, &rsout, &rserr, "--json", "status", "nowhere", NULL), ==, 0);
+	json_object *rs = harness_parse_json(rsout);
+	g_assert_cmpstr(harness_json_str(rs, "last_error_name"), ==, "org.vpnd1.Error.Timeout");
+	json_object_put(rs);
+
+	/* vpnctl's --timeout comes first: it ends the wait and the attempt */
+	start = g_get_monotonic_time();
+	g_assert_cmpint(vpnctl(f, &tout, &terr, "up", "--timeout", "1", "nowhere", NULL), ==,
 			EXIT_TIMEOUT);
-	g_assert_cmpint(g_get_monotonic_time() - start, <, 10 * G_USEC_PER_SEC);
+	g_assert_cmpint(g_get_monotonic_time() - start, <, A_GIVES_UP_S * G_USEC_PER_SEC);
 	g_assert_cmpstr(terr, ==,
-			"vpnctl: connection \"nowhere\": not up after 2 s, attempt abandoned\n");
+			"vpnctl: connection \"nowhere\": not up after 1 s, attempt abandoned\n");
 	/* abandoned: vpnd does not go on trying */
 	g_assert_cmpint(vpnctl(f, &tsout, &tserr, "--json", "status", "nowhere", NULL), ==, 0);
 	json_object *ts = harness_parse_json(tsout);
@@ -539,6 +535,43 @@ check_denied(Fixture *f, const char *command)
 	g_assert_cmpint(strchr(err, '\n') - err + 1, ==, strlen(err)); /* one line */
 }
 
+/* The connection object's own Up, called as "nobody" with gdbus: the error it names. */
+static char *
+conn_up_as_nobody(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *err = NULL, *uid = NULL, *gid = NULL;
+	struct passwd *pw = getpwnam(HARNESS_NOBODY);
+	int status;
+
+	g_assert_nonnull(pw);
+	uid = g_strdup_printf("--reuid=%u", (guint)pw->pw_uid);
+	gid = g_strdup_printf("--regid=%u", (guint)pw->pw_gid);
+	const char *argv[] = { "setpriv",
+			       uid,
+			       gid,
+			       "--clear-groups",
+			       "gdbus",
+			       "call",
+			       "--system",
+			       "--dest",
+			       "org.vpnd1",
+			       "--object-path",
+			       "/org/vpnd1/connection/site",
+			       "--method",
+			       "org.vpnd1.Connection.Up",
+			       NULL };
+	g_spawn_sync("/", (char **)argv, f->env, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+		     harness_die_with_parent, NULL, NULL, &err, &status, &error);
+	g_assert_no_error(error);
+	g_assert_false(g_spawn_check_wait_status(status, NULL));
+	/* "Error: GDBus.Error:NAME: message" */
+	const char *name = strstr(err, "GDBus.Error:");
+	g_assert_nonnull(name);
+	name += strlen("GDBus.Error:");
+	return g_strndup(name, strcspn(name, ":"));
+}
+
 /* "nobody" reads the real connections but cannot move them. */
 static void
 test_unprivileged(Fixture *f, gconstpointer data)
@@ -557,6 +590,10 @@ test_unprivileged(Fixture *f, gconstpointer data)
 	json_object_put(st);
 	check_denied(f, "up");
 	check_denied(f, "down");
+	g_autofree char *direct = conn_up_as_nobody(f);
+	g_assert_cmpstr(direct, ==,
+			f->params->open_policy ? "org.vpnd1.Error.PermissionDenied"
+					       : "org.freedesktop.DBus.Error.AccessDenied");
 	/* nothing moved */
 	g_main_context_iteration(NULL, FALSE);
 	g_assert_cmpuint(f->states->len, ==, 0);
@@ -594,6 +631,64 @@ test_no_wait(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(dout, ==, "connection \"site\": closing\n");
 	wait_for(f, state_is, "down", PEER_DOWN_TIMEOUT_MS, "site down");
 	wait_log(f, 1, "CHILD SA net down", PEER_DOWN_TIMEOUT_MS);
+	stop_vpnd(f, 0);
+	stop_vpnd(f, 1);
+}
+
+static void
+on_manager_signal(GDBusConnection *bus, const char *sender, const char *path, const char *iface,
+		  const char *signal, GVariant *params, gpointer user_data)
+{
+	GPtrArray *seen = user_data;
+	const char *name;
+
+	g_variant_get(params, "(&o&s)", NULL, &name);
+	g_ptr_array_add(seen, g_strdup_printf("%s %s", signal, name));
+}
+
+static gboolean
+saw_manager_signals(Fixture *f, gconstpointer data)
+{
+	const GPtrArray *seen = data;
+
+	return seen->len >= 2;
+}
+
+/*
+ * A connection loaded at run time (vpnctl reads the file, vpnd gets its text) comes up
+ * like the others; unloading it takes its tunnel down on both sides. A second client
+ * sees ConnectionAdded and ConnectionRemoved.
+ */
+static void
+test_load_up_unload(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL, *uout = NULL, *uerr = NULL, *nout = NULL,
+			*nerr = NULL, *sout = NULL, *serr = NULL, *lout = NULL, *lerr = NULL;
+	g_autofree char *later = conn_text("later", "192.0.2.1", "192.0.2.2", "a.example.org",
+					   "10.1.0.1/32", "10.2.0.1/32");
+	g_autofree char *text = g_strdup_printf("connections {\n%s}\n", later);
+	g_autofree char *file = path_in(f, "later.conf");
+	g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func(g_free);
+	guint sub = g_dbus_connection_signal_subscribe(
+		f->bus->conn, "org.vpnd1", "org.vpnd1.Manager", NULL, "/org/vpnd1", NULL,
+		G_DBUS_SIGNAL_FLAGS_NONE, on_manager_signal, seen, NULL);
+
+	write_in(f, "later.conf", text);
+	g_assert_cmpint(vpnctl(f, &lout, &lerr, "load", file, NULL), ==, 0);
+	g_assert_cmpstr(lout, ==, "loaded connection \"later\"\n");
+	g_assert_cmpint(vpnctl(f, &out, &err, "up", "later", NULL), ==, 0);
+	g_assert_cmpstr(out, ==, "connection \"later\" established (192.0.2.1 - 192.0.2.2)\n");
+	g_assert_true(pings(f));
+	g_assert_cmpint(vpnctl(f, &uout, &uerr, "unload", "later", NULL), ==, 0);
+	g_assert_cmpstr(uout, ==, "connection \"later\": unloaded\n");
+	wait_log(f, 1, "down: deleted by peer", PEER_DOWN_TIMEOUT_MS);
+	g_assert_cmpint(vpnctl(f, &sout, &serr, "status", "later", NULL), ==, EXIT_NOT_FOUND);
+	g_assert_cmpint(vpnctl(f, &nout, &nerr, "list", NULL), ==, 0);
+	g_assert_null(strstr(nout, "later"));
+	wait_for(f, saw_manager_signals, seen, PEER_DOWN_TIMEOUT_MS, "ConnectionAdded/Removed");
+	g_assert_cmpstr(seen->pdata[0], ==, "ConnectionAdded later");
+	g_assert_cmpstr(seen->pdata[1], ==, "ConnectionRemoved later");
+	g_dbus_connection_signal_unsubscribe(f->bus->conn, sub);
 	stop_vpnd(f, 0);
 	stop_vpnd(f, 1);
 }
@@ -641,6 +736,7 @@ main(int argc, char **argv)
 	ADD("/dbus-tunnel/errors", &strict, test_errors);
 	ADD("/dbus-tunnel/unprivileged/bus-policy", &strict, test_unprivileged);
 	ADD("/dbus-tunnel/unprivileged/daemon-check", &open_policy, test_unprivileged);
+	ADD("/dbus-tunnel/load-up-unload", &strict, test_load_up_unload);
 	ADD("/dbus-tunnel/completion", &strict, test_completion_names);
 	return g_test_run();
 }

@@ -49,6 +49,7 @@ typedef struct {
 	char **env; /* for vpnctl */
 	HarnessBus *bus;
 	GSubprocess *vpnd;
+	GSubprocess *janitor; /* removes the folder, also when an assertion aborts the test */
 } Fixture;
 
 static char *
@@ -139,6 +140,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 	f->params = data;
 	f->dir = g_dir_make_tmp("vpnd-dbus-XXXXXX", &error);
 	g_assert_no_error(error);
+	f->janitor = harness_janitor_new(f->dir, NULL);
 	/* "nobody" must reach the bus socket in here */
 	g_assert_cmpint(g_chmod(f->dir, 0755), ==, 0);
 	g_autofree char *plugins = path_in(f, "plugins");
@@ -176,16 +178,7 @@ fixture_teardown(Fixture *f, gconstpointer data)
 		g_clear_object(&f->vpnd);
 	}
 	g_clear_pointer(&f->bus, harness_bus_stop);
-	const char *names[] = {
-		"vpnd.conf", "vpnd.stderr", "bus.conf", "bus", "vici", "conn.conf"
-	};
-	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
-		g_autofree char *p = path_in(f, names[i]);
-		g_unlink(p);
-	}
-	g_autofree char *plugins = path_in(f, "plugins");
-	g_rmdir(plugins);
-	g_rmdir(f->dir);
+	harness_janitor_finish(g_steal_pointer(&f->janitor), f->dir);
 	g_free(f->dir);
 	g_free(f->bus_address);
 	g_strfreev(f->env);
