@@ -79,7 +79,7 @@ vpnd_conf() { # NAME SIDE START
 	cat > "$R/$1/vpnd.conf" <<-EOF
 		plugins {
 			dir = $BUILD/plugins
-			load = crypto-gnutls kernel-xfrm
+			load = crypto-gnutls kernel-xfrm auth-psk
 		}
 		vici {
 			socket = unix://$R/$1/vici

@@ -83,7 +83,8 @@ vici_client_free(ViciClient *c)
 	clear_source(&c->in_source);
 	clear_source(&c->out_source);
 	g_object_unref(c->socket);
-	explicit_bzero(c->in->data, c->in->len);
+	if (c->in->len) /* data is NULL while empty, and explicit_bzero wants a pointer */
+		explicit_bzero(c->in->data, c->in->len);
 	g_byte_array_unref(c->in);
 	g_byte_array_unref(c->out);
 	g_hash_table_unref(c->events);

@@ -1207,7 +1207,7 @@ main(int argc, char **argv)
 	g_test_add("/vici/swanctl/version", Fixture, NULL, fixture_setup, test_version,
 		   fixture_teardown);
 	g_autofree char *crypto_conf =
-		g_strdup_printf("plugins {\n\tdir = %s\n\tload = crypto-gnutls\n}\n",
+		g_strdup_printf("plugins {\n\tdir = %s\n\tload = crypto-gnutls auth-psk\n}\n",
 				g_getenv("VPND_PLUGIN_BUILDDIR"));
 	g_test_add("/vici/swanctl/list-algs", Fixture, crypto_conf, fixture_setup, test_list_algs,
 		   fixture_teardown);

@@ -40,7 +40,7 @@ write_side() {
 	cat >"$TMP/$1/vpnd.conf" <<CONF
 plugins {
 	dir = $PLUGINS
-	load = crypto-gnutls kernel-tun
+	load = crypto-gnutls kernel-tun auth-psk
 }
 vici {
 	socket = unix://$TMP/$1/vici

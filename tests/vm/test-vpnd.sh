@@ -99,7 +99,7 @@ vpnd_conf() {
 	cat > "$dir/vpnd.conf" <<-EOF
 		plugins {
 			dir = $PLUGINS
-			load = crypto-gnutls kernel-xfrm kernel-tun
+			load = crypto-gnutls kernel-xfrm kernel-tun auth-psk
 		}
 		vici {
 			socket = unix://$dir/vici
