@@ -10,16 +10,16 @@
 #      VmRSS with its one connection loaded, then with MEM_SAS SAs up, difference over
 #      MEM_SAS; and RSS per loaded connection (the initiator, MEM_SAS connections, none
 #      started, against the responder's one);
-#  (c) time from initiate to the child installed and to the first ping reply: charon
-#      after a VICI initiate (swanctl), vpnd at start-up (start_action = start); both
-#      from the initiator's "initiating" log line (ms resolution, the same for both),
+#  (c) time from initiate to the child installed and to the first ping reply: the
+#      same VICI initiate request (swanctl's) to both daemons, timed by a client
+#      (vici-initiate.py) to its answer, which both send once the child is installed;
 #      the reply seen by a prober in A that sends an ICMP echo every 0.5 ms.
 #  Also per establishment the responder's CPU time (all threads, schedstat): steadier
 #  than the rate on a shared machine, where a busy neighbour slows both sides.
 # Medians of RUNS runs each; METRIC VALUE UNIT lines, ratios are vpnd / charon.
 # Environment: VS_PARTS (rate mem ping), VS_IMPLS (vpnd charon), VS_RUNS, VS_BURST,
 # VS_MEM_SAS, VS_MEM_RUNS, VS_PING_RUNS; VS_PERF=DIR keeps a perf profile of each
-# rate run's responder there.
+# rate run's responder there; VS_LOGS=DIR both daemons' logs of every run.
 # Usage: vs-strongswan.sh VPND PLUGIN_DIR. Needs root and scripts/install-deps.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -240,7 +240,7 @@ rate_run() {
 	pid=$(pid_of "$1" "$B")
 	# VS_PERF=DIR: a perf profile of the responder per run, for finding bottlenecks
 	if [ -n "${VS_PERF:-}" ]; then
-		perf record -q -g -o "$VS_PERF/$1-$2-$pid.data" -p "$pid" 2>/dev/null &
+		perf record -q -F 20000 -g -o "$VS_PERF/$1-$2-$pid.data" -p "$pid" 2>/dev/null &
 		perf_pid=$!
 		sleep 0.2
 	fi
@@ -254,9 +254,19 @@ rate_run() {
 		wait "$perf_pid" || true
 	fi
 	read -r first last < <(stamps "$1" "$A")
+	keep_logs "$1" "rate-$2"
 	stop_all
 	awk -v n="$BURST" -v a="$first" -v b="$last" -v c="$((cpu1 - cpu0))" \
 		'BEGIN { printf "%.1f %.1f\n", n / (b - a > 0.001 ? b - a : 0.001), c / n / 1000 }'
+}
+
+# keep_logs IMPL TAG: VS_LOGS=DIR keeps both daemons' logs of each run there
+keep_logs() {
+	[ -n "${VS_LOGS:-}" ] || return 0
+	local n
+	n=$(find "$VS_LOGS" -name '*.initiator.log' | wc -l)
+	cp "$(logfile "$1" "$A")" "$VS_LOGS/$1-$2-$n.initiator.log"
+	cp "$(logfile "$1" "$B")" "$VS_LOGS/$1-$2-$n.responder.log"
 }
 
 part() { [[ " $PARTS " == *" $1 "* ]]; }
@@ -338,27 +348,22 @@ PY
 }
 
 ping_run() { # IMPL: "initiate->installed-ms initiate->reply-ms"
-	local reply first up
+	local reply sent installed sock
 	rm -f "$INTEROP_DIR/prober" "$INTEROP_DIR/prober.ready"
 	interop_site_conf "$B" "$A" >"$INTEROP_DIR/resp.conf"
+	interop_site_conf "$A" "$B" >"$INTEROP_DIR/init.conf"
 	start "$1" "$B" "$INTEROP_DIR/resp.conf"
-	if [ "$1" = vpnd ]; then
-		interop_site_conf "$A" "$B" | sed 's/start_action = none/start_action = start/' \
-			>"$INTEROP_DIR/init.conf"
-		start_prober
-		start vpnd "$A" "$INTEROP_DIR/init.conf"
-	else
-		interop_site_conf "$A" "$B" >"$INTEROP_DIR/init.conf"
-		start charon "$A" "$INTEROP_DIR/init.conf"
-		start_prober
-		interop_swanctl "$A" --initiate --child tun --timeout 10 >/dev/null
-	fi
+	start "$1" "$A" "$INTEROP_DIR/init.conf"
+	if [ "$1" = vpnd ]; then sock=$INTEROP_DIR/$A/vpnd.vici; else sock=$INTEROP_DIR/$A/charon.vici; fi
+	start_prober
+	read -r sent installed < <("$here/vici-initiate.py" "$sock" tun) ||
+		interop_fail "$1: the VICI initiate failed"
 	wait "$prober" || interop_fail "$1: no ping reply within 10 s"
 	reply=$(cat "$INTEROP_DIR/prober")
-	read -r first up < <(stamps "$1" "$A")
+	keep_logs "$1" ping
 	stop_all
-	awk -v d="$day0" -v a="$first" -v u="$up" -v r="$reply" \
-		'BEGIN { printf "%.1f %.1f\n", (u - a) * 1000, (r - d - a) * 1000 }'
+	awk -v s="$sent" -v i="$installed" -v r="$reply" \
+		'BEGIN { printf "%.2f %.2f\n", i, (r - s) * 1000 }'
 }
 
 part ping && measure ping_run "$PING_RUNS" vs_initiate_to_installed ms \

@@ -515,26 +515,26 @@ set_int_opt(int fd, int level, int name, int value, const char *what, GError **e
 	return FALSE;
 }
 
-/* Bigger buffers and UDP GRO for the NAT-T socket, which carries ESP. Both only help:
- * a kernel that refuses them gets the defaults, said once at info level. */
+/* Bigger buffers for every socket (bursts of handshakes, bursts of ESP), UDP GRO for
+ * the NAT-T socket, which carries ESP. Both only help: a kernel that refuses them gets
+ * the defaults, said at info level. */
 static void
-set_nat_t_options(int fd)
+set_buffer_options(int fd, gboolean nat_t)
 {
 	static const struct {
 		int force, plain;
 		const char *name;
 	} bufs[] = { { SO_RCVBUFFORCE, SO_RCVBUF, "SO_RCVBUF" },
 		     { SO_SNDBUFFORCE, SO_SNDBUF, "SO_SNDBUF" } };
-	int size = NET_NAT_T_BUFFER, on = 1;
+	int size = nat_t ? NET_NAT_T_BUFFER : NET_IKE_BUFFER, on = 1;
 
 	for (guint i = 0; i < G_N_ELEMENTS(bufs); i++) {
 		/* the FORCE variant passes net.core.[rw]mem_max with CAP_NET_ADMIN */
 		if (setsockopt(fd, SOL_SOCKET, bufs[i].force, &size, sizeof(size)) < 0 &&
 		    setsockopt(fd, SOL_SOCKET, bufs[i].plain, &size, sizeof(size)) < 0)
-			g_info("%s %d on the NAT-T socket: %s", bufs[i].name, size,
-			       g_strerror(errno));
+			g_info("%s %d on a UDP socket: %s", bufs[i].name, size, g_strerror(errno));
 	}
-	if (setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) < 0)
+	if (nat_t && setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) < 0)
 		g_info("UDP_GRO on the NAT-T socket: %s", g_strerror(errno));
 }
 
@@ -637,8 +637,7 @@ open_socket(NetService *service, const VpndAddr *addr, guint16 port, gboolean na
 	if (!set_options(sock->fd, addr->family, error) || !bind_socket(sock, error) ||
 	    !apply_kernel(service, sock, error))
 		return NULL;
-	if (nat_t)
-		set_nat_t_options(sock->fd);
+	set_buffer_options(sock->fd, nat_t);
 	return g_steal_pointer(&sock);
 }
 

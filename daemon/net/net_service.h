@@ -34,6 +34,10 @@ G_BEGIN_DECLS
 /* Socket buffers of the NAT-T sockets: ESP arrives in bursts of a TCP window, and a
  * datagram the receive buffer has no room for is a TCP retransmit in the tunnel. */
 #define NET_NAT_T_BUFFER (4 * 1024 * 1024)
+/* Socket buffers of the IKE (port 500) sockets: a gateway's clients all reconnect at
+ * once after a restart or an outage, and each IKE_SA_INIT the default ~200 KB receive
+ * buffer has no room for costs its sender a retransmission timeout. */
+#define NET_IKE_BUFFER (1024 * 1024)
 /* Datagrams read per socket per main loop wakeup: a flood cannot starve timers and
  * other sockets; the rest is read on the next iteration. */
 #define NET_RX_BURST 64
