@@ -90,7 +90,7 @@ read_settings(Daemon *d, GError **error)
 	if (settings_load_file(settings, d->config_path, &local))
 		return g_steal_pointer(&settings);
 	if (!d->config_given && settings_error_is_missing_file(local)) {
-		g_info("%s does not exist, using defaults", d->config_path);
+		vpnd_info("%s does not exist, using defaults", d->config_path);
 		return g_steal_pointer(&settings);
 	}
 	g_propagate_error(error, g_steal_pointer(&local));

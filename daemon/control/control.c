@@ -665,7 +665,7 @@ control_load_pool(Control *ctl, const char *name, const char *addrs, GError **er
 		control_pool_free(ctl->pools->pdata[at]);
 		ctl->pools->pdata[at] = pool;
 	}
-	g_info("pool %s: %s, %u addresses", name, pool->base, pool->size);
+	vpnd_info("pool %s: %s, %u addresses", name, pool->base, pool->size);
 	return TRUE;
 }
 

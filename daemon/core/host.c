@@ -89,7 +89,7 @@ vpnd_host_add_provider(VpndHost *host, VpndProviderKind kind, const char *name,
 	while (at < list->len && ((HostProvider *)list->pdata[at])->priority >= priority)
 		at++;
 	g_ptr_array_insert(list, at, p);
-	g_debug("%s provider \"%s\" registered by %s, priority %d",
+	vpnd_debug("%s provider \"%s\" registered by %s, priority %d",
 		host_provider_kind_to_string(kind), name,
 		p->plugin ? p->plugin : "the daemon", priority);
 }

@@ -16,6 +16,7 @@ static const char *const domains[] = {
 static gint domain_level[N_DOMAINS] = { [0 ... N_DOMAINS - 1] = LEVEL_UNSET };
 static gint default_level = LOG_LEVEL_MESSAGE;
 static gboolean use_journal;
+static gboolean writer_installed; /* log_init() ran: this file's levels decide */
 static GLogLevelFlags fatal_mask; /* G_DEBUG=fatal-criticals etc., as GLib's own writer */
 
 typedef struct {
@@ -147,6 +148,13 @@ log_enabled(const char *domain, GLogLevelFlags flags)
 	return flags_to_level(flags) <= log_get_level(domain);
 }
 
+gboolean
+vpnd_log_wanted(const char *domain, GLogLevelFlags level)
+{
+	/* without our writer, GLib's decides (G_MESSAGES_DEBUG in tests) */
+	return !writer_installed || g_atomic_int_get(&n_traces) || log_enabled(domain, level);
+}
+
 static const char *
 field_string(const GLogField *fields, gsize n_fields, const char *key)
 {
@@ -157,11 +165,24 @@ field_string(const GLogField *fields, gsize n_fields, const char *key)
 	return NULL;
 }
 
+/* The local time zone, looked up once: GLib's g_date_time_new_now_local() re-reads
+ * /etc/localtime (a stat and a readlink) for every call, i.e. for every log line. A
+ * change of the system's zone shows after a restart; daylight saving time needs none. */
+static GTimeZone *
+local_zone(void)
+{
+	static GTimeZone *zone;
+
+	if (g_once_init_enter(&zone))
+		g_once_init_leave(&zone, g_time_zone_new_local());
+	return zone;
+}
+
 /* "12:00:01.234 ike   warning: text" — the level only where it is not routine. */
 static void
 write_stderr(LogLevel level, const char *domain, const char *message)
 {
-	g_autoptr(GDateTime) now = g_date_time_new_now_local();
+	g_autoptr(GDateTime) now = g_date_time_new_now(local_zone());
 	g_autofree char *stamp = g_date_time_format(now, "%H:%M:%S");
 	const char *tag = level <= LOG_LEVEL_WARNING ? level_names[level] : NULL;
 
@@ -213,6 +234,7 @@ log_init(gboolean force_stderr)
 	g_log_set_always_fatal(fatal_mask);
 	fatal_mask &= ~G_LOG_FATAL_MASK;
 	g_log_set_writer_func(writer, NULL, NULL);
+	writer_installed = TRUE;
 }
 
 guint

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <glib.h>
+#include <vpnd/log.h>
 
 G_BEGIN_DECLS
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
+#include <vpnd/log.h>
 #include "vici/vici_client.h"
 
 struct ViciClient {
@@ -108,7 +109,7 @@ vici_client_close(ViciClient *c, const char *reason)
 {
 	if (c->closed)
 		return;
-	g_debug("client %u: closing: %s", c->id, reason);
+	vpnd_debug("client %u: closing: %s", c->id, reason);
 	c->closed = TRUE;
 	clear_source(&c->in_source);
 	clear_source(&c->out_source);
