@@ -419,6 +419,8 @@ daemon_clear(Daemon *d)
 	g_clear_pointer(&d->vici, vici_server_free);
 	g_clear_pointer(&d->sa, sa_manager_free);
 	g_clear_pointer(&d->control, control_free);
+	if (d->host)
+		host_disable_ke_pool(d->host);
 	g_clear_pointer(&d->loader, plugin_loader_free);
 	g_clear_pointer(&d->host, host_free);
 	g_clear_pointer(&d->settings, settings_free);
@@ -449,6 +451,7 @@ main(int argc, char **argv)
 
 	d.loop = g_main_loop_new(NULL, FALSE);
 	d.host = host_new();
+	host_enable_ke_pool(d.host);
 	host_set_settings(d.host, d.settings);
 	d.loader = plugin_loader_new(d.host);
 	load_plugins(&d);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "core/host.h"
+#include "core/ke_pool.h"
 
 struct VpndHost {
 	GPtrArray *providers[VPND_PROVIDER_N_KINDS]; /* HostProvider, sorted */
 	char *current_plugin;
 	Settings *settings; /* borrowed */
+	KePool *ke_pool;    /* (nullable) */
 };
 
 static void
@@ -30,10 +32,30 @@ host_free(VpndHost *host)
 {
 	if (!host)
 		return;
+	host_disable_ke_pool(host);
 	for (guint k = 0; k < VPND_PROVIDER_N_KINDS; k++)
 		g_ptr_array_unref(host->providers[k]);
 	g_free(host->current_plugin);
 	g_free(host);
+}
+
+void
+host_enable_ke_pool(VpndHost *host)
+{
+	if (!host->ke_pool)
+		host->ke_pool = ke_pool_new();
+}
+
+void
+host_disable_ke_pool(VpndHost *host)
+{
+	g_clear_pointer(&host->ke_pool, ke_pool_free);
+}
+
+KePool *
+host_get_ke_pool(VpndHost *host)
+{
+	return host->ke_pool;
 }
 
 void

@@ -30,6 +30,7 @@ static guint last_watch_id;
 typedef struct {
 	guint id;
 	LogTraceFunc func;
+	LogLevel level; /* the most verbose level it wants */
 	gpointer user_data;
 } LogTrace;
 /* LogTrace; added and removed while other threads log, hence the (recursive: a tracer
@@ -37,6 +38,7 @@ typedef struct {
 static GArray *traces;
 static GRecMutex traces_lock;
 static gint n_traces; /* atomic: lets the writer skip the lock when nobody traces */
+static gint trace_level = LEVEL_UNSET; /* atomic: the most verbose level a tracer wants */
 
 static const char *const level_names[] = { "error", "warning", "message", "info", "debug" };
 
@@ -152,7 +154,8 @@ gboolean
 vpnd_log_wanted(const char *domain, GLogLevelFlags level)
 {
 	/* without our writer, GLib's decides (G_MESSAGES_DEBUG in tests) */
-	return !writer_installed || g_atomic_int_get(&n_traces) || log_enabled(domain, level);
+	return !writer_installed || (gint)flags_to_level(level) <= g_atomic_int_get(&trace_level) ||
+	       log_enabled(domain, level);
 }
 
 static const char *
@@ -197,6 +200,8 @@ run_traces(GLogLevelFlags flags, const char *domain, const GLogField *fields, gs
 	g_rec_mutex_lock(&traces_lock);
 	for (guint i = 0; traces && i < traces->len; i++) {
 		LogTrace t = g_array_index(traces, LogTrace, i);
+		if (flags_to_level(flags) > t.level)
+			continue;
 		t.func(flags_to_level(flags), domain, field_string(fields, n_fields, "MESSAGE"),
 		       field_string(fields, n_fields, "VPND_CONN"), t.user_data);
 	}
@@ -237,10 +242,21 @@ log_init(gboolean force_stderr)
 	writer_installed = TRUE;
 }
 
-guint
-log_trace_add(LogTraceFunc func, gpointer user_data)
+/* Call with traces_lock held. */
+static void
+update_trace_level(void)
 {
-	LogTrace t = { .func = func, .user_data = user_data };
+	gint level = LEVEL_UNSET;
+
+	for (guint i = 0; traces && i < traces->len; i++)
+		level = MAX(level, (gint)g_array_index(traces, LogTrace, i).level);
+	g_atomic_int_set(&trace_level, level);
+}
+
+guint
+log_trace_add(LogTraceFunc func, LogLevel level, gpointer user_data)
+{
+	LogTrace t = { .func = func, .level = level, .user_data = user_data };
 
 	g_rec_mutex_lock(&traces_lock);
 	t.id = ++last_watch_id;
@@ -248,8 +264,21 @@ log_trace_add(LogTraceFunc func, gpointer user_data)
 		traces = g_array_new(FALSE, FALSE, sizeof(LogTrace));
 	g_array_append_val(traces, t);
 	g_atomic_int_inc(&n_traces);
+	update_trace_level();
 	g_rec_mutex_unlock(&traces_lock);
 	return t.id;
+}
+
+void
+log_trace_set_level(guint id, LogLevel level)
+{
+	g_rec_mutex_lock(&traces_lock);
+	for (guint i = 0; traces && i < traces->len; i++) {
+		if (g_array_index(traces, LogTrace, i).id == id)
+			g_array_index(traces, LogTrace, i).level = level;
+	}
+	update_trace_level();
+	g_rec_mutex_unlock(&traces_lock);
 }
 
 void
@@ -263,6 +292,7 @@ log_trace_remove(guint id)
 			break;
 		}
 	}
+	update_trace_level();
 	g_rec_mutex_unlock(&traces_lock);
 }
 

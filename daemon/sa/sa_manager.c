@@ -9,6 +9,7 @@
 #include "core/crypto.h"
 #include "core/host.h"
 #include "ike/ike_engine.h"
+#include "ike/ike_proposal.h"
 #include "ike/ike_sa.h"
 #include "net/net_addr.h"
 #include "net/net_service.h"
@@ -281,6 +282,8 @@ add_conn(SaManager *mgr, ConnConfig *conn)
 
 	conn->encap |= mgr->force_encap;
 	ike_engine_add_conn(mgr->engine, conn);
+	/* the group an initiator proposes first: ready for the first handshake either way */
+	crypto_ke_prepare(mgr->host, ike_proposal_first_ke(conn->ike_proposals));
 	if (old) {
 		g_array_append_vals(c->ike_sas, old->ike_sas->data, old->ike_sas->len);
 		c->state->state = old->state->state;
