@@ -223,6 +223,7 @@ reason_to_control_error(IkeReason reason)
 {
 	switch (reason) {
 	case IKE_REASON_AUTH_FAILED:
+	case IKE_REASON_PEER_AUTH_FAILED:
 		return CONTROL_ERROR_AUTHENTICATION_FAILED;
 	case IKE_REASON_PEER_TIMEOUT:
 	case IKE_REASON_HALF_OPEN_TIMEOUT:
