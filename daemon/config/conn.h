@@ -74,11 +74,13 @@ typedef enum {
 	CONN_START_TRAP = 2,  /* install trap policies, initiate on traffic */
 } ConnStartAction;
 
+/* What becomes of a child when its peer is gone (dpd_action: DPD or retransmissions
+ * got no answer) or closed it (close_action: a Delete from the peer). */
 typedef enum {
-	CONN_DPD_CLEAR = 0,
-	CONN_DPD_RESTART = 1,
-	CONN_DPD_TRAP = 2,
-} ConnDpdAction;
+	CONN_GONE_CLEAR = 0,   /* nothing more (charon's "none", also "clear") */
+	CONN_GONE_TRAP = 1,    /* trap policies: traffic brings it back */
+	CONN_GONE_RESTART = 2, /* initiate it again at once, under a new IKE SA */
+} ConnGoneAction;
 
 typedef struct {
 	char *name;
@@ -91,6 +93,7 @@ typedef struct {
 	guint life_time;  /* seconds; 0: rekey_time * 1.1 */
 	guint rand_time;  /* seconds taken at random off rekey_time; 0: life_time - rekey_time */
 	guint32 if_id_in, if_id_out; /* XFRM interface ids (route-based); 0: none */
+	ConnGoneAction dpd_action, close_action;
 } ChildConfig;
 
 ChildConfig *child_config_new(const char *name);
@@ -112,7 +115,6 @@ typedef struct {
 	gboolean encap;                      /* force ESP in UDP: pretend a NAT is in the way */
 	gboolean prefer_initiator_proposals; /* responder: pick by the initiator's order */
 	guint dpd_delay;                     /* seconds; 0: no liveness checks */
-	ConnDpdAction dpd_action;
 	guint rekey_time; /* IKE SA, seconds; 0: no rekeying */
 	guint over_time;  /* IKE SA lives rekey_time + over_time at most; 0: 10 % of rekey_time */
 	guint rand_time;  /* seconds taken at random off rekey_time; 0: over_time */

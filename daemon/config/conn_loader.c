@@ -194,6 +194,24 @@ get_start_action(const SettingsSection *s, const char *file, ChildConfig *child,
 	return TRUE;
 }
 
+/* dpd_action, close_action: none (or clear), trap, restart */
+static gboolean
+get_gone_action(const SettingsSection *s, const char *key, const char *file, ConnGoneAction *out,
+		GError **error)
+{
+	const char *text = settings_section_get_value(s, key);
+
+	if (!text || !strcmp(text, "none") || !strcmp(text, "clear"))
+		*out = CONN_GONE_CLEAR;
+	else if (!strcmp(text, "trap"))
+		*out = CONN_GONE_TRAP;
+	else if (!strcmp(text, "restart"))
+		*out = CONN_GONE_RESTART;
+	else
+		return invalid(error, s, key, file, "expected none, clear, trap or restart");
+	return TRUE;
+}
+
 static gboolean
 get_mode(const SettingsSection *s, const char *file, ChildConfig *child, GError **error)
 {
@@ -224,7 +242,9 @@ parse_child(const SettingsSection *s, const char *file, GError **error)
 	    !get_duration(s, "life_time", file, &child->life_time, error) ||
 	    !get_duration(s, "rand_time", file, &child->rand_time, error) ||
 	    !get_if_id(s, "if_id_in", file, &child->if_id_in, error) ||
-	    !get_if_id(s, "if_id_out", file, &child->if_id_out, error))
+	    !get_if_id(s, "if_id_out", file, &child->if_id_out, error) ||
+	    !get_gone_action(s, "dpd_action", file, &child->dpd_action, error) ||
+	    !get_gone_action(s, "close_action", file, &child->close_action, error))
 		return NULL;
 	return g_steal_pointer(&child);
 }

@@ -91,27 +91,35 @@ ike_engine_half_open(IkeSa *sa, gboolean opening)
 	g_bytes_unref(key);
 }
 
+static gboolean
+same_identity(const ConnIdentity *a, const ConnIdentity *b)
+{
+	return a && b && a->type == b->type && a->data && b->data && g_bytes_equal(a->data, b->data);
+}
+
+/* RFC 7296 §2.4: INITIAL_CONTACT says no other IKE SA exists between the two
+ * identities; another identity of ours to the same peer host is another tunnel. */
 gboolean
 ike_engine_has_sibling(IkeEngine *e, IkeSa *sa)
 {
+	const ConnIdentity *me = conn_config_get_id(sa->conn, TRUE);
 	GHashTableIter it;
 	gpointer value;
 
 	g_hash_table_iter_init(&it, e->sas);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		IkeSa *s = value;
+		const ConnIdentity *mine;
 
-		if (s != sa && s->state == IKE_SA_STATE_ESTABLISHED &&
-		    (s->conn == sa->conn || ike_same_host(&s->remote, &sa->remote)))
+		if (s == sa || s->state != IKE_SA_STATE_ESTABLISHED)
+			continue;
+		if (s->conn == sa->conn)
+			return TRUE;
+		mine = conn_config_get_id(s->conn, TRUE);
+		if (ike_same_host(&s->remote, &sa->remote) && (mine == me || same_identity(mine, me)))
 			return TRUE;
 	}
 	return FALSE;
-}
-
-static gboolean
-same_identity(const ConnIdentity *a, const ConnIdentity *b)
-{
-	return a && b && a->type == b->type && a->data && b->data && g_bytes_equal(a->data, b->data);
 }
 
 void

@@ -61,6 +61,8 @@ struct SaManager {
 	gboolean force_encap; /* kernel-tun carries ESP in UDP only */
 	GHashTable *timers;   /* SaTimer by timer_key() */
 	guint counter_timer;  /* while any child SA is installed */
+	GPtrArray *gone;      /* GoneChild: dpd_action, close_action still to carry out */
+	guint gone_source;    /* idle: carries them out, outside the engine's event */
 	ControlCounters counters;
 	GHashTable *snapshots;    /* engine IKE SA id -> ControlIkeSa last published */
 	GHashTable *ike_births;   /* engine IKE SA id -> SaBirth, while established */
@@ -1360,6 +1362,126 @@ create_later_children(SaManager *mgr, SaConn *c, guint32 ike_sa_id)
 	g_ptr_array_set_size(c->start_later, 0);
 }
 
+static void initiate_child(SaManager *mgr, SaConn *c, const char *child);
+static gboolean create_child(SaManager *mgr, SaConn *c, const char *child, GError **error);
+
+/* ---- A peer gone: dpd_action and close_action ---- */
+
+static ConnGoneAction
+gone_action(const ChildConfig *child, IkeReason reason)
+{
+	if (reason == IKE_REASON_PEER_TIMEOUT)
+		return child->dpd_action;
+	if (reason == IKE_REASON_DELETED_PEER)
+		return child->close_action;
+	return CONN_GONE_CLEAR;
+}
+
+typedef struct {
+	char *conn, *child;
+	IkeReason reason;
+	gboolean ike_up; /* its IKE SA stays: a new CHILD SA on it */
+} GoneChild;
+
+static void
+gone_child_free(GoneChild *g)
+{
+	g_free(g->conn);
+	g_free(g->child);
+	g_free(g);
+}
+
+/* @g's tunnel is gone: trap policies or a new attempt, as its child asks. */
+static void
+carry_out(SaManager *mgr, const GoneChild *g)
+{
+	g_autoptr(GError) error = NULL;
+	SaConn *c = find_conn(mgr, g->conn);
+	ChildConfig *child = c ? conn_config_get_child(c->conn, g->child) : NULL;
+
+	if (!child) /* unloaded meanwhile */
+		return;
+	if (gone_action(child, g->reason) == CONN_GONE_TRAP) {
+		if (child->start_action != CONN_START_TRAP) /* those come back by themselves */
+			install_traps(mgr, c, child);
+		return;
+	}
+	if (!c->conn->remote_addr.family) {
+		g_message("%s: %s cannot restart %s: no remote_addrs to initiate to",
+			  c->conn->name,
+			  g->reason == IKE_REASON_PEER_TIMEOUT ? "dpd_action" : "close_action",
+			  child->name);
+		return;
+	}
+	g_message("%s: restarting CHILD SA %s (%s)", c->conn->name, child->name,
+		  ike_reason_to_string(g->reason));
+	if (g->ike_up) {
+		if (!create_child(mgr, c, child->name, &error))
+			g_warning("%s: %s", c->conn->name, error->message);
+	} else if (c->ike_sas->len) {
+		/* the first child restarted brings the IKE SA; the others follow on it */
+		g_ptr_array_add(c->start_later, g_strdup(child->name));
+	} else {
+		initiate_child(mgr, c, child->name);
+	}
+}
+
+static gboolean
+on_gone(gpointer user_data)
+{
+	SaManager *mgr = user_data;
+	g_autoptr(GPtrArray) gone = g_steal_pointer(&mgr->gone);
+
+	mgr->gone_source = 0;
+	mgr->gone = g_ptr_array_new_with_free_func((GDestroyNotify)gone_child_free);
+	for (guint i = 0; i < gone->len; i++)
+		carry_out(mgr, gone->pdata[i]);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * @child's tunnel is gone for @reason: what its dpd_action or close_action asks is done
+ * from the main loop, after the event that said so. Done at once, a new exchange would
+ * be sent before the answers still queued in that event (the Delete's).
+ */
+static void
+after_child_gone(SaManager *mgr, SaConn *c, ChildConfig *child, IkeReason reason,
+		 gboolean ike_up)
+{
+	GoneChild *g;
+
+	if (gone_action(child, reason) == CONN_GONE_CLEAR)
+		return;
+	g = g_new0(GoneChild, 1);
+	g->conn = g_strdup(c->conn->name);
+	g->child = g_strdup(child->name);
+	g->reason = reason;
+	g->ike_up = ike_up;
+	g_ptr_array_add(mgr->gone, g);
+	if (!mgr->gone_source)
+		mgr->gone_source = g_idle_add(on_gone, mgr);
+}
+
+/* The peer deleted one CHILD SA and kept the IKE SA: its close_action. (Children that
+ * go with their IKE SA are after_ike_gone()'s: that SA is no more here.) */
+static void
+after_child_closed(SaManager *mgr, SaConn *c, const IkeAction *a)
+{
+	IkeSa *sa = ike_engine_get_sa(mgr->engine, a->ike_sa_id);
+	ChildConfig *child = conn_config_get_child(c->conn, a->child_name);
+
+	if (sa && sa->state == IKE_SA_STATE_ESTABLISHED && child)
+		after_child_gone(mgr, c, child, a->reason, TRUE);
+}
+
+/* The IKE SA of @c is gone: what each child asks for. */
+static void
+after_ike_gone(SaManager *mgr, SaConn *c, IkeReason reason)
+{
+	for (guint i = 0; i < c->conn->children->len; i++)
+		after_child_gone(mgr, c, c->conn->children->pdata[i], reason, FALSE);
+}
+
 static void
 do_ike_updown(SaManager *mgr, const IkeAction *a)
 {
@@ -1377,14 +1499,21 @@ do_ike_updown(SaManager *mgr, const IkeAction *a)
 			create_later_children(mgr, c, a->ike_sa_id);
 			publish_state(mgr, c, CONTROL_CONN_ESTABLISHED, NULL, 0);
 		} else {
+			/* dpd_action and close_action are for tunnels that were up, not for
+			 * attempts that failed: those would retry without end */
+			gboolean was_up = c->state->state == CONTROL_CONN_ESTABLISHED;
+
 			g_ptr_array_set_size(c->start_later, 0); /* their IKE SA failed */
-			if (c->ike_sas->len == 0)
+			if (c->ike_sas->len == 0) {
 				publish_state(mgr, c, CONTROL_CONN_DOWN,
 					      a->reason == IKE_REASON_DELETED_LOCAL ||
 							      a->reason == IKE_REASON_DELETED_PEER
 						      ? NULL
 						      : ike_reason_to_string(a->reason),
 					      reason_to_control_error(a->reason));
+				if (was_up)
+					after_ike_gone(mgr, c, a->reason);
+			}
 		}
 	}
 	/* after the state: an SA that came up is listed as established */
@@ -1411,6 +1540,8 @@ do_child_updown(SaManager *mgr, const IkeAction *a)
 	publish_sa(mgr, a, a->up ? CONTROL_SA_CHILD_UP : CONTROL_SA_CHILD_DOWN);
 	if (!a->up)
 		g_hash_table_remove(mgr->child_births, GUINT_TO_POINTER(a->spi_in));
+	if (!a->up && c && a->reason == IKE_REASON_DELETED_PEER)
+		after_child_closed(mgr, c, a);
 	if (c)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
@@ -1664,6 +1795,7 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 	mgr->secrets = conn_secrets_new();
 	mgr->conns = g_ptr_array_new_with_free_func((GDestroyNotify)sa_conn_free);
 	mgr->conn_index = g_hash_table_new(g_str_hash, g_str_equal);
+	mgr->gone = g_ptr_array_new_with_free_func((GDestroyNotify)gone_child_free);
 	mgr->timers = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)sa_timer_free);
 	mgr->snapshots =
 		g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)control_ike_sa_free);
@@ -1945,6 +2077,8 @@ sa_manager_free(SaManager *mgr)
 		say_goodbye(mgr);
 	g_clear_pointer(&mgr->timers, g_hash_table_unref);
 	g_clear_handle_id(&mgr->counter_timer, g_source_remove);
+	g_clear_handle_id(&mgr->gone_source, g_source_remove);
+	g_clear_pointer(&mgr->gone, g_ptr_array_unref);
 	g_clear_handle_id(&mgr->held_timer, g_source_remove);
 	g_clear_pointer(&mgr->held_out, g_ptr_array_unref);
 	if (mgr->kernel)

@@ -298,29 +298,29 @@ add_ts_list(ViciBuilder *b, const char *key, const GArray *list)
 }
 
 static const char *
-dpd_action_name(ConnDpdAction action)
+gone_action_name(ConnGoneAction action)
 {
 	switch (action) {
-	case CONN_DPD_RESTART:
+	case CONN_GONE_RESTART:
 		return "restart";
-	case CONN_DPD_TRAP:
+	case CONN_GONE_TRAP:
 		return "trap";
-	case CONN_DPD_CLEAR:
+	case CONN_GONE_CLEAR:
 		break;
 	}
 	return "none"; /* charon's name for its default, clear */
 }
 
 static void
-add_child(ViciBuilder *b, const ConnConfig *conn, const ChildConfig *child)
+add_child(ViciBuilder *b, const ChildConfig *child)
 {
 	vici_builder_begin_section(b, child->name);
 	vici_builder_add_kv(b, "mode", child->mode == VPND_MODE_TRANSPORT ? "TRANSPORT" : "TUNNEL");
 	vici_builder_add_kv_printf(b, "rekey_time", "%u", child->rekey_time);
 	vici_builder_add_kv(b, "rekey_bytes", "0");
 	vici_builder_add_kv(b, "rekey_packets", "0");
-	vici_builder_add_kv(b, "dpd_action", dpd_action_name(conn->dpd_action));
-	vici_builder_add_kv(b, "close_action", "none");
+	vici_builder_add_kv(b, "dpd_action", gone_action_name(child->dpd_action));
+	vici_builder_add_kv(b, "close_action", gone_action_name(child->close_action));
 	add_ts_list(b, "local-ts", child->local_ts);
 	add_ts_list(b, "remote-ts", child->remote_ts);
 	vici_builder_end_section(b);
@@ -344,7 +344,7 @@ list_conn_event(const ConnConfig *conn)
 	add_auth_rounds(b, conn->remote_auth, "remote");
 	vici_builder_begin_section(b, "children");
 	for (guint i = 0; i < conn->children->len; i++)
-		add_child(b, conn, conn->children->pdata[i]);
+		add_child(b, conn->children->pdata[i]);
 	vici_builder_end_section(b);
 	vici_builder_end_section(b);
 	return vici_commands_finish(b);

@@ -176,42 +176,56 @@ prefix_has_addr(const TunPrefix *p, const VpndAddr *addr)
 	return TRUE;
 }
 
+/* The prefixes routed into the TUN for selector @ts, appended to @out: none that holds
+ * the peer's own address (@peer), which would send our ESP into the tunnel. @owner
+ * names what asks, for the warnings. */
+static void
+append_ts_prefixes(const VpndTs *ts, const VpndAddr *peer, const char *owner, GArray *out)
+{
+	TunPrefix prefixes[TUN_TS_MAX_PREFIXES];
+	guint n = tun_ts_to_prefixes(ts, prefixes, G_N_ELEMENTS(prefixes));
+
+	if (n == 0) {
+		g_autofree char *text = tun_ts_to_string(ts);
+		g_warning("%s: remote selector %s needs more than %u routes; none added", owner,
+			  text, TUN_TS_MAX_PREFIXES);
+	}
+	for (guint j = 0; j < n; j++) {
+		if (prefix_has_addr(&prefixes[j], peer)) {
+			g_autofree char *text = tun_ts_to_string(ts);
+			g_warning("%s: remote selector %s holds the peer's address; "
+				  "not routed into the tunnel",
+				  owner, text);
+			continue;
+		}
+		g_array_append_val(out, prefixes[j]);
+	}
+}
+
 /* The prefixes routed for @sa (outbound only), appended to @out. */
 static void
 sa_prefixes(const TunSa *sa, GArray *out)
 {
-	TunPrefix prefixes[TUN_TS_MAX_PREFIXES];
+	char owner[16];
 
 	if (sa->dir != VPND_DIR_OUT)
 		return;
-	for (guint i = 0; i < sa->remote_ts->len; i++) {
-		const VpndTs *ts = &g_array_index(sa->remote_ts, VpndTs, i);
-		guint n = tun_ts_to_prefixes(ts, prefixes, G_N_ELEMENTS(prefixes));
-		if (n == 0) {
-			g_autofree char *text = tun_ts_to_string(ts);
-			g_warning(
-				"SA %08x: remote selector %s needs more than %u routes; none added",
-				sa->id.spi, text, TUN_TS_MAX_PREFIXES);
-		}
-		for (guint j = 0; j < n; j++) {
-			if (prefix_has_addr(&prefixes[j], &sa->dst)) {
-				g_autofree char *text = tun_ts_to_string(ts);
-				g_warning("SA %08x: remote selector %s holds the peer's address; "
-					  "not routed into the tunnel",
-					  sa->id.spi, text);
-				continue;
-			}
-			g_array_append_val(out, prefixes[j]);
-		}
-	}
+	g_snprintf(owner, sizeof(owner), "SA %08x", sa->id.spi);
+	for (guint i = 0; i < sa->remote_ts->len; i++)
+		append_ts_prefixes(&g_array_index(sa->remote_ts, VpndTs, i), &sa->dst, owner, out);
+}
+
+/* An outbound trap policy catches traffic only if that traffic comes to the TUN. */
+static void
+trap_prefixes(const VpndPolicyParams *p, GArray *out)
+{
+	if (p->dir == VPND_DIR_OUT && p->action == VPND_POLICY_TRAP)
+		append_ts_prefixes(&p->dst_ts, &p->dst, "trap policy", out);
 }
 
 static gboolean
-sa_routes_add(VpndKernel *k, const TunSa *sa, GError **error)
+routes_add(VpndKernel *k, GArray *prefixes, GError **error)
 {
-	g_autoptr(GArray) prefixes = g_array_new(FALSE, FALSE, sizeof(TunPrefix));
-
-	sa_prefixes(sa, prefixes);
 	for (guint i = 0; i < prefixes->len; i++) {
 		if (!route_ref(k, &g_array_index(prefixes, TunPrefix, i), error)) {
 			while (i-- > 0)
@@ -223,13 +237,28 @@ sa_routes_add(VpndKernel *k, const TunSa *sa, GError **error)
 }
 
 static void
+routes_remove(VpndKernel *k, GArray *prefixes)
+{
+	for (guint i = 0; i < prefixes->len; i++)
+		route_unref(k, &g_array_index(prefixes, TunPrefix, i));
+}
+
+static gboolean
+sa_routes_add(VpndKernel *k, const TunSa *sa, GError **error)
+{
+	g_autoptr(GArray) prefixes = g_array_new(FALSE, FALSE, sizeof(TunPrefix));
+
+	sa_prefixes(sa, prefixes);
+	return routes_add(k, prefixes, error);
+}
+
+static void
 sa_routes_remove(VpndKernel *k, const TunSa *sa)
 {
 	g_autoptr(GArray) prefixes = g_array_new(FALSE, FALSE, sizeof(TunPrefix));
 
 	sa_prefixes(sa, prefixes);
-	for (guint i = 0; i < prefixes->len; i++)
-		route_unref(k, &g_array_index(prefixes, TunPrefix, i));
+	routes_remove(k, prefixes);
 }
 
 /* Writes out what the coalescer holds. */
@@ -938,9 +967,16 @@ tun_del_sa(VpndKernel *k, const VpndSaId *id, GError **error)
 static gboolean
 tun_add_policy(VpndKernel *k, const VpndPolicyParams *params, GError **error)
 {
+	g_autoptr(GArray) prefixes = g_array_new(FALSE, FALSE, sizeof(TunPrefix));
+
 	if (!tun_table_add_policy(k->table, params)) {
 		g_set_error(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_EXISTS,
 			    "an identical policy is installed");
+		return FALSE;
+	}
+	trap_prefixes(params, prefixes);
+	if (!routes_add(k, prefixes, error)) {
+		tun_table_del_policy(k->table, params);
 		return FALSE;
 	}
 	if (vpnd_log_wanted(G_LOG_DOMAIN, G_LOG_LEVEL_INFO)) {
@@ -958,11 +994,15 @@ tun_add_policy(VpndKernel *k, const VpndPolicyParams *params, GError **error)
 static gboolean
 tun_del_policy(VpndKernel *k, const VpndPolicyParams *params, GError **error)
 {
+	g_autoptr(GArray) prefixes = g_array_new(FALSE, FALSE, sizeof(TunPrefix));
+
 	if (!tun_table_del_policy(k->table, params)) {
 		g_set_error(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_NOT_FOUND,
 			    "no such policy installed");
 		return FALSE;
 	}
+	trap_prefixes(params, prefixes);
+	routes_remove(k, prefixes);
 	return TRUE;
 }
 

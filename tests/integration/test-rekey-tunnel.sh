@@ -12,19 +12,11 @@
 # Needs root (exit 77 otherwise).
 set -u
 
-if [ "$(id -u)" != 0 ]; then
-	echo "not root: skipped"
-	exit 77
-fi
-
-BUILD=${VPND_BUILD_ROOT:?}
-VPND=$BUILD/daemon/vpnd
-PLUGINS=${VPND_PLUGIN_BUILDDIR:-$BUILD/plugins}
 # shellcheck source=tests/lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
 # shellcheck source=tests/lib/vpnd.sh
 . "$(dirname "$0")/../lib/vpnd.sh"
-netns_init rk
+netns_test_setup rk
 
 write_side() { # NAME START_ACTION LOCAL REMOTE L R (L, R: the inner address numbers)
 	local dir=$TMP/$1
@@ -128,6 +120,4 @@ check "vpnd a stops on SIGTERM with status 0" stop_vpnd a
 check "vpnd b stops on SIGTERM with status 0" stop_vpnd b
 PIDS=()
 
-[ "$FAILED" = 0 ] && [ -z "${VPND_TEST_VERBOSE:-}" ] || dump_logs
-echo "1..$N"
-exit "$FAILED"
+netns_test_end

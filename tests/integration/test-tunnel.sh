@@ -19,21 +19,13 @@
 # Needs root (exit 77 otherwise) and python3 for the packet socket and the forgeries.
 set -u
 
-if [ "$(id -u)" != 0 ]; then
-	echo "not root: skipped"
-	exit 77
-fi
-# python3 comes with scripts/install-deps: its absence is a broken setup, not a skip
-command -v python3 >/dev/null || { echo "python3 missing: run scripts/install-deps" >&2; exit 1; }
-
-BUILD=${VPND_BUILD_ROOT:?}
-VPND=$BUILD/daemon/vpnd
-PLUGINS=${VPND_PLUGIN_BUILDDIR:-$BUILD/plugins}
 # shellcheck source=tests/lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
 # shellcheck source=tests/lib/vpnd.sh
 . "$(dirname "$0")/../lib/vpnd.sh"
-netns_init tt
+netns_test_setup tt
+# python3 comes with scripts/install-deps: its absence is a broken setup, not a skip
+command -v python3 >/dev/null || { echo "python3 missing: run scripts/install-deps" >&2; exit 1; }
 
 setup_namespaces() {
 	netns_setup_pair tt1 tt2
@@ -287,6 +279,4 @@ check "no traffic from a after the delete" no_pings "$NS1"
 check "vpnd a stops on SIGTERM with status 0 (again)" stop_vpnd a
 PIDS=("$CAPTURE_PID")
 
-[ "$FAILED" = 0 ] && [ -z "${VPND_TEST_VERBOSE:-}" ] || dump_logs
-echo "1..$N"
-exit "$FAILED"
+netns_test_end

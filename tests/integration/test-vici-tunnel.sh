@@ -12,19 +12,11 @@
 # daemons stop cleanly. Needs root (exit 77 otherwise).
 set -u
 
-if [ "$(id -u)" != 0 ]; then
-	echo "not root: skipped"
-	exit 77
-fi
-
-BUILD=${VPND_BUILD_ROOT:?}
-VPND=$BUILD/daemon/vpnd
-PLUGINS=${VPND_PLUGIN_BUILDDIR:-$BUILD/plugins}
 SWANCTL=/usr/sbin/swanctl
 LOG_GLOBS="*.log *.out"
 # shellcheck source=tests/lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
-netns_init vt
+netns_test_setup vt
 
 # swanctl SIDE ARGS…: Debian's swanctl against that side's vpnd, bounded in time
 swanctl() {
@@ -292,6 +284,4 @@ check "vpnd a stops on SIGTERM with status 0" stop_vpnd a
 check "vpnd b stops on SIGTERM with status 0" stop_vpnd b
 PIDS=()
 
-[ "$FAILED" = 0 ] && [ -z "${VPND_TEST_VERBOSE:-}" ] || dump_logs
-echo "1..$N"
-exit "$FAILED"
+netns_test_end

@@ -22,6 +22,20 @@ netns_cleanup() {
 	rm -rf "$TMP"
 }
 
+# netns_test_setup TAG: the prologue of a test with vpnd in namespaces: exit 77 unless
+# root; VPND and PLUGINS from the build (VPND_BUILD_ROOT, VPND_PLUGIN_BUILDDIR); then
+# netns_init TAG
+netns_test_setup() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "not root: skipped"
+		exit 77
+	fi
+	BUILD=${VPND_BUILD_ROOT:?}
+	VPND=$BUILD/daemon/vpnd
+	PLUGINS=${VPND_PLUGIN_BUILDDIR:-$BUILD/plugins}
+	netns_init "$1"
+}
+
 netns_init() { # TAG
 	NS1=vpnd-${1}1-$$
 	NS2=vpnd-${1}2-$$
@@ -31,6 +45,14 @@ netns_init() { # TAG
 	N=0
 	LOG_GLOBS=${LOG_GLOBS:-*.log}
 	trap netns_cleanup EXIT
+}
+
+# netns_test_end: the logs when something failed (or VPND_TEST_VERBOSE is set), the TAP
+# plan, and the exit status: the number of failed checks
+netns_test_end() {
+	[ "$FAILED" = 0 ] && [ -z "${VPND_TEST_VERBOSE:-}" ] || dump_logs
+	echo "1..$N"
+	exit "$FAILED"
 }
 
 in1() { ip netns exec "$NS1" "$@"; }

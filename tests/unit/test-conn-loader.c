@@ -23,6 +23,8 @@ static const char good[] = "connections {\n"
 			   "        rekey_time = 1h\n"
 			   "        if_id_in = 42\n"
 			   "        if_id_out = 0x2b\n"
+			   "        dpd_action = restart\n"
+			   "        close_action = trap\n"
 			   "      }\n"
 			   "    }\n"
 			   "  }\n"
@@ -84,6 +86,8 @@ test_good(void)
 	g_assert_cmpuint(child->rekey_time, ==, 3600);
 	g_assert_cmpuint(child->if_id_in, ==, 42);
 	g_assert_cmpuint(child->if_id_out, ==, 0x2b);
+	g_assert_cmpint(child->dpd_action, ==, CONN_GONE_RESTART);
+	g_assert_cmpint(child->close_action, ==, CONN_GONE_TRAP);
 	g_assert_cmpuint(conn_secrets_count(secrets), ==, 3);
 }
 
@@ -135,6 +139,9 @@ test_errors(void)
 	assert_fails("connections {\n c {\n  children {\n   n {\n    start_action = later\n"
 		     "   }\n  }\n }\n}\n",
 		     "t.conf:5");
+	assert_fails("connections {\n c {\n  children {\n   n {\n    dpd_action = hold\n"
+		     "   }\n  }\n }\n}\n",
+		     "expected none, clear, trap or restart");
 	assert_fails("connections {\n c {\n  children {\n   n {\n    local_ts = 10.0.0.0/99\n"
 		     "   }\n  }\n }\n}\n",
 		     "t.conf:5");
