@@ -634,6 +634,7 @@ arm_ike_lifetimes(IkeSa *sa, gint64 now)
 static void
 established(IkeSa *sa, gint64 now)
 {
+	ike_sa_setup_done(sa);
 	arm_timer(sa, IKE_TIMER_HALF_OPEN, -1);
 	arm_dpd(sa, now);
 	arm_ike_lifetimes(sa, now);
@@ -820,9 +821,7 @@ answer(IkeSa *sa, IkeMsg *req, IkeMsg *resp)
 		return;
 	}
 	g_clear_pointer(&sa->last_response, g_bytes_unref);
-	g_clear_pointer(&sa->last_request, g_bytes_unref);
 	sa->last_response = bytes;
-	sa->last_request = g_bytes_ref(ike_msg_get_raw(req));
 	sa->mid_in++;
 	send_bytes(sa, bytes);
 }
@@ -837,6 +836,36 @@ answer_notify(IkeSa *sa, IkeMsg *req, guint16 n, const guint8 *data, gsize len)
 
 	ike_msg_add_notify(resp, in_sk, n, 0, NULL, 0, data, len);
 	answer(sa, req, resp);
+}
+
+/* The exchange type of a datagram we built (the IKE header's byte 18). */
+static guint8
+exchange_of_datagram(GBytes *datagram)
+{
+	gsize len;
+	const guint8 *p = g_bytes_get_data(datagram, &len);
+
+	return len > 18 ? p[18] : 0;
+}
+
+/*
+ * @msg (message ID mid_in - 1) is the request sa->last_response answered, sent again:
+ * the same IKE_SA_INIT bytes, or an authentic message of the same exchange. A request is
+ * not kept for this comparison: an encrypted one is recognised by its ICV, and RFC 7296
+ * §2.1 has retransmits bitwise identical anyway.
+ */
+static gboolean
+is_retransmit(IkeSa *sa, IkeMsg *msg)
+{
+	const IkeHeader *h = ike_msg_get_header(msg);
+	IkeOpenResult opened;
+	guint8 critical;
+
+	if (h->exchange != exchange_of_datagram(sa->last_response))
+		return FALSE;
+	if (h->exchange == IKE_EXCHANGE_IKE_SA_INIT)
+		return sa->init_req && g_bytes_equal(sa->init_req, ike_msg_get_raw(msg));
+	return open_msg(sa, msg, &opened, &critical);
 }
 
 static gboolean
@@ -869,8 +898,8 @@ handle_request(IkeSa *sa, IkeMsg *msg, const VpndAddr *local, const VpndAddr *re
 	guint16 notify = 0;
 
 	if (sa->last_response && h->message_id + 1 == sa->mid_in) {
-		/* a retransmitted request (the same bytes): the cached answer, no task runs */
-		if (!sa->last_request || !g_bytes_equal(sa->last_request, ike_msg_get_raw(msg))) {
+		/* a retransmitted request: the cached answer, no task runs */
+		if (!is_retransmit(sa, msg)) {
 			e->counters.bad_msgid++;
 			return;
 		}

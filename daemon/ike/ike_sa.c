@@ -170,7 +170,6 @@ ike_sa_free(IkeSa *sa)
 	g_clear_pointer(&sa->nonce_r, g_bytes_unref);
 	g_clear_pointer(&sa->init_req, g_bytes_unref);
 	g_clear_pointer(&sa->init_resp, g_bytes_unref);
-	g_clear_pointer(&sa->last_request, g_bytes_unref);
 	g_clear_pointer(&sa->last_response, g_bytes_unref);
 	g_clear_pointer(&sa->request, g_bytes_unref);
 	vpnd_ke_free(sa->ke);
@@ -178,6 +177,18 @@ ike_sa_free(IkeSa *sa)
 	conn_identity_free(sa->peer_id);
 	conn_config_unref(sa->conn);
 	g_free(sa);
+}
+
+void
+ike_sa_setup_done(IkeSa *sa)
+{
+	g_clear_pointer(&sa->nonce_i, g_bytes_unref);
+	g_clear_pointer(&sa->nonce_r, g_bytes_unref);
+	g_clear_pointer(&sa->init_req, g_bytes_unref);
+	g_clear_pointer(&sa->init_resp, g_bytes_unref);
+	g_clear_pointer(&sa->ke, vpnd_ke_free);
+	if (sa->keymat)
+		ike_keymat_auth_done(sa->keymat);
 }
 
 static void

@@ -111,9 +111,9 @@ struct _IkeSa {
 	guint64 spi_i, spi_r;
 	VpndAddr local, remote;
 
-	/* IKE_SA_INIT */
+	/* IKE_SA_INIT; nonces and messages only until IKE_AUTH is over (AUTH signs them) */
 	GBytes *nonce_i, *nonce_r;
-	GBytes *init_req, *init_resp; /* both IKE_SA_INIT messages, signed by AUTH */
+	GBytes *init_req, *init_resp; /* both IKE_SA_INIT messages */
 	VpndKe *ke;
 	guint16 ke_group;
 	IkeChosen alg;
@@ -125,8 +125,7 @@ struct _IkeSa {
 	/* the driver: message IDs, window 1, retransmission */
 	guint32 mid_out;       /* ID of our next (or in-flight) request */
 	guint32 mid_in;        /* ID of the next request we accept */
-	GBytes *last_request;  /* the request mid_in - 1, to recognise its retransmits */
-	GBytes *last_response; /* our answer to it */
+	GBytes *last_response; /* our answer to the request mid_in - 1 */
 	GBytes *request;       /* our request in flight; NULL when none */
 	guint8 request_exchange;
 	GPtrArray *tasks; /* IkeTask of the exchange in flight (our request) */
@@ -155,6 +154,11 @@ IkeSa *ike_sa_new(IkeEngine *engine, guint32 id, ConnConfig *conn, gboolean init
 /* Key material of the previous IKE SA (RFC 7296 §2.18): nonces, IDs; not the SPIs. */
 void ike_sa_inherit(IkeSa *sa, IkeSa *old);
 void ike_sa_free(IkeSa *sa);
+/*
+ * The SA is up (IKE_AUTH over, or made by a rekey): what only the handshake needed goes
+ * (IKE_SA_INIT messages, nonces, SK_pi/pr), so an established SA holds only its keys.
+ */
+void ike_sa_setup_done(IkeSa *sa);
 
 /* The one place a state changes: checks, logs, queues the ike-updown event. */
 void ike_sa_set_state(IkeSa *sa, IkeSaState state);
