@@ -13,6 +13,7 @@
 #include "net/net_addr.h"
 #include "net/net_service.h"
 #include "sa/sa_manager.h"
+#include "sa/sa_timers.h"
 
 /* An installed child SA, so that its counters can be read. */
 typedef struct {
@@ -57,7 +58,7 @@ struct SaManager {
 	NetConfig *net_cfg; /* the sockets to open with the first connection */
 	char *conf_dir;
 	gboolean force_encap; /* kernel-tun carries ESP in UDP only */
-	GHashTable *timers;   /* SaTimer by timer_key() */
+	SaTimers *timers;
 	guint counter_timer;  /* while any child SA is installed */
 	ControlCounters counters;
 	GHashTable *snapshots;    /* engine IKE SA id -> ControlIkeSa last published */
@@ -83,12 +84,6 @@ typedef struct {
 	gint64 since;
 } SaBirth;
 
-typedef struct {
-	SaManager *mgr;
-	guint32 ike_sa_id;
-	IkeTimerKind kind;
-	guint source; /* 0 once fired */
-} SaTimer;
 
 static void run_actions(SaManager *mgr);
 static gboolean refresh_counters(SaManager *mgr, SaConn *c);
@@ -429,55 +424,13 @@ sa_manager_load_conf_dir(SaManager *mgr, GError **error)
 
 /* ---- Timers ---- */
 
-static gpointer
-timer_key(guint32 ike_sa_id, IkeTimerKind kind)
-{
-	return GSIZE_TO_POINTER((gsize)ike_sa_id * IKE_TIMER_COUNT + kind + 1);
-}
-
 static void
-sa_timer_free(SaTimer *t)
+on_timer(guint32 ike_sa_id, IkeTimerKind kind, gint64 now, gpointer user_data)
 {
-	if (t->source)
-		g_source_remove(t->source);
-	g_free(t);
-}
+	SaManager *mgr = user_data;
 
-static gboolean
-on_timer(gpointer user_data)
-{
-	SaTimer *t = user_data;
-	SaManager *mgr = t->mgr;
-	guint32 id = t->ike_sa_id;
-	IkeTimerKind kind = t->kind;
-
-	t->source = 0;
-	g_hash_table_remove(mgr->timers, timer_key(id, kind));
-	ike_engine_timer(mgr->engine, id, kind, g_get_monotonic_time());
+	ike_engine_timer(mgr->engine, ike_sa_id, kind, now);
 	run_actions(mgr);
-	return G_SOURCE_REMOVE;
-}
-
-static void
-set_timer(SaManager *mgr, const IkeAction *a)
-{
-	gpointer key = timer_key(a->ike_sa_id, a->timer);
-	SaTimer *t;
-	GSource *source;
-
-	g_hash_table_remove(mgr->timers, key);
-	if (a->when < 0)
-		return;
-	t = g_new0(SaTimer, 1);
-	t->mgr = mgr;
-	t->ike_sa_id = a->ike_sa_id;
-	t->kind = a->timer;
-	source = g_timeout_source_new(G_MAXINT);
-	g_source_set_ready_time(source, a->when); /* both on g_get_monotonic_time() */
-	g_source_set_callback(source, on_timer, t, NULL);
-	t->source = g_source_attach(source, NULL);
-	g_source_unref(source);
-	g_hash_table_insert(mgr->timers, key, t);
 }
 
 /* ---- Counters ---- */
@@ -1476,7 +1429,7 @@ do_action(SaManager *mgr, const IkeAction *a)
 		do_send(mgr, a);
 		break;
 	case IKE_ACTION_TIMER:
-		set_timer(mgr, a);
+		sa_timers_set(mgr->timers, a->ike_sa_id, a->timer, a->when);
 		break;
 	case IKE_ACTION_ADD_SA:
 		do_add_sa(mgr, a);
@@ -1658,7 +1611,7 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 		g_strdup(settings_get_str(settings, "conf_dir", SA_MANAGER_DEFAULT_CONF_DIR));
 	mgr->secrets = conn_secrets_new();
 	mgr->conns = g_ptr_array_new_with_free_func((GDestroyNotify)sa_conn_free);
-	mgr->timers = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)sa_timer_free);
+	mgr->timers = sa_timers_new(on_timer, mgr);
 	mgr->snapshots =
 		g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)control_ike_sa_free);
 	mgr->ike_births = g_hash_table_new_full(NULL, NULL, NULL, g_free);
@@ -1937,7 +1890,7 @@ sa_manager_free(SaManager *mgr)
 		return;
 	if (mgr->engine && mgr->net)
 		say_goodbye(mgr);
-	g_clear_pointer(&mgr->timers, g_hash_table_unref);
+	g_clear_pointer(&mgr->timers, sa_timers_free);
 	g_clear_handle_id(&mgr->counter_timer, g_source_remove);
 	g_clear_handle_id(&mgr->held_timer, g_source_remove);
 	g_clear_pointer(&mgr->held_out, g_ptr_array_unref);
