@@ -770,11 +770,6 @@ control_child_sa_free(ControlChildSa *c)
 	if (!c)
 		return;
 	g_free(c->name);
-	g_free(c->state);
-	g_free(c->mode);
-	g_free(c->encr_alg);
-	g_free(c->integ_alg);
-	g_free(c->dh_group);
 	g_ptr_array_unref(c->local_ts);
 	g_ptr_array_unref(c->remote_ts);
 	g_free(c);
@@ -786,15 +781,10 @@ control_ike_sa_free(ControlIkeSa *sa)
 	if (!sa)
 		return;
 	g_free(sa->name);
-	g_free(sa->state);
 	g_free(sa->local_host);
 	g_free(sa->remote_host);
 	g_free(sa->local_id);
 	g_free(sa->remote_id);
-	g_free(sa->encr_alg);
-	g_free(sa->integ_alg);
-	g_free(sa->prf_alg);
-	g_free(sa->dh_group);
 	g_ptr_array_unref(sa->children);
 	g_free(sa);
 }

@@ -265,14 +265,16 @@ typedef struct {
 	char *name;
 	guint32 unique_id;
 	guint32 reqid;
-	char *state;    /* "INSTALLED", "CREATED", … */
-	char *mode;     /* "TUNNEL", "TRANSPORT" */
-	gboolean encap; /* ESP in UDP */
+	/* state, mode and the algorithm names are static (or interned) strings: events keep
+	 * the last view of every SA, and a gateway has thousands */
+	const char *state; /* "INSTALLED", "CREATED", … */
+	const char *mode;  /* "TUNNEL", "TRANSPORT" */
+	gboolean encap;    /* ESP in UDP */
 	guint32 spi_in, spi_out;
-	char *encr_alg; /* "AES_GCM_16"; NULL: none */
+	const char *encr_alg; /* "AES_GCM_16"; NULL: none */
 	guint encr_keysize;
-	char *integ_alg; /* NULL for AEADs */
-	char *dh_group;  /* NULL: no PFS */
+	const char *integ_alg; /* NULL for AEADs */
+	const char *dh_group;  /* NULL: no PFS */
 	guint64 bytes_in, packets_in, bytes_out, packets_out;
 	gint64 use_in, use_out;          /* seconds since last use; -1: never */
 	gint64 installed;                /* seconds since install */
@@ -284,16 +286,16 @@ typedef struct {
 typedef struct {
 	char *name;
 	guint32 unique_id;
-	char *state; /* "ESTABLISHED", "CONNECTING", … */
+	const char *state; /* "ESTABLISHED", "CONNECTING", …: static, as the names below */
 	char *local_host, *remote_host;
 	guint16 local_port, remote_port;
 	char *local_id, *remote_id;
 	gboolean initiator;
 	guint64 spi_i, spi_r;
 	gboolean nat_local, nat_remote; /* with encap forced, a NAT here is not known */
-	char *encr_alg;                 /* NULL until negotiated */
+	const char *encr_alg;           /* NULL until negotiated */
 	guint encr_keysize;
-	char *integ_alg, *prf_alg, *dh_group; /* NULL: none */
+	const char *integ_alg, *prf_alg, *dh_group; /* NULL: none */
 	gint64 established;                   /* seconds since; -1: not yet */
 	gint64 rekey_in;                      /* seconds until; -1: never */
 	GPtrArray *children;                  /* ControlChildSa */

@@ -1049,18 +1049,23 @@ sa_manager_reset_counters(SaManager *mgr)
 
 /* ---- Listing SAs ---- */
 
-static char *
+/* (transfer none) static, or interned for an algorithm vpnd has no name for */
+static const char *
 alg_name(VpndAlgType type, guint id)
 {
 	const char *name = crypto_algorithm_name(type, id);
+	char number[16];
 
-	return id == 0 ? NULL : name ? g_strdup(name) : g_strdup_printf("%u", id);
+	if (id == 0 || name)
+		return id == 0 ? NULL : name;
+	g_snprintf(number, sizeof(number), "%u", id);
+	return g_intern_string(number);
 }
 
 static GPtrArray *
 ts_list(GArray *ts)
 {
-	GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *list = g_ptr_array_new_full(ts ? ts->len : 0, g_free);
 
 	for (guint i = 0; ts && i < ts->len; i++)
 		g_ptr_array_add(list, control_format_ts(&g_array_index(ts, VpndTs, i), FALSE));
@@ -1117,8 +1122,8 @@ list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 	c->name = g_strdup(child->cfg ? child->cfg->name : "?");
 	c->unique_id = birth ? birth->unique_id : 0;
 	c->reqid = child->reqid;
-	c->state = g_strdup(child_sa_state_to_string(child->state));
-	c->mode = g_strdup(child->mode == VPND_MODE_TRANSPORT ? "TRANSPORT" : "TUNNEL");
+	c->state = child_sa_state_to_string(child->state);
+	c->mode = child->mode == VPND_MODE_TRANSPORT ? "TRANSPORT" : "TUNNEL";
 	c->encap = sa->nat_local || sa->nat_remote || sa->conn->encap;
 	c->spi_in = child->spi_in;
 	c->spi_out = child->spi_out;
@@ -1148,7 +1153,7 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 
 	s->name = g_strdup(sa->conn->name);
 	s->unique_id = sa->id;
-	s->state = g_strdup(ike_sa_state_to_string(sa->state));
+	s->state = ike_sa_state_to_string(sa->state);
 	s->local_port = local.port;
 	s->remote_port = remote.port;
 	local.port = remote.port = 0;
@@ -1176,7 +1181,8 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 	if (sa->state == IKE_SA_STATE_ESTABLISHED)
 		s->established = seconds_since(
 			g_hash_table_lookup(mgr->ike_births, GUINT_TO_POINTER(sa->id)));
-	s->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
+	s->children = g_ptr_array_new_full(sa->children->len,
+					   (GDestroyNotify)control_child_sa_free);
 	for (guint i = 0; i < sa->children->len; i++)
 		g_ptr_array_add(s->children, list_child(mgr, sa, sa->children->pdata[i]));
 	return s;
@@ -1210,7 +1216,7 @@ minimal_snapshot(const IkeAction *a)
 
 	s->name = g_strdup(a->conn_name ? a->conn_name : "");
 	s->unique_id = a->ike_sa_id;
-	s->state = g_strdup("DESTROYING");
+	s->state = "DESTROYING";
 	s->local_host = g_strdup("");
 	s->remote_host = g_strdup("");
 	s->local_id = g_strdup("");
@@ -1219,13 +1225,6 @@ minimal_snapshot(const IkeAction *a)
 	s->rekey_in = -1;
 	s->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
 	return s;
-}
-
-static void
-set_state(char **state, const char *value)
-{
-	g_free(*state);
-	*state = g_strdup(value);
 }
 
 /*
@@ -1245,11 +1244,11 @@ sa_snapshot(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
 	else if (!(s = g_hash_table_lookup(mgr->snapshots, key)))
 		g_hash_table_replace(mgr->snapshots, key, (s = minimal_snapshot(a)));
 	if (!sa) /* gone: only a down event can come now */
-		set_state(&s->state, "DELETING");
+		s->state = "DELETING";
 	for (guint i = 0; event == CONTROL_SA_CHILD_DOWN && i < s->children->len; i++) {
 		ControlChildSa *child = s->children->pdata[i];
 		if (g_strcmp0(child->name, a->child_name) == 0)
-			set_state(&child->state, "DELETED");
+			child->state = "DELETED";
 	}
 	return s;
 }
