@@ -759,7 +759,10 @@ control_format_ts(const VpndTs *ts, gboolean dynamic)
 			g_string_append_printf(out, "%s..%s", from, to);
 	}
 	append_ts_ports(out, ts);
-	return g_string_free(out, FALSE);
+	/* to its length, not the GString's 64 or more: SA views keep these for every child */
+	char *text = g_strndup(out->str, out->len);
+	g_string_free(out, TRUE);
+	return text;
 }
 
 /* ---- SAs and counters ---- */

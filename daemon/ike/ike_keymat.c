@@ -306,7 +306,9 @@ ike_keymat_seal(IkeKeymat *km, IkeMsg *msg, IkeRandomFunc random, gpointer rando
 	}
 	if (!ok)
 		return NULL;
-	return g_byte_array_free_to_bytes(g_steal_pointer(&out));
+	/* a copy to the message's length: an IKE SA keeps its last response for retransmits,
+	 * and the array has grown by doubling */
+	return g_bytes_new(out->data, out->len);
 }
 
 IkeOpenResult

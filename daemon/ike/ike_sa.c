@@ -439,6 +439,11 @@ child_installed(ChildSa *child)
 	child_sa_set_lifetimes(child);
 	ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, TRUE));
 	ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, FALSE));
+	/* the kernel has them now: the engine never needs them again (a rekey derives new) */
+	g_clear_pointer(&child->encr_in, vpnd_secret_free);
+	g_clear_pointer(&child->integ_in, vpnd_secret_free);
+	g_clear_pointer(&child->encr_out, vpnd_secret_free);
+	g_clear_pointer(&child->integ_out, vpnd_secret_free);
 	if (!reqid_shared(child))
 		emit_policies(child, IKE_ACTION_ADD_POLICY);
 	ike_sa_log(sa, G_LOG_LEVEL_MESSAGE,

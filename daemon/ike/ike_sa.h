@@ -45,7 +45,7 @@ typedef struct {
 	IkeChosen alg;
 	VpndIpsecMode mode;
 	GArray *local_ts, *remote_ts; /* VpndTs, as negotiated */
-	VpndSecret *encr_in, *integ_in, *encr_out, *integ_out;
+	VpndSecret *encr_in, *integ_in, *encr_out, *integ_out; /* until installed */
 	gint64 rekey_at;  /* absolute; 0: no rekey due */
 	gint64 expire_at; /* absolute; 0: lives as long as its IKE SA */
 	guint32 rekey_of; /* the inbound SPI of the child it replaces; 0: a new child */
