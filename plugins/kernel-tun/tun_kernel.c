@@ -935,9 +935,23 @@ tun_del_sa(VpndKernel *k, const VpndSaId *id, GError **error)
 	return TRUE;
 }
 
+/*
+ * Two kinds of policy decide here: OUT (which SA a packet from the TUN takes) and IN
+ * (what a decrypted packet may be). Forwarded traffic takes those same two paths, so a
+ * FWD policy has nothing to decide: it is accepted and not kept (180 bytes each, one
+ * per child of a gateway).
+ */
+static gboolean
+is_kept(const VpndPolicyParams *params)
+{
+	return params->dir != VPND_DIR_FWD;
+}
+
 static gboolean
 tun_add_policy(VpndKernel *k, const VpndPolicyParams *params, GError **error)
 {
+	if (!is_kept(params))
+		return TRUE;
 	if (!tun_table_add_policy(k->table, params)) {
 		g_set_error(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_EXISTS,
 			    "an identical policy is installed");
@@ -956,6 +970,8 @@ tun_add_policy(VpndKernel *k, const VpndPolicyParams *params, GError **error)
 static gboolean
 tun_del_policy(VpndKernel *k, const VpndPolicyParams *params, GError **error)
 {
+	if (!is_kept(params))
+		return TRUE;
 	if (!tun_table_del_policy(k->table, params)) {
 		g_set_error(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_NOT_FOUND,
 			    "no such policy installed");
