@@ -767,15 +767,83 @@ control_format_ts(const VpndTs *ts, gboolean dynamic)
 
 /* ---- SAs and counters ---- */
 
+/* Copies @text to *@at, moves *@at past it. */
+static const char *
+put_text(char **at, const char *text)
+{
+	gsize len = strlen(text) + 1;
+	char *copy = memcpy(*at, text, len);
+
+	*at += len;
+	return copy;
+}
+
+static gsize
+texts_size(char **texts)
+{
+	gsize size = 0;
+
+	for (guint i = 0; texts && texts[i]; i++)
+		size += strlen(texts[i]) + 1;
+	return size;
+}
+
+/* @texts as a NULL-terminated list at *@list, their bytes at *@at. */
+static const char *const *
+put_list(const char ***list, char **at, char **texts)
+{
+	const char **first = *list;
+	guint n = texts ? g_strv_length(texts) : 0;
+
+	for (guint i = 0; i < n; i++)
+		first[i] = put_text(at, texts[i]);
+	first[n] = NULL;
+	*list += n + 1;
+	return first;
+}
+
+ControlChildSa *
+control_child_sa_new(const char *name, char **local_ts, char **remote_ts)
+{
+	guint n = (local_ts ? g_strv_length(local_ts) : 0) +
+		  (remote_ts ? g_strv_length(remote_ts) : 0) + 2;
+	gsize size = sizeof(ControlChildSa) + n * sizeof(char *) + strlen(name) + 1 +
+		     texts_size(local_ts) + texts_size(remote_ts);
+	ControlChildSa *c = g_malloc0(size);
+	const char **list = (const char **)(c + 1);
+	char *at = (char *)(list + n);
+
+	c->local_ts = put_list(&list, &at, local_ts);
+	c->remote_ts = put_list(&list, &at, remote_ts);
+	c->name = put_text(&at, name);
+	return c;
+}
+
 void
 control_child_sa_free(ControlChildSa *c)
 {
-	if (!c)
-		return;
-	g_free(c->name);
-	g_ptr_array_unref(c->local_ts);
-	g_ptr_array_unref(c->remote_ts);
 	g_free(c);
+}
+
+ControlIkeSa *
+control_ike_sa_new(const char *name, const char *local_host, const char *remote_host,
+		   const char *local_id, const char *remote_id)
+{
+	const char *texts[] = { name, local_host, remote_host, local_id, remote_id };
+	gsize size = sizeof(ControlIkeSa);
+
+	for (guint i = 0; i < G_N_ELEMENTS(texts); i++)
+		size += strlen(texts[i]) + 1;
+	ControlIkeSa *sa = g_malloc0(size);
+	char *at = (char *)(sa + 1);
+
+	sa->name = put_text(&at, name);
+	sa->local_host = put_text(&at, local_host);
+	sa->remote_host = put_text(&at, remote_host);
+	sa->local_id = put_text(&at, local_id);
+	sa->remote_id = put_text(&at, remote_id);
+	sa->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
+	return sa;
 }
 
 void
@@ -783,11 +851,6 @@ control_ike_sa_free(ControlIkeSa *sa)
 {
 	if (!sa)
 		return;
-	g_free(sa->name);
-	g_free(sa->local_host);
-	g_free(sa->remote_host);
-	g_free(sa->local_id);
-	g_free(sa->remote_id);
 	g_ptr_array_unref(sa->children);
 	g_free(sa);
 }

@@ -260,9 +260,13 @@ gboolean control_unload_pool(Control *ctl, const char *name, GError **error);
 /* Pools in load order. (transfer container: valid until the next load or unload) */
 GPtrArray *control_list_pools(Control *ctl);
 
-/* A CHILD_SA as list-sas shows it. */
+/*
+ * A CHILD_SA as list-sas shows it. Made by control_child_sa_new(): its texts live in the
+ * same allocation (sa/ keeps the last view of every SA for its events, a gateway has
+ * thousands, and one block costs a third of a dozen).
+ */
 typedef struct {
-	char *name;
+	const char *name;
 	guint32 unique_id;
 	guint32 reqid;
 	/* state, mode and the algorithm names are static (or interned) strings: events keep
@@ -279,17 +283,18 @@ typedef struct {
 	gint64 use_in, use_out;          /* seconds since last use; -1: never */
 	gint64 installed;                /* seconds since install */
 	gint64 rekey_in, life_in;        /* seconds until; -1: never */
-	GPtrArray *local_ts, *remote_ts; /* "10.1.0.0/24" */
+	const char *const *local_ts;  /* "10.1.0.0/24", …, NULL */
+	const char *const *remote_ts; /* the same */
 } ControlChildSa;
 
-/* An IKE SA as list-sas shows it. */
+/* An IKE SA as list-sas shows it; made by control_ike_sa_new(), its texts in one block. */
 typedef struct {
-	char *name;
+	const char *name;
 	guint32 unique_id;
 	const char *state; /* "ESTABLISHED", "CONNECTING", …: static, as the names below */
-	char *local_host, *remote_host;
+	const char *local_host, *remote_host;
 	guint16 local_port, remote_port;
-	char *local_id, *remote_id;
+	const char *local_id, *remote_id;
 	gboolean initiator;
 	guint64 spi_i, spi_r;
 	gboolean nat_local, nat_remote; /* with encap forced, a NAT here is not known */
@@ -301,6 +306,11 @@ typedef struct {
 	GPtrArray *children;                  /* ControlChildSa */
 } ControlIkeSa;
 
+/* Views with these texts copied; the rest zero (children: an empty array). */
+ControlIkeSa *control_ike_sa_new(const char *name, const char *local_host,
+				 const char *remote_host, const char *local_id,
+				 const char *remote_id);
+ControlChildSa *control_child_sa_new(const char *name, char **local_ts, char **remote_ts);
 void control_ike_sa_free(ControlIkeSa *sa);
 void control_child_sa_free(ControlChildSa *child);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlIkeSa, control_ike_sa_free)

@@ -1062,14 +1062,15 @@ alg_name(VpndAlgType type, guint id)
 	return g_intern_string(number);
 }
 
-static GPtrArray *
-ts_list(GArray *ts)
+/* (transfer full) the selectors as list-sas prints them */
+static char **
+ts_texts(GArray *ts)
 {
-	GPtrArray *list = g_ptr_array_new_full(ts ? ts->len : 0, g_free);
+	char **texts = g_new0(char *, (ts ? ts->len : 0) + 1);
 
 	for (guint i = 0; ts && i < ts->len; i++)
-		g_ptr_array_add(list, control_format_ts(&g_array_index(ts, VpndTs, i), FALSE));
-	return list;
+		texts[i] = control_format_ts(&g_array_index(ts, VpndTs, i), FALSE);
+	return texts;
 }
 
 static void
@@ -1115,11 +1116,12 @@ seconds_until(gint64 when)
 static ControlChildSa *
 list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 {
-	ControlChildSa *c = g_new0(ControlChildSa, 1);
-
+	g_auto(GStrv) local_ts = ts_texts(child->local_ts);
+	g_auto(GStrv) remote_ts = ts_texts(child->remote_ts);
+	ControlChildSa *c =
+		control_child_sa_new(child->cfg ? child->cfg->name : "?", local_ts, remote_ts);
 	SaBirth *birth = g_hash_table_lookup(mgr->child_births, GUINT_TO_POINTER(child->spi_in));
 
-	c->name = g_strdup(child->cfg ? child->cfg->name : "?");
 	c->unique_id = birth ? birth->unique_id : 0;
 	c->reqid = child->reqid;
 	c->state = child_sa_state_to_string(child->state);
@@ -1136,33 +1138,30 @@ list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 	c->installed = seconds_since(birth);
 	c->rekey_in = seconds_until(child->rekey_at);
 	c->life_in = seconds_until(child->expire_at);
-	c->local_ts = ts_list(child->local_ts);
-	c->remote_ts = ts_list(child->remote_ts);
 	return c;
 }
 
 static ControlIkeSa *
 list_ike_sa(SaManager *mgr, IkeSa *sa)
 {
-	ControlIkeSa *s = g_new0(ControlIkeSa, 1);
 	const ConnIdentity *local_id = conn_config_get_id(sa->conn, TRUE);
 	const ConnIdentity *remote_id =
 		sa->peer_id ? sa->peer_id : conn_config_get_id(sa->conn, FALSE);
 	VpndAddr local = sa->local, remote = sa->remote;
-	char buf[64];
+	char local_host[64], remote_host[64];
 
-	s->name = g_strdup(sa->conn->name);
+	local.port = remote.port = 0;
+	net_addr_format(&local, local_host, sizeof(local_host));
+	net_addr_format(&remote, remote_host, sizeof(remote_host));
+	ControlIkeSa *s = control_ike_sa_new(
+		sa->conn->name, local_host, remote_host,
+		local_id && !conn_identity_is_any(local_id) ? local_id->text : local_host,
+		remote_id && !conn_identity_is_any(remote_id) ? remote_id->text : remote_host);
+
 	s->unique_id = sa->id;
 	s->state = ike_sa_state_to_string(sa->state);
-	s->local_port = local.port;
-	s->remote_port = remote.port;
-	local.port = remote.port = 0;
-	s->local_host = g_strdup(net_addr_format(&local, buf, sizeof(buf)));
-	s->remote_host = g_strdup(net_addr_format(&remote, buf, sizeof(buf)));
-	s->local_id = g_strdup(local_id && !conn_identity_is_any(local_id) ? local_id->text
-									   : s->local_host);
-	s->remote_id = g_strdup(remote_id && !conn_identity_is_any(remote_id) ? remote_id->text
-									      : s->remote_host);
+	s->local_port = sa->local.port;
+	s->remote_port = sa->remote.port;
 	s->initiator = sa->initiator;
 	s->spi_i = sa->spi_i;
 	s->spi_r = sa->spi_r;
@@ -1181,8 +1180,6 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 	if (sa->state == IKE_SA_STATE_ESTABLISHED)
 		s->established = seconds_since(
 			g_hash_table_lookup(mgr->ike_births, GUINT_TO_POINTER(sa->id)));
-	s->children = g_ptr_array_new_full(sa->children->len,
-					   (GDestroyNotify)control_child_sa_free);
 	for (guint i = 0; i < sa->children->len; i++)
 		g_ptr_array_add(s->children, list_child(mgr, sa, sa->children->pdata[i]));
 	return s;
@@ -1212,18 +1209,12 @@ sa_manager_list_sas(SaManager *mgr)
 static ControlIkeSa *
 minimal_snapshot(const IkeAction *a)
 {
-	ControlIkeSa *s = g_new0(ControlIkeSa, 1);
+	ControlIkeSa *s = control_ike_sa_new(a->conn_name ? a->conn_name : "", "", "", "", "");
 
-	s->name = g_strdup(a->conn_name ? a->conn_name : "");
 	s->unique_id = a->ike_sa_id;
 	s->state = "DESTROYING";
-	s->local_host = g_strdup("");
-	s->remote_host = g_strdup("");
-	s->local_id = g_strdup("");
-	s->remote_id = g_strdup("");
 	s->established = -1;
 	s->rekey_in = -1;
-	s->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
 	return s;
 }
 

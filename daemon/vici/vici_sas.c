@@ -54,11 +54,11 @@ add_alg(ViciBuilder *b, const char *alg, guint keysize)
 }
 
 static void
-add_list(ViciBuilder *b, const char *key, const GPtrArray *items)
+add_list(ViciBuilder *b, const char *key, const char *const *items)
 {
 	vici_builder_begin_list(b, key);
-	for (guint i = 0; i < items->len; i++)
-		vici_builder_list_item(b, items->pdata[i]);
+	for (guint i = 0; items[i]; i++)
+		vici_builder_list_item(b, items[i]);
 	vici_builder_end_list(b);
 }
 
