@@ -291,6 +291,12 @@ ike_engine_next_reqid(IkeEngine *engine)
 	return ++engine->next_reqid;
 }
 
+guint32
+ike_engine_next_child_id(IkeEngine *engine)
+{
+	return ++engine->last_child_id;
+}
+
 gint64
 ike_engine_now(IkeEngine *engine)
 {
@@ -635,6 +641,7 @@ static void
 established(IkeSa *sa, gint64 now)
 {
 	ike_sa_setup_done(sa);
+	sa->established_at = now;
 	arm_timer(sa, IKE_TIMER_HALF_OPEN, -1);
 	arm_dpd(sa, now);
 	arm_ike_lifetimes(sa, now);

@@ -437,6 +437,8 @@ child_installed(ChildSa *child)
 	IkeSa *sa = child->ike_sa;
 
 	child_sa_set_lifetimes(child);
+	child->unique_id = ike_engine_next_child_id(sa->engine);
+	child->installed_at = ike_engine_now(sa->engine);
 	ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, TRUE));
 	ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, FALSE));
 	/* the kernel has them now: the engine never needs them again (a rekey derives new) */

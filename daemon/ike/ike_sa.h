@@ -51,6 +51,8 @@ typedef struct {
 	guint32 rekey_of; /* the inbound SPI of the child it replaces; 0: a new child */
 	gboolean replaced; /* rekeyed (or redundant after a collision): goes quietly */
 	gboolean peer_no_tfc; /* the peer sent ESP_TFC_PADDING_NOT_SUPPORTED */
+	guint32 unique_id;    /* listings' id, counted by the engine at install; 0 before */
+	gint64 installed_at;  /* engine time of the install; 0 before */
 } ChildSa;
 
 /* What a task returns (STYLE.md "Exchanges and tasks"). */
@@ -133,6 +135,7 @@ struct _IkeSa {
 	gint64 timers[IKE_TIMER_COUNT]; /* absolute; -1 when not armed */
 	GQueue *pending;                /* IkePending */
 	gint64 last_inbound;            /* time of the last authentic message */
+	gint64 established_at;          /* when it came up (or was made by a rekey); 0 before */
 
 	GPtrArray *children; /* ChildSa */
 	IkeReason down_reason;
@@ -189,6 +192,8 @@ gboolean ike_engine_random(IkeEngine *engine, guint8 *buf, gsize len);
 VpndSecret *ike_engine_lookup_psk(IkeEngine *engine, const ConnIdentity *local,
 				  const ConnIdentity *remote);
 guint32 ike_engine_next_reqid(IkeEngine *engine);
+/* The unique id of the next child SA installed (listings number them 1, 2, …). */
+guint32 ike_engine_next_child_id(IkeEngine *engine);
 /* The time of the call being processed. */
 gint64 ike_engine_now(IkeEngine *engine);
 /* A random value in [0, @max) from the injected source (0 when @max is 0). */

@@ -62,9 +62,6 @@ struct SaManager {
 	guint counter_timer;  /* while any child SA is installed */
 	ControlCounters counters;
 	GHashTable *snapshots;    /* engine IKE SA id -> ControlIkeSa last published */
-	GHashTable *ike_births;   /* engine IKE SA id -> SaBirth, while established */
-	GHashTable *child_births; /* inbound SPI -> SaBirth, while installed */
-	guint32 last_child_id;
 	gboolean started; /* sa_manager_start() ran: later loads start their children */
 	guint32 next_trap_reqid;
 	gboolean answering_create_child; /* the actions answer a CREATE_CHILD_SA request */
@@ -77,12 +74,6 @@ struct SaManager {
 
 /* Trap policies' reqids, far above the engine's (which count from 1). */
 #define SA_TRAP_REQID_BASE 0x40000000u
-
-/* When an SA came up (monotonic), and the unique id listings give a CHILD SA. */
-typedef struct {
-	guint32 unique_id;
-	gint64 since;
-} SaBirth;
 
 
 static void run_actions(SaManager *mgr);
@@ -1089,21 +1080,11 @@ query_traffic(SaManager *mgr, IkeSa *sa, guint32 spi, gboolean in, guint64 *byte
 		*use = MAX(0, g_get_real_time() / G_USEC_PER_SEC - st.last_use);
 }
 
-static void
-birth_note(GHashTable *births, guint32 key, guint32 unique_id)
-{
-	SaBirth *b = g_new(SaBirth, 1);
-
-	b->unique_id = unique_id;
-	b->since = g_get_monotonic_time();
-	g_hash_table_replace(births, GUINT_TO_POINTER(key), b);
-}
-
-/* -1 without a birth */
+/* Seconds since @when (g_get_monotonic_time() scale); -1 for never (0). */
 static gint64
-seconds_since(const SaBirth *birth)
+seconds_since(gint64 when)
 {
-	return birth ? (g_get_monotonic_time() - birth->since) / G_USEC_PER_SEC : -1;
+	return when ? (g_get_monotonic_time() - when) / G_USEC_PER_SEC : -1;
 }
 
 /* Seconds from now to @when (g_get_monotonic_time() scale); -1 for none (0). */
@@ -1120,9 +1101,8 @@ list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 	g_auto(GStrv) remote_ts = ts_texts(child->remote_ts);
 	ControlChildSa *c =
 		control_child_sa_new(child->cfg ? child->cfg->name : "?", local_ts, remote_ts);
-	SaBirth *birth = g_hash_table_lookup(mgr->child_births, GUINT_TO_POINTER(child->spi_in));
 
-	c->unique_id = birth ? birth->unique_id : 0;
+	c->unique_id = child->unique_id;
 	c->reqid = child->reqid;
 	c->state = child_sa_state_to_string(child->state);
 	c->mode = child->mode == VPND_MODE_TRANSPORT ? "TRANSPORT" : "TUNNEL";
@@ -1135,7 +1115,7 @@ list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 	c->dh_group = alg_name(VPND_ALG_KE, child->alg.ke);
 	query_traffic(mgr, sa, child->spi_in, TRUE, &c->bytes_in, &c->packets_in, &c->use_in);
 	query_traffic(mgr, sa, child->spi_out, FALSE, &c->bytes_out, &c->packets_out, &c->use_out);
-	c->installed = seconds_since(birth);
+	c->installed = seconds_since(child->installed_at);
 	c->rekey_in = seconds_until(child->rekey_at);
 	c->life_in = seconds_until(child->expire_at);
 	return c;
@@ -1178,8 +1158,7 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 	s->established = -1;
 	s->rekey_in = seconds_until(sa->rekey_at);
 	if (sa->state == IKE_SA_STATE_ESTABLISHED)
-		s->established = seconds_since(
-			g_hash_table_lookup(mgr->ike_births, GUINT_TO_POINTER(sa->id)));
+		s->established = seconds_since(sa->established_at);
 	for (guint i = 0; i < sa->children->len; i++)
 		g_ptr_array_add(s->children, list_child(mgr, sa, sa->children->pdata[i]));
 	return s;
@@ -1328,12 +1307,7 @@ do_ike_updown(SaManager *mgr, const IkeAction *a)
 					      reason_to_control_error(a->reason));
 		}
 	}
-	/* after the state: an SA that came up is listed as established */
-	if (a->up)
-		birth_note(mgr->ike_births, a->ike_sa_id, a->ike_sa_id);
 	publish_sa(mgr, a, a->up ? CONTROL_SA_IKE_UP : CONTROL_SA_IKE_DOWN);
-	if (!a->up)
-		g_hash_table_remove(mgr->ike_births, GUINT_TO_POINTER(a->ike_sa_id));
 }
 
 static void
@@ -1347,11 +1321,7 @@ do_child_updown(SaManager *mgr, const IkeAction *a)
 	else
 		g_message("%s: CHILD SA %s down: %s", a->conn_name, a->child_name,
 			  ike_reason_to_string(a->reason));
-	if (a->up)
-		birth_note(mgr->child_births, a->spi_in, ++mgr->last_child_id);
 	publish_sa(mgr, a, a->up ? CONTROL_SA_CHILD_UP : CONTROL_SA_CHILD_DOWN);
-	if (!a->up)
-		g_hash_table_remove(mgr->child_births, GUINT_TO_POINTER(a->spi_in));
 	if (c)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
@@ -1375,9 +1345,7 @@ do_ike_rekey(SaManager *mgr, const IkeAction *a)
 		return;
 	track_ike_sa(c, a->ike_sa_id, FALSE);
 	track_ike_sa(c, a->new_ike_sa_id, TRUE);
-	birth_note(mgr->ike_births, a->new_ike_sa_id, a->new_ike_sa_id);
 	publish_rekey(mgr, a->ike_sa_id, a->new_ike_sa_id, NULL, 0, 0);
-	g_hash_table_remove(mgr->ike_births, GUINT_TO_POINTER(a->ike_sa_id));
 	/* the new SA's down events must say what went down, as the old one's would have */
 	g_hash_table_remove(mgr->snapshots, GUINT_TO_POINTER(a->ike_sa_id));
 	control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
@@ -1392,9 +1360,7 @@ do_child_rekey(SaManager *mgr, const IkeAction *a)
 		  a->conn_name, a->child_name, a->spi_in, a->spi_out, a->old_spi_in,
 		  a->old_spi_out);
 	mgr->counters.child_rekey++;
-	birth_note(mgr->child_births, a->spi_in, ++mgr->last_child_id);
 	publish_rekey(mgr, a->ike_sa_id, a->ike_sa_id, a->child_name, a->old_spi_in, a->spi_in);
-	g_hash_table_remove(mgr->child_births, GUINT_TO_POINTER(a->old_spi_in));
 	if (c)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
@@ -1604,8 +1570,6 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 	mgr->timers = sa_timers_new(on_timer, mgr);
 	mgr->snapshots =
 		g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)control_ike_sa_free);
-	mgr->ike_births = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-	mgr->child_births = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	mgr->held_out = g_ptr_array_new_with_free_func((GDestroyNotify)ike_action_free);
 	mgr->engine = ike_engine_new(&cfg);
 	mgr->force_encap = kernel_is_tun(mgr);
@@ -1892,8 +1856,6 @@ sa_manager_free(SaManager *mgr)
 	g_clear_pointer(&mgr->secrets, conn_secrets_free);
 	g_clear_pointer(&mgr->net_cfg, net_config_free);
 	g_clear_pointer(&mgr->snapshots, g_hash_table_unref);
-	g_clear_pointer(&mgr->ike_births, g_hash_table_unref);
-	g_clear_pointer(&mgr->child_births, g_hash_table_unref);
 	g_free(mgr->conf_dir);
 	g_free(mgr);
 }

@@ -97,6 +97,14 @@ test_handshake(gconstpointer data)
 		g_assert_null(both[i]->nonce_r);
 		g_assert_null(both[i]->ke);
 	}
+	/* when each came up, and the children's unique ids, for listings */
+	for (guint i = 0; i < G_N_ELEMENTS(both); i++) {
+		ChildSa *child = g_ptr_array_index(both[i]->children, 0);
+
+		g_assert_cmpint(both[i]->established_at, ==, net->now);
+		g_assert_cmpint(child->installed_at, ==, net->now);
+		g_assert_cmpuint(child->unique_id, ==, 1);
+	}
 	/* b answers a's IKE_AUTH again from its cache, recognising the copy by its ICV */
 	guint b_sent = net->b.sent;
 	replay_last_to(net, &net->b);

@@ -155,6 +155,9 @@ test_child_rekey(gconstpointer data)
 	g_assert_cmpuint(mine->spi_in, !=, old_in);
 	g_assert_cmpuint(mine->spi_out, !=, old_out);
 	g_assert_cmpuint(mine->reqid, ==, reqid);
+	/* the new child is the second one installed on that side: listings show id 2 */
+	g_assert_cmpuint(mine->unique_id, ==, 2);
+	g_assert_cmpint(mine->installed_at, ==, p.net->now);
 	g_assert_cmpuint(c->alg.ke, ==, strstr(tc->esp, "ecp256") ? VPND_KE_ECP_256
 				      : strstr(tc->esp, "curve") ? VPND_KE_CURVE25519
 								 : 0);
