@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sa/sa_timers.h"
 
+/* The timers of one IKE SA: the heap orders SAs by their earliest. */
 typedef struct {
-	gint64 when;
-	guint32 ike_sa_id;
-	guint32 pos; /* its index in the heap */
-	guint8 kind; /* IkeTimerKind */
-} Timer;
+	gint64 when[IKE_TIMER_COUNT]; /* -1: not armed */
+	gint64 next;                  /* the earliest of when[] */
+	guint32 ike_sa_id;            /* the hash set's key */
+	guint32 pos;                  /* its index in the heap */
+} SaEntry;
 
 typedef struct {
 	GSource source;
@@ -16,65 +17,72 @@ typedef struct {
 struct SaTimers {
 	SaTimerFunc func;
 	gpointer data;
-	GPtrArray *heap; /* Timer *, heap[0] the earliest; owns them */
-	GHashTable *set; /* the same Timers, by (ike_sa_id, kind) */
-	GSource *source; /* ready at heap[0]->when; -1 while the heap is empty */
+	GPtrArray *heap; /* SaEntry *, heap[0] the earliest; owns them */
+	GHashTable *set; /* the same SaEntries, by ike_sa_id */
+	guint count;     /* timers armed */
+	GSource *source; /* ready at heap[0]->next; -1 while the heap is empty */
 };
 
 static guint
-timer_hash(gconstpointer p)
+entry_hash(gconstpointer p)
 {
-	const Timer *t = p;
-
-	return t->ike_sa_id * IKE_TIMER_COUNT + t->kind;
+	return ((const SaEntry *)p)->ike_sa_id;
 }
 
 static gboolean
-timer_equal(gconstpointer a, gconstpointer b)
+entry_equal(gconstpointer a, gconstpointer b)
 {
-	const Timer *x = a, *y = b;
-
-	return x->ike_sa_id == y->ike_sa_id && x->kind == y->kind;
+	return ((const SaEntry *)a)->ike_sa_id == ((const SaEntry *)b)->ike_sa_id;
 }
 
-/* Ties by SA and kind: the order does not depend on the heap's history. */
+/* The kind due first in @e (the lowest kind among equal times); -1 when none is armed. */
+static int
+first_kind(const SaEntry *e)
+{
+	int first = -1;
+
+	for (int k = 0; k < IKE_TIMER_COUNT; k++)
+		if (e->when[k] >= 0 && (first < 0 || e->when[k] < e->when[first]))
+			first = k;
+	return first;
+}
+
+/* Ties by SA id: the order does not depend on the heap's history. */
 static gboolean
-earlier(const Timer *a, const Timer *b)
+earlier(const SaEntry *a, const SaEntry *b)
 {
-	if (a->when != b->when)
-		return a->when < b->when;
-	return a->ike_sa_id != b->ike_sa_id ? a->ike_sa_id < b->ike_sa_id : a->kind < b->kind;
+	return a->next < b->next || (a->next == b->next && a->ike_sa_id < b->ike_sa_id);
 }
 
-static Timer *
+static SaEntry *
 at(SaTimers *t, guint pos)
 {
 	return t->heap->pdata[pos];
 }
 
 static void
-place(SaTimers *t, guint pos, Timer *timer)
+place(SaTimers *t, guint pos, SaEntry *e)
 {
-	t->heap->pdata[pos] = timer;
-	timer->pos = pos;
+	t->heap->pdata[pos] = e;
+	e->pos = pos;
 }
 
 static void
 sift_up(SaTimers *t, guint pos)
 {
-	Timer *timer = at(t, pos);
+	SaEntry *e = at(t, pos);
 
-	while (pos > 0 && earlier(timer, at(t, (pos - 1) / 2))) {
+	while (pos > 0 && earlier(e, at(t, (pos - 1) / 2))) {
 		place(t, pos, at(t, (pos - 1) / 2));
 		pos = (pos - 1) / 2;
 	}
-	place(t, pos, timer);
+	place(t, pos, e);
 }
 
 static void
 sift_down(SaTimers *t, guint pos)
 {
-	Timer *timer = at(t, pos);
+	SaEntry *e = at(t, pos);
 	guint n = t->heap->len;
 
 	for (;;) {
@@ -84,50 +92,61 @@ sift_down(SaTimers *t, guint pos)
 			break;
 		if (child + 1 < n && earlier(at(t, child + 1), at(t, child)))
 			child++;
-		if (!earlier(at(t, child), timer))
+		if (!earlier(at(t, child), e))
 			break;
 		place(t, pos, at(t, child));
 		pos = child;
 	}
-	place(t, pos, timer);
+	place(t, pos, e);
 }
 
 static void
 update_source(SaTimers *t)
 {
-	g_source_set_ready_time(t->source, t->heap->len ? at(t, 0)->when : -1);
+	g_source_set_ready_time(t->source, t->heap->len ? at(t, 0)->next : -1);
 }
 
-/* Takes @timer out of the heap and the index and frees it. */
+/* After @e's times changed: back to its place in the heap, or out and freed if none is
+ * armed any more. */
 static void
-remove_timer(SaTimers *t, Timer *timer)
+reorder(SaTimers *t, SaEntry *e)
 {
-	guint pos = timer->pos;
-	Timer *last = g_ptr_array_steal_index(t->heap, t->heap->len - 1);
+	int first = first_kind(e);
 
-	g_hash_table_remove(t->set, timer);
-	if (last != timer) {
+	if (first >= 0) {
+		e->next = e->when[first];
+		sift_up(t, e->pos);
+		sift_down(t, e->pos);
+		return;
+	}
+	SaEntry *last = g_ptr_array_steal_index(t->heap, t->heap->len - 1);
+	guint pos = e->pos;
+
+	g_hash_table_remove(t->set, e);
+	if (last != e) {
 		place(t, pos, last);
 		sift_up(t, pos);
 		sift_down(t, last->pos);
 	}
-	g_free(timer);
+	g_free(e);
 }
 
-/* One due timer per dispatch round: what it runs may arm or cancel any other. */
+/* One due timer at a time: what it runs may arm or cancel any other. */
 static gboolean
 dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 {
 	SaTimers *t = ((TimerSource *)source)->timers;
 	gint64 now = g_get_monotonic_time();
 
-	while (t->heap->len && at(t, 0)->when <= now) {
-		Timer *due = at(t, 0);
+	while (t->heap->len && at(t, 0)->next <= now) {
+		SaEntry *due = at(t, 0);
 		guint32 id = due->ike_sa_id;
-		IkeTimerKind kind = (IkeTimerKind)due->kind;
+		int kind = first_kind(due);
 
-		remove_timer(t, due);
-		t->func(id, kind, now, t->data);
+		due->when[kind] = -1;
+		t->count--;
+		reorder(t, due);
+		t->func(id, (IkeTimerKind)kind, now, t->data);
 		now = g_get_monotonic_time();
 	}
 	update_source(t);
@@ -144,7 +163,7 @@ sa_timers_new(SaTimerFunc func, gpointer data)
 	t->func = func;
 	t->data = data;
 	t->heap = g_ptr_array_new_with_free_func(g_free);
-	t->set = g_hash_table_new(timer_hash, timer_equal);
+	t->set = g_hash_table_new(entry_hash, entry_equal);
 	t->source = g_source_new(&timer_source_funcs, sizeof(TimerSource));
 	((TimerSource *)t->source)->timers = t;
 	g_source_set_name(t->source, "vpnd IKE timers");
@@ -168,23 +187,29 @@ sa_timers_free(SaTimers *t)
 void
 sa_timers_set(SaTimers *t, guint32 ike_sa_id, IkeTimerKind kind, gint64 when)
 {
-	Timer probe = { .ike_sa_id = ike_sa_id, .kind = (guint8)kind };
-	Timer *timer = g_hash_table_lookup(t->set, &probe);
+	SaEntry probe = { .ike_sa_id = ike_sa_id };
+	SaEntry *e = g_hash_table_lookup(t->set, &probe);
 
-	if (timer)
-		remove_timer(t, timer);
-	if (when >= 0) {
-		timer = g_new(Timer, 1);
-		*timer = (Timer){ when, ike_sa_id, t->heap->len, (guint8)kind };
-		g_ptr_array_add(t->heap, timer);
-		g_hash_table_add(t->set, timer);
-		sift_up(t, timer->pos);
+	g_return_if_fail((guint)kind < IKE_TIMER_COUNT);
+	if (!e) {
+		if (when < 0)
+			return;
+		e = g_new(SaEntry, 1);
+		for (int k = 0; k < IKE_TIMER_COUNT; k++)
+			e->when[k] = -1;
+		e->ike_sa_id = ike_sa_id;
+		e->pos = t->heap->len;
+		g_ptr_array_add(t->heap, e);
+		g_hash_table_add(t->set, e);
 	}
+	t->count += (when >= 0) - (e->when[kind] >= 0);
+	e->when[kind] = when < 0 ? -1 : when;
+	reorder(t, e);
 	update_source(t);
 }
 
 guint
 sa_timers_count(SaTimers *t)
 {
-	return t->heap->len;
+	return t->count;
 }

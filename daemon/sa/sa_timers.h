@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The engine's timers on the main loop: at most one per (IKE SA, kind), all of them in
- * one binary heap by due time behind one GSource. A GSource per timer cost about 250
- * bytes (source, callback, two hash table entries) and a gateway has a few timers per
- * IKE SA; here one costs a 24-byte record, a heap slot and a hash set slot.
+ * The engine's timers on the main loop: at most one per (IKE SA, kind). An IKE SA's
+ * timers share one record (its times by kind), the records sit in one binary heap by
+ * their earliest time, behind one GSource. A GSource per timer cost about 250 bytes
+ * (source, callback, two hash table entries), and an established IKE SA keeps three
+ * (rekey, expiry, its children's): here they cost one 64-byte record, a heap slot and a
+ * hash set slot together.
  */
 #pragma once
 
