@@ -44,6 +44,7 @@ struct Control {
 	guint log_trace;    /* log_trace_add() id while traces is not empty */
 	gboolean tracing;   /* a tracer runs: lines it logs are not passed on */
 	GArray *sa_subs;    /* Sub: ControlSaFunc */
+	guint sa_views_holds;
 	GArray *rekey_subs; /* Sub: ControlRekeyFunc */
 };
 
@@ -971,6 +972,34 @@ void
 control_sa_watch_remove(Control *ctl, guint id)
 {
 	subs_remove(ctl->sa_subs, id);
+}
+
+static void
+sa_views_changed(Control *ctl)
+{
+	if (ctl->hooks.sa_views_changed)
+		ctl->hooks.sa_views_changed(ctl->hooks.user_data, ctl->sa_views_holds > 0);
+}
+
+void
+control_sa_views_hold(Control *ctl)
+{
+	if (ctl->sa_views_holds++ == 0)
+		sa_views_changed(ctl);
+}
+
+void
+control_sa_views_release(Control *ctl)
+{
+	g_return_if_fail(ctl->sa_views_holds > 0);
+	if (--ctl->sa_views_holds == 0)
+		sa_views_changed(ctl);
+}
+
+gboolean
+control_sa_views_wanted(Control *ctl)
+{
+	return ctl->sa_views_holds > 0;
 }
 
 void

@@ -116,6 +116,8 @@ typedef struct {
 	/* Counters of the IKE runtime; FALSE: vpnd runs no IKE (yet). */
 	gboolean (*get_counters)(gpointer user_data, struct ControlCounters *counters);
 	void (*reset_counters)(gpointer user_data);
+	/* control_sa_views_wanted() changed to @wanted. */
+	void (*sa_views_changed)(gpointer user_data, gboolean wanted);
 	gpointer user_data;
 } ControlHooks;
 
@@ -375,7 +377,8 @@ typedef enum {
 /*
  * An IKE or CHILD SA came up or went down. @sa is the IKE SA as it is (as it was, when
  * down: then it may carry only its name and unique id); @child names the CHILD SA for
- * the CHILD events; @reason says why an SA went down ("" when asked to).
+ * the CHILD events; @reason says why an SA went down ("" when asked to). Unless full
+ * views are wanted (control_sa_views_hold()), @sa carries only its name and unique id.
  */
 typedef void (*ControlSaFunc)(ControlSaEvent event, const ControlIkeSa *sa, const char *child,
 			      const char *reason, gpointer user_data);
@@ -395,6 +398,16 @@ typedef void (*ControlRekeyFunc)(const ControlIkeSa *old_sa, const ControlIkeSa 
 				 gpointer user_data);
 guint control_rekey_watch_add(Control *ctl, ControlRekeyFunc func, gpointer user_data);
 void control_rekey_watch_remove(Control *ctl, guint id);
+/*
+ * Full SA views in events (the rest of ControlIkeSa, and the rekey events) cost the IKE
+ * runtime the last view of every SA, kept for the down and rekey events of SAs already
+ * gone: a gateway has thousands. It keeps them only while a subscriber holds them
+ * wanted, as the VICI server does while a client is registered for SA events.
+ */
+void control_sa_views_hold(Control *ctl);
+void control_sa_views_release(Control *ctl);
+gboolean control_sa_views_wanted(Control *ctl);
+
 void control_publish_rekey(Control *ctl, const ControlIkeSa *old_sa, const ControlIkeSa *new_sa,
 			   const char *child, guint32 old_spi, guint32 new_spi);
 

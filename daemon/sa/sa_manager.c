@@ -62,6 +62,7 @@ struct SaManager {
 	guint counter_timer;  /* while any child SA is installed */
 	ControlCounters counters;
 	GHashTable *snapshots;    /* engine IKE SA id -> ControlIkeSa last published */
+	gboolean keep_views;      /* control wants full SA views: snapshots are kept */
 	gboolean started; /* sa_manager_start() ran: later loads start their children */
 	guint32 next_trap_reqid;
 	gboolean answering_create_child; /* the actions answer a CREATE_CHILD_SA request */
@@ -1242,6 +1243,9 @@ publish_rekey(SaManager *mgr, guint32 old_id, guint32 new_id, const char *child,
 	IkeSa *old_sa = ike_engine_get_sa(mgr->engine, old_id);
 	ControlIkeSa *now;
 
+	if (!mgr->keep_views) /* rekey events carry full views: nobody wants them */
+		return;
+
 	/* taken out: refreshing the new one may replace it (a child rekey: the same id) */
 	if (!g_hash_table_steal_extended(mgr->snapshots, GUINT_TO_POINTER(old_id), NULL,
 					 (gpointer *)&before) &&
@@ -1253,10 +1257,22 @@ publish_rekey(SaManager *mgr, guint32 old_id, guint32 new_id, const char *child,
 		control_publish_rekey(mgr->control, before, now, child, old_spi, new_spi);
 }
 
+/* What events carry while no subscriber wants full views: the name and unique id. */
+static ControlIkeSa *
+light_view(SaManager *mgr, const IkeAction *a)
+{
+	IkeSa *sa = ike_engine_get_sa(mgr->engine, a->ike_sa_id);
+	ControlIkeSa *s = minimal_snapshot(a);
+
+	s->state = sa ? ike_sa_state_to_string(sa->state) : "DELETING";
+	return s;
+}
+
 static void
 publish_sa(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
 {
-	ControlIkeSa *snap = sa_snapshot(mgr, a, event);
+	g_autoptr(ControlIkeSa) light = mgr->keep_views ? NULL : light_view(mgr, a);
+	ControlIkeSa *snap = light ? light : sa_snapshot(mgr, a, event);
 	gboolean asked =
 		a->reason == IKE_REASON_DELETED_LOCAL || a->reason == IKE_REASON_ESTABLISHED;
 
@@ -1264,6 +1280,20 @@ publish_sa(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
 			   a->up || asked ? "" : ike_reason_to_string(a->reason));
 	if (event == CONTROL_SA_IKE_DOWN)
 		g_hash_table_remove(mgr->snapshots, GUINT_TO_POINTER(a->ike_sa_id));
+}
+
+void
+sa_manager_keep_views(SaManager *mgr, gboolean keep)
+{
+	mgr->keep_views = keep;
+	g_hash_table_remove_all(mgr->snapshots);
+	/* from now on every IKE SA up has a view, so its down event can show it */
+	for (guint i = 0; keep && i < mgr->conns->len; i++) {
+		SaConn *c = mgr->conns->pdata[i];
+
+		for (guint j = 0; j < c->ike_sas->len; j++)
+			refresh_snapshot(mgr, g_array_index(c->ike_sas, guint32, j));
+	}
 }
 
 /* The further start_action = start children: CREATE_CHILD_SA on the IKE SA just up. */
@@ -1570,6 +1600,7 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 	mgr->timers = sa_timers_new(on_timer, mgr);
 	mgr->snapshots =
 		g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)control_ike_sa_free);
+	mgr->keep_views = control && control_sa_views_wanted(control);
 	mgr->held_out = g_ptr_array_new_with_free_func((GDestroyNotify)ike_action_free);
 	mgr->engine = ike_engine_new(&cfg);
 	mgr->force_encap = kernel_is_tun(mgr);

@@ -32,6 +32,7 @@ struct ViciSas {
 	guint sa_watch;
 	guint rekey_watch;
 	GPtrArray *pending; /* Pending */
+	gboolean views_held; /* a client is registered for an event that shows SAs */
 };
 
 /* ---- The IKE_SA and CHILD_SA blocks (vici.md §4.2) ---- */
@@ -677,6 +678,28 @@ static const ViciCommand commands[] = {
 	{ "reset-counters", cmd_reset_counters },
 };
 
+/* The events built from SA views (the pending commands need names and ids only). */
+static const char *const view_events[] = { "ike-updown", "child-updown", "ike-rekey",
+					   "child-rekey" };
+
+/* Full SA views are wanted while a client is registered for one of view_events. */
+static void
+on_listeners(ViciServer *server, gpointer user_data)
+{
+	ViciSas *self = user_data;
+	gboolean wanted = FALSE;
+
+	for (guint i = 0; i < G_N_ELEMENTS(view_events) && !wanted; i++)
+		wanted = vici_server_has_listeners(server, view_events[i]);
+	if (wanted == self->views_held)
+		return;
+	self->views_held = wanted;
+	if (wanted)
+		control_sa_views_hold(self->ctl);
+	else
+		control_sa_views_release(self->ctl);
+}
+
 ViciSas *
 vici_sas_new(ViciServer *server, Control *ctl)
 {
@@ -688,6 +711,7 @@ vici_sas_new(ViciServer *server, Control *ctl)
 	self->sa_watch = control_sa_watch_add(ctl, on_sa_event, self);
 	self->rekey_watch = control_rekey_watch_add(ctl, on_rekey, self);
 	vici_server_add_commands(server, commands, G_N_ELEMENTS(commands), self);
+	vici_server_set_listeners_func(server, on_listeners, self);
 	return self;
 }
 
@@ -696,6 +720,9 @@ vici_sas_free(ViciSas *self)
 {
 	if (!self)
 		return;
+	vici_server_set_listeners_func(self->server, NULL, NULL);
+	if (self->views_held)
+		control_sa_views_release(self->ctl);
 	control_sa_watch_remove(self->ctl, self->sa_watch);
 	control_rekey_watch_remove(self->ctl, self->rekey_watch);
 	g_ptr_array_unref(self->pending);
