@@ -90,7 +90,7 @@ read_settings(Daemon *d, GError **error)
 	if (settings_load_file(settings, d->config_path, &local))
 		return g_steal_pointer(&settings);
 	if (!d->config_given && settings_error_is_missing_file(local)) {
-		g_info("%s does not exist, using defaults", d->config_path);
+		vpnd_info("%s does not exist, using defaults", d->config_path);
 		return g_steal_pointer(&settings);
 	}
 	g_propagate_error(error, g_steal_pointer(&local));
@@ -429,6 +429,8 @@ daemon_clear(Daemon *d)
 	g_clear_pointer(&d->vici, vici_server_free);
 	g_clear_pointer(&d->sa, sa_manager_free);
 	g_clear_pointer(&d->control, control_free);
+	if (d->host)
+		host_disable_ke_pool(d->host);
 	g_clear_pointer(&d->loader, plugin_loader_free);
 	g_clear_pointer(&d->host, host_free);
 	g_clear_pointer(&d->settings, settings_free);
@@ -459,6 +461,7 @@ main(int argc, char **argv)
 
 	d.loop = g_main_loop_new(NULL, FALSE);
 	d.host = host_new();
+	host_enable_ke_pool(d.host);
 	host_set_settings(d.host, d.settings);
 	d.loader = plugin_loader_new(d.host);
 	load_plugins(&d);

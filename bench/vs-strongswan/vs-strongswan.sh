@@ -12,8 +12,10 @@
 #      started, against the responder's one);
 #  (c) time from initiate to the child installed and to the first ping reply: the
 #      same VICI initiate request (swanctl's) to both daemons, timed by a client
-#      (vici-initiate.py) to its answer, which both send once the child is installed;
-#      the reply seen by a prober in A that sends an ICMP echo every 0.5 ms.
+#      (vici-initiate.py) to its answer, which both send once the child is installed
+#      (the first initiate of fresh daemons); then, after a terminate, a second
+#      initiate to the first echo reply seen by a prober in A that sends an ICMP echo
+#      every 0.5 ms.
 #  Also per establishment the responder's CPU time (all threads, schedstat): steadier
 #  than the rate on a shared machine, where a busy neighbour slows both sides.
 # Medians of RUNS runs each; METRIC VALUE UNIT lines, ratios are vpnd / charon.
@@ -347,7 +349,10 @@ PY
 	interop_fail "the prober did not start"
 }
 
-ping_run() { # IMPL: "initiate->installed-ms initiate->reply-ms"
+# ping_run IMPL: "initiate->installed-ms initiate->reply-ms" from two initiates of
+# fresh daemons: the first alone (nothing else on the CPUs), the second, after a
+# terminate, with the prober running
+ping_run() {
 	local reply sent installed sock
 	rm -f "$INTEROP_DIR/prober" "$INTEROP_DIR/prober.ready"
 	interop_site_conf "$B" "$A" >"$INTEROP_DIR/resp.conf"
@@ -355,9 +360,14 @@ ping_run() { # IMPL: "initiate->installed-ms initiate->reply-ms"
 	start "$1" "$B" "$INTEROP_DIR/resp.conf"
 	start "$1" "$A" "$INTEROP_DIR/init.conf"
 	if [ "$1" = vpnd ]; then sock=$INTEROP_DIR/$A/vpnd.vici; else sock=$INTEROP_DIR/$A/charon.vici; fi
-	start_prober
 	read -r sent installed < <("$here/vici-initiate.py" "$sock" tun) ||
 		interop_fail "$1: the VICI initiate failed"
+	printf 'swanctl {\n\tload = pem\n}\n' >"$INTEROP_DIR/swanctl-only.conf"
+	STRONGSWAN_CONF=$INTEROP_DIR/swanctl-only.conf "$INTEROP_SWANCTL" --terminate --ike tun \
+		--uri "unix://$sock" >/dev/null || interop_fail "$1: the terminate failed"
+	start_prober
+	read -r sent _ < <("$here/vici-initiate.py" "$sock" tun) ||
+		interop_fail "$1: the second VICI initiate failed"
 	wait "$prober" || interop_fail "$1: no ping reply within 10 s"
 	reply=$(cat "$INTEROP_DIR/prober")
 	keep_logs "$1" ping

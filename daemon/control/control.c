@@ -14,6 +14,7 @@ typedef struct {
 	guint id;
 	gpointer func;
 	gpointer user_data;
+	LogLevel level; /* traces: the most verbose level wanted */
 } Sub;
 
 /* A line logged by another thread, waiting for the main thread; or one kept in the
@@ -666,7 +667,7 @@ control_load_pool(Control *ctl, const char *name, const char *addrs, GError **er
 		control_pool_free(ctl->pools->pdata[at]);
 		ctl->pools->pdata[at] = pool;
 	}
-	g_info("pool %s: %s, %u addresses", name, pool->base, pool->size);
+	vpnd_info("pool %s: %s, %u addresses", name, pool->base, pool->size);
 	return TRUE;
 }
 
@@ -939,17 +940,34 @@ on_trace(LogLevel level, const char *domain, const char *message, const char *co
 	ctl->tracing = TRUE;
 	for (guint i = 0; i < ctl->traces->len; i++) {
 		Sub sub = g_array_index(ctl->traces, Sub, i);
-		((ControlTraceFunc)sub.func)(&line, conn, sub.user_data);
+		if (level <= sub.level)
+			((ControlTraceFunc)sub.func)(&line, conn, sub.user_data);
 	}
 	ctl->tracing = FALSE;
 }
 
-guint
-control_trace_add(Control *ctl, ControlTraceFunc func, gpointer user_data)
+/* The one log trace stands for all: at the most verbose level any of them wants. */
+static LogLevel
+traces_level(Control *ctl)
 {
+	LogLevel level = LOG_LEVEL_ERROR;
+
+	for (guint i = 0; i < ctl->traces->len; i++)
+		level = MAX(level, g_array_index(ctl->traces, Sub, i).level);
+	return level;
+}
+
+guint
+control_trace_add(Control *ctl, ControlTraceFunc func, LogLevel level, gpointer user_data)
+{
+	guint id = subs_add(ctl, ctl->traces, func, user_data);
+
+	g_array_index(ctl->traces, Sub, ctl->traces->len - 1).level = level;
 	if (!ctl->log_trace)
-		ctl->log_trace = log_trace_add(on_trace, ctl);
-	return subs_add(ctl, ctl->traces, func, user_data);
+		ctl->log_trace = log_trace_add(on_trace, level, ctl);
+	else
+		log_trace_set_level(ctl->log_trace, traces_level(ctl));
+	return id;
 }
 
 void
@@ -959,6 +977,8 @@ control_trace_remove(Control *ctl, guint id)
 	if (ctl->traces->len == 0 && ctl->log_trace) {
 		log_trace_remove(ctl->log_trace);
 		ctl->log_trace = 0;
+	} else if (ctl->log_trace) {
+		log_trace_set_level(ctl->log_trace, traces_level(ctl));
 	}
 }
 

@@ -359,12 +359,12 @@ gboolean control_terminate_child(Control *ctl, const char *name, const char *chi
 				 GError **error);
 
 /*
- * Every line logged in the main thread whatever the log thresholds, with the
- * connection it is about (NULL if none is known): for clients that asked to follow
+ * Every line up to @level logged in the main thread whatever the log thresholds, with
+ * the connection it is about (NULL if none is known): for clients that asked to follow
  * one negotiation (VICI control-log). Lines logged by a tracer are not passed on.
  */
 typedef void (*ControlTraceFunc)(const ControlLogLine *line, const char *conn, gpointer user_data);
-guint control_trace_add(Control *ctl, ControlTraceFunc func, gpointer user_data);
+guint control_trace_add(Control *ctl, ControlTraceFunc func, LogLevel level, gpointer user_data);
 void control_trace_remove(Control *ctl, guint id);
 
 typedef enum {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "core/crypto.h"
+#include "core/ke_pool.h"
 
 #define AES_PRF_KEY_LEN 16
 
@@ -259,19 +260,26 @@ crypto_aead_new(VpndHost *host, VpndEncrId id, const guint8 *key, gsize key_len,
 
 /* ---- Key exchange ----------------------------------------------------------------- */
 
-VpndKe *
-crypto_ke_new_from(const HostProvider *p, VpndKeId id, CryptoKeFlags flags, GError **error)
+/* Whether @p may make key exchanges of group @id under @flags. */
+static gboolean
+ke_allowed(const HostProvider *p, VpndKeId id, CryptoKeFlags flags, GError **error)
 {
 	if (id == VPND_KE_MODP_1024) {
 		if (!(flags & CRYPTO_KE_ALLOW_MODP_1024)) {
 			g_set_error(error, VPND_CRYPTO_ERROR, VPND_CRYPTO_ERROR_UNSUPPORTED,
 			            "MODP_1024 (group 2) is too weak and not enabled");
-			return NULL;
+			return FALSE;
 		}
 		g_warning("using the weak MODP_1024 key exchange (group 2): "
 		          "move this peer to group 14 or better");
 	}
-	if (!check_supported(p, VPND_ALG_KE, id, 0, vpnd_ke_to_string(id), error))
+	return check_supported(p, VPND_ALG_KE, id, 0, vpnd_ke_to_string(id), error);
+}
+
+VpndKe *
+crypto_ke_new_from(const HostProvider *p, VpndKeId id, CryptoKeFlags flags, GError **error)
+{
+	if (!ke_allowed(p, id, flags, error))
 		return NULL;
 	return crypto_provider_ops(p)->ke_new(id, error);
 }
@@ -280,12 +288,28 @@ VpndKe *
 crypto_ke_new(VpndHost *host, VpndKeId id, CryptoKeFlags flags, GError **error)
 {
 	const HostProvider *p = crypto_find(host, VPND_ALG_KE, id, 0);
+	KePool *pool = host_get_ke_pool(host);
+	VpndKe *ke;
 
 	if (!p) {
 		no_provider(error, VPND_ALG_KE, vpnd_ke_to_string(id));
 		return NULL;
 	}
-	return crypto_ke_new_from(p, id, flags, error);
+	if (!ke_allowed(p, id, flags, error))
+		return NULL;
+	if (pool && (ke = ke_pool_take(pool, p, id)))
+		return ke;
+	return crypto_provider_ops(p)->ke_new(id, error);
+}
+
+void
+crypto_ke_prepare(VpndHost *host, VpndKeId id)
+{
+	const HostProvider *p = crypto_find(host, VPND_ALG_KE, id, 0);
+	KePool *pool = host_get_ke_pool(host);
+
+	if (pool && p && ke_allowed(p, id, CRYPTO_KE_NONE, NULL))
+		ke_pool_prepare(pool, p, id);
 }
 
 /* ---- Keys and certificates ---------------------------------------------------------- */

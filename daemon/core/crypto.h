@@ -78,6 +78,9 @@ typedef enum {
 
 VpndKe *crypto_ke_new(VpndHost *host, VpndKeId id, CryptoKeFlags flags, GError **error);
 VpndKe *crypto_ke_new_from(const HostProvider *p, VpndKeId id, CryptoKeFlags flags, GError **error);
+/* With the host's key exchange pool on: a pair of group @id is made ahead, so the
+ * first crypto_ke_new() of that group finds it ready. Nothing for groups refused. */
+void crypto_ke_prepare(VpndHost *host, VpndKeId id);
 
 VpndPrivKey *crypto_privkey_load(VpndHost *host, const guint8 *data, gsize len, GError **error);
 VpndPrivKey *crypto_privkey_load_from(const HostProvider *p, const guint8 *data, gsize len,

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "core/host.h"
+#include "core/ke_pool.h"
 
 struct VpndHost {
 	GPtrArray *providers[VPND_PROVIDER_N_KINDS]; /* HostProvider, sorted */
 	char *current_plugin;
 	Settings *settings; /* borrowed */
+	KePool *ke_pool;    /* (nullable) */
 };
 
 static void
@@ -30,10 +32,30 @@ host_free(VpndHost *host)
 {
 	if (!host)
 		return;
+	host_disable_ke_pool(host);
 	for (guint k = 0; k < VPND_PROVIDER_N_KINDS; k++)
 		g_ptr_array_unref(host->providers[k]);
 	g_free(host->current_plugin);
 	g_free(host);
+}
+
+void
+host_enable_ke_pool(VpndHost *host)
+{
+	if (!host->ke_pool)
+		host->ke_pool = ke_pool_new();
+}
+
+void
+host_disable_ke_pool(VpndHost *host)
+{
+	g_clear_pointer(&host->ke_pool, ke_pool_free);
+}
+
+KePool *
+host_get_ke_pool(VpndHost *host)
+{
+	return host->ke_pool;
 }
 
 void
@@ -89,7 +111,7 @@ vpnd_host_add_provider(VpndHost *host, VpndProviderKind kind, const char *name,
 	while (at < list->len && ((HostProvider *)list->pdata[at])->priority >= priority)
 		at++;
 	g_ptr_array_insert(list, at, p);
-	g_debug("%s provider \"%s\" registered by %s, priority %d",
+	vpnd_debug("%s provider \"%s\" registered by %s, priority %d",
 		host_provider_kind_to_string(kind), name,
 		p->plugin ? p->plugin : "the daemon", priority);
 }

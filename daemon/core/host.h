@@ -20,6 +20,14 @@ VpndHost *host_new(void);
 void host_free(VpndHost *host);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VpndHost, host_free)
 
+/* Key exchange pairs made ahead when the main loop is idle (core/ke_pool.h); the
+ * daemon turns it on, tests that count on fresh pairs leave it off. */
+typedef struct KePool KePool;
+void host_enable_ke_pool(VpndHost *host);
+/* Frees the pairs made ahead: before the plugins that made them are finished. */
+void host_disable_ke_pool(VpndHost *host);
+KePool *host_get_ke_pool(VpndHost *host); /* (nullable) (transfer none) */
+
 /* Settings that vpnd_host_get_setting() reads; borrowed, may be replaced on reload. */
 void host_set_settings(VpndHost *host, Settings *settings);
 

@@ -16,6 +16,7 @@ static const char *const domains[] = {
 static gint domain_level[N_DOMAINS] = { [0 ... N_DOMAINS - 1] = LEVEL_UNSET };
 static gint default_level = LOG_LEVEL_MESSAGE;
 static gboolean use_journal;
+static gboolean writer_installed; /* log_init() ran: this file's levels decide */
 static GLogLevelFlags fatal_mask; /* G_DEBUG=fatal-criticals etc., as GLib's own writer */
 
 typedef struct {
@@ -29,6 +30,7 @@ static guint last_watch_id;
 typedef struct {
 	guint id;
 	LogTraceFunc func;
+	LogLevel level; /* the most verbose level it wants */
 	gpointer user_data;
 } LogTrace;
 /* LogTrace; added and removed while other threads log, hence the (recursive: a tracer
@@ -36,6 +38,7 @@ typedef struct {
 static GArray *traces;
 static GRecMutex traces_lock;
 static gint n_traces; /* atomic: lets the writer skip the lock when nobody traces */
+static gint trace_level = LEVEL_UNSET; /* atomic: the most verbose level a tracer wants */
 
 static const char *const level_names[] = { "error", "warning", "message", "info", "debug" };
 
@@ -147,6 +150,14 @@ log_enabled(const char *domain, GLogLevelFlags flags)
 	return flags_to_level(flags) <= log_get_level(domain);
 }
 
+gboolean
+vpnd_log_wanted(const char *domain, GLogLevelFlags level)
+{
+	/* without our writer, GLib's decides (G_MESSAGES_DEBUG in tests) */
+	return !writer_installed || (gint)flags_to_level(level) <= g_atomic_int_get(&trace_level) ||
+	       log_enabled(domain, level);
+}
+
 static const char *
 field_string(const GLogField *fields, gsize n_fields, const char *key)
 {
@@ -157,11 +168,24 @@ field_string(const GLogField *fields, gsize n_fields, const char *key)
 	return NULL;
 }
 
+/* The local time zone, looked up once: GLib's g_date_time_new_now_local() re-reads
+ * /etc/localtime (a stat and a readlink) for every call, i.e. for every log line. A
+ * change of the system's zone shows after a restart; daylight saving time needs none. */
+static GTimeZone *
+local_zone(void)
+{
+	static GTimeZone *zone;
+
+	if (g_once_init_enter(&zone))
+		g_once_init_leave(&zone, g_time_zone_new_local());
+	return zone;
+}
+
 /* "12:00:01.234 ike   warning: text" — the level only where it is not routine. */
 static void
 write_stderr(LogLevel level, const char *domain, const char *message)
 {
-	g_autoptr(GDateTime) now = g_date_time_new_now_local();
+	g_autoptr(GDateTime) now = g_date_time_new_now(local_zone());
 	g_autofree char *stamp = g_date_time_format(now, "%H:%M:%S");
 	const char *tag = level <= LOG_LEVEL_WARNING ? level_names[level] : NULL;
 
@@ -176,6 +200,8 @@ run_traces(GLogLevelFlags flags, const char *domain, const GLogField *fields, gs
 	g_rec_mutex_lock(&traces_lock);
 	for (guint i = 0; traces && i < traces->len; i++) {
 		LogTrace t = g_array_index(traces, LogTrace, i);
+		if (flags_to_level(flags) > t.level)
+			continue;
 		t.func(flags_to_level(flags), domain, field_string(fields, n_fields, "MESSAGE"),
 		       field_string(fields, n_fields, "VPND_CONN"), t.user_data);
 	}
@@ -213,12 +239,24 @@ log_init(gboolean force_stderr)
 	g_log_set_always_fatal(fatal_mask);
 	fatal_mask &= ~G_LOG_FATAL_MASK;
 	g_log_set_writer_func(writer, NULL, NULL);
+	writer_installed = TRUE;
+}
+
+/* Call with traces_lock held. */
+static void
+update_trace_level(void)
+{
+	gint level = LEVEL_UNSET;
+
+	for (guint i = 0; traces && i < traces->len; i++)
+		level = MAX(level, (gint)g_array_index(traces, LogTrace, i).level);
+	g_atomic_int_set(&trace_level, level);
 }
 
 guint
-log_trace_add(LogTraceFunc func, gpointer user_data)
+log_trace_add(LogTraceFunc func, LogLevel level, gpointer user_data)
 {
-	LogTrace t = { .func = func, .user_data = user_data };
+	LogTrace t = { .func = func, .level = level, .user_data = user_data };
 
 	g_rec_mutex_lock(&traces_lock);
 	t.id = ++last_watch_id;
@@ -226,8 +264,21 @@ log_trace_add(LogTraceFunc func, gpointer user_data)
 		traces = g_array_new(FALSE, FALSE, sizeof(LogTrace));
 	g_array_append_val(traces, t);
 	g_atomic_int_inc(&n_traces);
+	update_trace_level();
 	g_rec_mutex_unlock(&traces_lock);
 	return t.id;
+}
+
+void
+log_trace_set_level(guint id, LogLevel level)
+{
+	g_rec_mutex_lock(&traces_lock);
+	for (guint i = 0; traces && i < traces->len; i++) {
+		if (g_array_index(traces, LogTrace, i).id == id)
+			g_array_index(traces, LogTrace, i).level = level;
+	}
+	update_trace_level();
+	g_rec_mutex_unlock(&traces_lock);
 }
 
 void
@@ -241,6 +292,7 @@ log_trace_remove(guint id)
 			break;
 		}
 	}
+	update_trace_level();
 	g_rec_mutex_unlock(&traces_lock);
 }
 

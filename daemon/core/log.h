@@ -7,6 +7,7 @@
 #pragma once
 
 #include <glib.h>
+#include <vpnd/log.h>
 
 G_BEGIN_DECLS
 
@@ -55,13 +56,16 @@ guint log_watch_add(LogWatchFunc func, gpointer user_data);
 void log_watch_remove(guint id);
 
 /*
- * Tracers see every line in the main program, whatever the thresholds, with the
- * connection it is about (the VPND_CONN field; NULL if none): VICI control-log streams
- * an initiate's lines at the level the client asked for. Called in the logging thread.
+ * Tracers see every line up to their @level in the main program, whatever the
+ * thresholds, with the connection it is about (the VPND_CONN field; NULL if none): VICI
+ * control-log streams an initiate's lines at the level the client asked for. Called in
+ * the logging thread. Lines above every tracer's level and the thresholds are not even
+ * formatted (vpnd_log_wanted()), so a tracer asks for no more than it uses.
  */
 typedef void (*LogTraceFunc)(LogLevel level, const char *domain, const char *message,
 			     const char *conn, gpointer user_data);
-guint log_trace_add(LogTraceFunc func, gpointer user_data);
+guint log_trace_add(LogTraceFunc func, LogLevel level, gpointer user_data);
+void log_trace_set_level(guint id, LogLevel level);
 void log_trace_remove(guint id);
 
 /* Whether a message of @flags in @domain would be written. */

@@ -2,6 +2,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include <vpnd/log.h>
 #include "core/notify.h"
 
 static guint watchdog_source;
@@ -12,7 +13,7 @@ notify_send(const char *state)
 	int r = sd_notify(0, state);
 
 	if (r < 0)
-		g_info("sd_notify failed: %s", g_strerror(-r));
+		vpnd_info("sd_notify failed: %s", g_strerror(-r));
 }
 
 void
@@ -70,7 +71,7 @@ notify_watchdog_start(void)
 		return;
 	guint interval_ms = (guint)MAX(usec / 2000, 1);
 	watchdog_source = g_timeout_add(interval_ms, watchdog_ping, NULL);
-	g_info("watchdog enabled, pinging every %u ms", interval_ms);
+	vpnd_info("watchdog enabled, pinging every %u ms", interval_ms);
 }
 
 void

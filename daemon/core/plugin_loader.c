@@ -105,7 +105,7 @@ add_plugin(PluginLoader *loader, const VpndPlugin *plugin, GModule *module, GErr
 
 	Loaded l = { .plugin = plugin, .module = module };
 	g_array_append_val(loader->loaded, l);
-	g_info("plugin \"%s\" loaded", plugin->name);
+	vpnd_info("plugin \"%s\" loaded", plugin->name);
 	return TRUE;
 }
 

@@ -161,7 +161,7 @@ on_auth(gboolean allowed, const GError *error, gpointer user_data)
 		g_dbus_method_invocation_return_gerror(p->invocation, e);
 	} else if (!allowed) {
 		g_autoptr(GError) e = permission_denied(method);
-		g_info("%s from %s refused: not privileged", method,
+		vpnd_info("%s from %s refused: not privileged", method,
 		       g_dbus_method_invocation_get_sender(p->invocation));
 		g_dbus_method_invocation_return_gerror(p->invocation, e);
 	} else {
@@ -469,7 +469,7 @@ manager_init(DbusService *self)
 static void
 on_name_acquired(GDBusConnection *bus, const char *name, gpointer user_data)
 {
-	g_info("serving %s on the system bus", name);
+	vpnd_info("serving %s on the system bus", name);
 }
 
 static void

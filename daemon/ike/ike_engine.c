@@ -421,6 +421,7 @@ destroy_sa(IkeSa *sa, IkeReason reason, guint16 notify)
 		if (sa->timers[k] >= 0)
 			arm_timer(sa, k, -1);
 	ike_sa_set_state(sa, IKE_SA_STATE_DESTROYING);
+	sa->engine->n_destroying++;
 }
 
 void
@@ -445,10 +446,12 @@ reap_one(gpointer key, gpointer value, gpointer user_data)
 	return TRUE;
 }
 
+/* After every event: a walk over all SAs only when one was marked gone. */
 static void
 reap(IkeEngine *e)
 {
-	g_hash_table_foreach_remove(e->sas, reap_one, e);
+	if (e->n_destroying)
+		e->n_destroying -= g_hash_table_foreach_remove(e->sas, reap_one, e);
 }
 
 /* ---- sending requests ---- */

@@ -125,13 +125,15 @@ ike_engine_initial_contact(IkeEngine *e, IkeSa *sa)
 	g_hash_table_iter_init(&it, e->sas);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		IkeSa *s = value;
-		const ConnIdentity *my_id = conn_config_get_id(s->conn, TRUE);
+		const ConnIdentity *my_id;
 
 		/* same identities from the same host: the peer restarted; an SA from another
 		 * address of it (another outer family) is a different tunnel */
-		if (s != sa && s->state != IKE_SA_STATE_DESTROYING &&
-		    ike_same_host(&s->remote, &sa->remote) && same_identity(s->peer_id, sa->peer_id) &&
-		    (my_id == me || same_identity(my_id, me)))
+		if (s == sa || s->state == IKE_SA_STATE_DESTROYING ||
+		    !same_identity(s->peer_id, sa->peer_id) || !ike_same_host(&s->remote, &sa->remote))
+			continue;
+		my_id = conn_config_get_id(s->conn, TRUE);
+		if (my_id == me || same_identity(my_id, me))
 			g_ptr_array_add(stale, s);
 	}
 	for (guint i = 0; i < stale->len; i++) {

@@ -21,6 +21,7 @@ struct _IkeEngine {
 	gint64 now; /* of the call being processed */
 	IkeCookieJar *cookies;
 	guint n_half_open;            /* responder SAs not yet authenticated */
+	guint n_destroying;           /* SAs marked gone, freed by the next reap() */
 	GHashTable *half_open_by_host; /* peer address (GBytes) -> GUINT_TO_POINTER(count) */
 	IkeEngineCounters counters;
 };

@@ -82,6 +82,8 @@ ike_sa_log(IkeSa *sa, GLogLevelFlags level, const char *fmt, ...)
 	char id[16];
 	va_list ap;
 
+	if (!vpnd_log_wanted("ike", level))
+		return;
 	va_start(ap, fmt);
 	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
@@ -222,7 +224,7 @@ ike_sa_set_state(IkeSa *sa, IkeSaState state)
 		ike_engine_half_open(sa, state == IKE_SA_STATE_CONNECTING);
 	switch (state) {
 	case IKE_SA_STATE_ESTABLISHED:
-		ike_sa_log(sa, G_LOG_LEVEL_MESSAGE,
+		ike_sa_log(sa, G_LOG_LEVEL_INFO,
 			   "IKE SA %u of \"%s\" established (%s, SPIs %016" G_GINT64_MODIFIER
 			   "x_i %016" G_GINT64_MODIFIER "x_r%s%s)",
 			   sa->id, sa->conn->name, sa->initiator ? "initiator" : "responder",
@@ -231,10 +233,7 @@ ike_sa_set_state(IkeSa *sa, IkeSaState state)
 		emit_ike_updown(sa, TRUE);
 		break;
 	case IKE_SA_STATE_DESTROYING:
-		ike_sa_log(sa,
-			   sa->down_reason == IKE_REASON_REKEYED ? G_LOG_LEVEL_INFO
-								 : G_LOG_LEVEL_MESSAGE,
-			   "IKE SA %u of \"%s\" down: %s", sa->id,
+		ike_sa_log(sa, G_LOG_LEVEL_INFO, "IKE SA %u of \"%s\" down: %s", sa->id,
 			   sa->conn->name, ike_reason_to_string(sa->down_reason));
 		emit_ike_updown(sa, FALSE);
 		break;
@@ -448,7 +447,7 @@ child_installed(ChildSa *child)
 	g_clear_pointer(&child->integ_out, vpnd_secret_free);
 	if (!reqid_shared(child))
 		emit_policies(child, IKE_ACTION_ADD_POLICY);
-	ike_sa_log(sa, G_LOG_LEVEL_MESSAGE,
+	ike_sa_log(sa, G_LOG_LEVEL_INFO,
 		   "CHILD SA \"%s\" of \"%s\" %s (SPIs %08x_i %08x_o, %s)",
 		   child->cfg ? child->cfg->name : "", sa->conn->name,
 		   child->rekey_of ? "rekeyed" : "installed", child->spi_in, child->spi_out,
@@ -471,7 +470,7 @@ child_destroyed(ChildSa *child, ChildSaState old, IkeReason reason)
 		ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_DEL_SA, TRUE));
 		ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_DEL_SA, FALSE));
 	}
-	ike_sa_log(sa, child->replaced ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_MESSAGE,
+	ike_sa_log(sa, G_LOG_LEVEL_INFO,
 		   "CHILD SA \"%s\" of \"%s\" (SPIs %08x_i %08x_o) down: %s",
 		   child->cfg ? child->cfg->name : "", sa->conn->name, child->spi_in,
 		   child->spi_out, ike_reason_to_string(child->replaced ? IKE_REASON_REKEYED : reason));

@@ -275,7 +275,7 @@ net_service_send_esp_batch(NetService *service, const VpndAddr *src, const VpndA
 		return FALSE;
 	}
 	/* EIO: no checksum offload on the route; ENOPROTOOPT, EINVAL: an older kernel */
-	g_info("UDP GSO refused (%s): ESP goes out one datagram per send from now on",
+	vpnd_info("UDP GSO refused (%s): ESP goes out one datagram per send from now on",
 	       g_strerror(errno));
 	service->no_gso = TRUE;
 	return send_esp_each(service, src, dst, data, len, seg_len);
@@ -339,7 +339,7 @@ log_ike(gsize len, const VpndAddr *local, const VpndAddr *remote, int ifindex)
 {
 	char lbuf[NET_ADDR_STRLEN], rbuf[NET_ADDR_STRLEN];
 
-	g_debug("IKE: %zu bytes from %s to %s (interface %d)", len,
+	vpnd_debug("IKE: %zu bytes from %s to %s (interface %d)", len,
 		net_addr_format(remote, rbuf, sizeof(rbuf)),
 		net_addr_format(local, lbuf, sizeof(lbuf)), ifindex);
 }
@@ -532,10 +532,10 @@ set_buffer_options(int fd, gboolean nat_t)
 		/* the FORCE variant passes net.core.[rw]mem_max with CAP_NET_ADMIN */
 		if (setsockopt(fd, SOL_SOCKET, bufs[i].force, &size, sizeof(size)) < 0 &&
 		    setsockopt(fd, SOL_SOCKET, bufs[i].plain, &size, sizeof(size)) < 0)
-			g_info("%s %d on a UDP socket: %s", bufs[i].name, size, g_strerror(errno));
+			vpnd_info("%s %d on a UDP socket: %s", bufs[i].name, size, g_strerror(errno));
 	}
 	if (nat_t && setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) < 0)
-		g_info("UDP_GRO on the NAT-T socket: %s", g_strerror(errno));
+		vpnd_info("UDP_GRO on the NAT-T socket: %s", g_strerror(errno));
 }
 
 static gboolean
@@ -649,7 +649,7 @@ start_socket(NetSocket *sock)
 	/* G_IO_ERR too: a pending socket error is read (and cleared) by recvmsg(), never
 	 * left to make every poll return at once */
 	sock->source_id = g_unix_fd_add(sock->fd, G_IO_IN | G_IO_ERR, on_readable, sock);
-	g_info("listening on UDP %s%s", net_addr_format(&sock->bound, buf, sizeof(buf)),
+	vpnd_info("listening on UDP %s%s", net_addr_format(&sock->bound, buf, sizeof(buf)),
 	       sock->nat_t ? " (NAT-T)" : "");
 }
 
@@ -665,7 +665,7 @@ open_address(NetService *service, const VpndAddr *addr, gboolean optional, GErro
 			open_socket(service, addr, *port, nat_t, &unsupported, &local_error);
 
 		if (!sock && optional && unsupported) {
-			g_info("no IPv6 here, IKE over IPv4 only: %s", local_error->message);
+			vpnd_info("no IPv6 here, IKE over IPv4 only: %s", local_error->message);
 			return TRUE;
 		}
 		if (!sock) {

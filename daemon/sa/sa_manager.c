@@ -9,6 +9,7 @@
 #include "core/crypto.h"
 #include "core/host.h"
 #include "ike/ike_engine.h"
+#include "ike/ike_proposal.h"
 #include "ike/ike_sa.h"
 #include "net/net_addr.h"
 #include "net/net_service.h"
@@ -268,6 +269,8 @@ add_conn(SaManager *mgr, ConnConfig *conn)
 
 	conn->encap |= mgr->force_encap;
 	ike_engine_add_conn(mgr->engine, conn);
+	/* the group an initiator proposes first: ready for the first handshake either way */
+	crypto_ke_prepare(mgr->host, ike_proposal_first_ke(conn->ike_proposals));
 	if (old) {
 		g_array_append_vals(c->ike_sas, old->ike_sas->data, old->ike_sas->len);
 		c->state->state = old->state->state;
@@ -309,7 +312,7 @@ apply_load(SaManager *mgr, ConnLoad *load, const char *origin, GError **error)
 
 		add_conn(mgr, conn);
 		g_strv_builder_add(names, conn->name);
-		g_info("connection %s loaded from %s", conn->name, origin);
+		vpnd_info("connection %s loaded from %s", conn->name, origin);
 		/* loaded at run time: started as charon does on load-conn */
 		if (mgr->started && !find_conn(mgr, conn->name)->ike_sas->len)
 			start_conn(mgr, find_conn(mgr, conn->name));
@@ -344,7 +347,7 @@ sa_manager_unload(SaManager *mgr, const char *name, GError **error)
 	ike_engine_remove_conn(mgr->engine, c->conn);
 	control_publish_conn(mgr->control, CONTROL_CONN_REMOVED, c->state);
 	g_ptr_array_remove(mgr->conns, c);
-	g_info("connection %s unloaded", name);
+	vpnd_info("connection %s unloaded", name);
 	return TRUE;
 }
 
@@ -406,7 +409,7 @@ sa_manager_load_conf_dir(SaManager *mgr, GError **error)
 	malloc_trim(0);
 #endif
 	if (mgr->conns->len == 0)
-		g_info("no connections in %s", mgr->conf_dir);
+		vpnd_info("no connections in %s", mgr->conf_dir);
 	else
 		g_message("%u connection%s and %u secret%s loaded from %s", mgr->conns->len,
 			  mgr->conns->len == 1 ? "" : "s", conn_secrets_count(mgr->secrets),
@@ -682,7 +685,7 @@ install_held(SaManager *mgr, guint index)
 {
 	IkeAction *a = g_ptr_array_steal_index(mgr->held_out, index);
 
-	g_info("%s: outbound SA %08x now in use", a->conn_name, a->sa.spi);
+	vpnd_info("%s: outbound SA %08x now in use", a->conn_name, a->sa.spi);
 	do_add_sa(mgr, a);
 	ike_action_free(a);
 }
@@ -714,7 +717,7 @@ on_held_timer(gpointer user_data)
 static void
 hold_out(SaManager *mgr, IkeAction *a)
 {
-	g_info("%s: new outbound SA %08x held until the old one is deleted", a->conn_name,
+	vpnd_info("%s: new outbound SA %08x held until the old one is deleted", a->conn_name,
 		a->sa.spi);
 	g_ptr_array_add(mgr->held_out, a);
 	if (!mgr->held_timer)
@@ -845,7 +848,7 @@ on_kernel_acquire(gpointer user_data, guint32 reqid, const VpndTs *src, const Vp
 			return;
 		}
 	}
-	g_debug("acquire for reqid %u: no trap policy of ours", reqid);
+	vpnd_debug("acquire for reqid %u: no trap policy of ours", reqid);
 }
 
 /* The host address of a "dynamic" selector, keeping its protocol and ports. */
@@ -962,7 +965,7 @@ on_kernel_expire(gpointer user_data, const VpndSaId *sa, VpndExpireKind kind)
 
 	g_message("SA %08x reached its %s lifetime", sa->spi, hard ? "hard" : "soft");
 	if (!ike_engine_child_expired(mgr->engine, sa->spi, hard, g_get_monotonic_time()))
-		g_info("SA %08x: no child SA of ours", sa->spi);
+		vpnd_info("SA %08x: no child SA of ours", sa->spi);
 	run_actions(mgr);
 }
 
@@ -987,7 +990,7 @@ open_kernel(SaManager *mgr, GError **error)
 		g_prefix_error(error, "kernel provider %s: ", p->name);
 		return FALSE;
 	}
-	g_info("kernel provider %s (plugin %s)", p->name, p->plugin);
+	vpnd_info("kernel provider %s (plugin %s)", p->name, p->plugin);
 	return TRUE;
 }
 
@@ -1574,7 +1577,7 @@ open_ike(SaManager *mgr, GError **error)
 	if (!mgr->net)
 		return FALSE;
 	net_service_set_ike_handler(mgr->net, on_ike_datagram, mgr);
-	g_info("IKE on UDP %u and %u", net_service_get_port(mgr->net),
+	vpnd_info("IKE on UDP %u and %u", net_service_get_port(mgr->net),
 	       net_service_get_port_nat_t(mgr->net));
 	return TRUE;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
+#include <vpnd/log.h>
 #include "vici/vici_client.h"
 
 struct ViciClient {
@@ -108,7 +109,7 @@ vici_client_close(ViciClient *c, const char *reason)
 {
 	if (c->closed)
 		return;
-	g_debug("client %u: closing: %s", c->id, reason);
+	vpnd_debug("client %u: closing: %s", c->id, reason);
 	c->closed = TRUE;
 	clear_source(&c->in_source);
 	clear_source(&c->out_source);
@@ -220,6 +221,22 @@ on_writable(GSocket *socket, GIOCondition cond, gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* Sends what the socket takes at once, not one main loop iteration later; the rest, and
+ * any error, are left to the writable watch (which closes the client when it must). */
+static void
+send_now(ViciClient *c)
+{
+	gssize n = g_socket_send(c->socket, (const gchar *)c->out->data + c->out_off,
+				 output_pending(c), NULL, NULL);
+
+	if (n > 0)
+		c->out_off += (gsize)n;
+	if (output_pending(c) == 0) {
+		g_byte_array_set_size(c->out, 0);
+		c->out_off = 0;
+	}
+}
+
 void
 vici_client_send_frame(ViciClient *c, GBytes *frame)
 {
@@ -238,7 +255,10 @@ vici_client_send_frame(ViciClient *c, GBytes *frame)
 		c->out_off = 0;
 	}
 	g_byte_array_append(c->out, data, (guint)len);
-	watch_output(c);
+	if (!c->out_source)
+		send_now(c);
+	if (output_pending(c) > 0)
+		watch_output(c);
 }
 
 void

@@ -274,6 +274,14 @@ vici_commands_charon_level(LogLevel level)
 	return 2;
 }
 
+LogLevel
+vici_commands_log_level(int charon_level)
+{
+	return charon_level <= 0 ? LOG_LEVEL_MESSAGE
+	       : charon_level == 1 ? LOG_LEVEL_INFO
+				   : LOG_LEVEL_DEBUG;
+}
+
 static void
 on_log_line(const ControlLogLine *line, gpointer user_data)
 {

@@ -35,6 +35,8 @@ GBytes *vici_commands_reply_result(gboolean success, const char *errmsg);
 
 /* charon's log levels: 0 audit (vpnd's message and above), 1 control (info), 2 debug. */
 int vici_commands_charon_level(LogLevel level);
+/* The other way: the most verbose of vpnd's levels a charon level takes in. */
+LogLevel vici_commands_log_level(int charon_level);
 
 /* Connections, keys and pools: load-conn … get-pools (vici_config.c). */
 void vici_config_add_commands(ViciServer *server, Control *ctl);

@@ -136,7 +136,7 @@ reply_error(const char *command, GError *error)
 {
 	g_autofree char *msg = g_strdup_printf("%s: %s", command, error->message);
 
-	g_info("%s", msg);
+	vpnd_info("%s", msg);
 	return vici_commands_reply_result(FALSE, error->message);
 }
 
@@ -406,7 +406,7 @@ cmd_load_shared(ViciServer *server, ViciClient *client, const char *command, con
 	g_auto(GStrv) list = g_strv_builder_end(ids);
 	if (!control_load_shared(ctl, name, (const char *const *)list, secret, &error))
 		return reply_error(command, error);
-	g_info("shared key %s loaded", name); /* the name only, never the key */
+	vpnd_info("shared key %s loaded", name); /* the name only, never the key */
 	return vici_commands_reply_result(TRUE, NULL);
 }
 
@@ -440,7 +440,7 @@ cmd_clear_creds(ViciServer *server, ViciClient *client, const char *command, con
 		if (!control_unload_shared(ctl, names[i], &error))
 			return reply_error(command, error);
 	}
-	g_info("%u shared key%s cleared", g_strv_length(names),
+	vpnd_info("%u shared key%s cleared", g_strv_length(names),
 	       g_strv_length(names) == 1 ? "" : "s");
 	return vici_commands_reply_result(TRUE, NULL);
 }

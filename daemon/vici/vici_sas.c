@@ -517,7 +517,10 @@ pending_new(ViciSas *self, ViciClient *client, const ViciMsg *request, const cha
 	p->terminate = terminate;
 	p->matches = 1;
 	p->loglevel = (int)g_ascii_strtoll(vici_msg_get_str(request, "loglevel", "1"), NULL, 10);
-	p->trace = control_trace_add(self->ctl, on_trace, p);
+	/* a client that takes no control-log events, or asks for none, costs no tracing */
+	if (p->loglevel >= 0 && vici_client_get_registrations(client, "control-log"))
+		p->trace = control_trace_add(self->ctl, on_trace,
+					     vici_commands_log_level(p->loglevel), p);
 	g_ptr_array_add(self->pending, p);
 	return p;
 }

@@ -217,7 +217,7 @@ on_client_closed(ViciClient *client, gpointer user_data)
 {
 	ViciServer *s = user_data;
 
-	g_debug("client %u disconnected", vici_client_get_id(client));
+	vpnd_debug("client %u disconnected", vici_client_get_id(client));
 	/* the client may be in the middle of its own callback: free it later */
 	g_ptr_array_remove_fast(s->clients, client);
 	g_ptr_array_add(s->dead, client);
@@ -257,7 +257,7 @@ handle_request(ViciServer *s, ViciClient *client, const ViciPacket *pkt)
 	g_autoptr(ViciMsg) request = NULL;
 
 	if (!cmd) {
-		g_debug("client %u: unknown command \"%s\"", vici_client_get_id(client), pkt->name);
+		vpnd_debug("client %u: unknown command \"%s\"", vici_client_get_id(client), pkt->name);
 		vici_client_send_simple(client, VICI_PACKET_CMD_UNKNOWN);
 		return;
 	}
@@ -265,7 +265,7 @@ handle_request(ViciServer *s, ViciClient *client, const ViciPacket *pkt)
 	ViciParse res =
 		vici_msg_decode(pkt->body, pkt->body_len, VICI_DECODE_ALLOW_UNCLOSED, &request);
 	if (res != VICI_PARSE_OK) {
-		g_debug("client %u: %s request: %s", vici_client_get_id(client), pkt->name,
+		vpnd_debug("client %u: %s request: %s", vici_client_get_id(client), pkt->name,
 			vici_parse_to_string(res));
 		/* nothing is loaded from a request that cannot be read: charon's errmsg */
 		if (g_str_has_prefix(pkt->name, "load-")) {
@@ -277,7 +277,7 @@ handle_request(ViciServer *s, ViciClient *client, const ViciPacket *pkt)
 		}
 		request = vici_msg_new();
 	}
-	g_debug("client %u: %s", vici_client_get_id(client), pkt->name);
+	vpnd_debug("client %u: %s", vici_client_get_id(client), pkt->name);
 	/* held until answered, now or (NULL) by vici_server_respond(), maybe from inside */
 	vici_client_hold(client);
 	g_autoptr(GBytes) response = cmd->func(s, client, pkt->name, request, cmd->user_data);
@@ -330,7 +330,7 @@ handle_registration(ViciServer *s, ViciClient *client, const ViciPacket *pkt)
 	} else {
 		ok = vici_client_unregister(client, pkt->name);
 	}
-	g_debug("client %u: %s %s: %s", vici_client_get_id(client),
+	vpnd_debug("client %u: %s %s: %s", vici_client_get_id(client),
 		vici_packet_type_to_string(pkt->type), pkt->name, ok ? "confirmed" : "unknown");
 	vici_client_send_simple(client, ok ? VICI_PACKET_EVENT_CONFIRM : VICI_PACKET_EVENT_UNKNOWN);
 	if (ok && s->listeners_func)
@@ -346,7 +346,7 @@ on_packet(ViciClient *client, const guint8 *data, gsize len, gpointer user_data)
 
 	if (res != VICI_PARSE_OK) {
 		/* charon drops these without an answer (vici.md §1.5, §1.9) */
-		g_debug("client %u: packet dropped: %s", vici_client_get_id(client),
+		vpnd_debug("client %u: packet dropped: %s", vici_client_get_id(client),
 			vici_parse_to_string(res));
 		return;
 	}
@@ -363,7 +363,7 @@ on_packet(ViciClient *client, const guint8 *data, gsize len, gpointer user_data)
 	case VICI_PACKET_EVENT_CONFIRM:
 	case VICI_PACKET_EVENT_UNKNOWN:
 	case VICI_PACKET_EVENT:
-		g_debug("client %u: ignoring a %s packet", vici_client_get_id(client),
+		vpnd_debug("client %u: ignoring a %s packet", vici_client_get_id(client),
 			vici_packet_type_to_string(pkt.type));
 		break;
 	}
@@ -385,16 +385,16 @@ on_accept(GSocket *listener, GIOCondition cond, gpointer user_data)
 
 		if (!sock) {
 			if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-				g_info("accepting a VICI client failed: %s", error->message);
+				vpnd_info("accepting a VICI client failed: %s", error->message);
 			break;
 		}
 		if (s->clients->len >= VICI_MAX_CLIENTS) {
-			g_info("refusing a VICI client: %u are connected already", s->clients->len);
+			vpnd_info("refusing a VICI client: %u are connected already", s->clients->len);
 			g_object_unref(sock);
 			continue;
 		}
 		guint id = ++s->last_client_id;
-		g_debug("client %u connected", id);
+		vpnd_debug("client %u connected", id);
 		g_ptr_array_add(s->clients, vici_client_new(sock, id, &client_handlers, s));
 	}
 	return G_SOURCE_CONTINUE;
@@ -455,7 +455,7 @@ open_listener(ViciServer *s, const char *uri, GError **error)
 	l->accept_source = g_socket_create_source(l->socket, G_IO_IN, NULL);
 	g_source_set_callback(l->accept_source, G_SOURCE_FUNC(on_accept), s, NULL);
 	g_source_attach(l->accept_source, g_main_context_get_thread_default());
-	g_info("VICI listening on %s", uri);
+	vpnd_info("VICI listening on %s", uri);
 	return TRUE;
 }
 

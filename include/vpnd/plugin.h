@@ -8,6 +8,7 @@
 #pragma once
 
 #include <glib.h>
+#include <vpnd/log.h>
 #include <vpnd/types.h>
 
 G_BEGIN_DECLS

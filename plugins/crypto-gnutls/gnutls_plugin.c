@@ -767,7 +767,7 @@ crypto_gnutls_init(VpndHost *host, GError **error)
 	vpnd_host_add_provider(host, VPND_PROVIDER_CRYPTO, "gnutls", &gnutls_crypto_ops,
 	                       prio ? (gint)g_ascii_strtoll(prio, NULL, 10) : DEFAULT_PRIORITY,
 	                       NULL);
-	g_debug("crypto-gnutls: GnuTLS %s", gnutls_check_version(NULL));
+	vpnd_debug("crypto-gnutls: GnuTLS %s", gnutls_check_version(NULL));
 	return TRUE;
 }
 

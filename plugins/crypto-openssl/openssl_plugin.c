@@ -789,7 +789,7 @@ crypto_openssl_init(VpndHost *host, GError **error)
 	vpnd_host_add_provider(host, VPND_PROVIDER_CRYPTO, "openssl", &openssl_crypto_ops,
 	                       prio ? (gint)g_ascii_strtoll(prio, NULL, 10) : DEFAULT_PRIORITY,
 	                       NULL);
-	g_debug("crypto-openssl: %s", OpenSSL_version(OPENSSL_VERSION));
+	vpnd_debug("crypto-openssl: %s", OpenSSL_version(OPENSSL_VERSION));
 	return TRUE;
 }
 

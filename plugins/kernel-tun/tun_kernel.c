@@ -105,7 +105,7 @@ tun_create(VpndKernel *k, const char *name, GError **error)
 	int hdr_len = TUN_VNET_HDR_LEN;
 	if (ioctl(k->fd, TUNSETVNETHDRSZ, &hdr_len) < 0 ||
 	    ioctl(k->fd, TUNSETOFFLOAD, (unsigned long)TUN_OFFLOADS) < 0)
-		g_info("TUN offloads refused (%s): one packet per read", g_strerror(errno));
+		vpnd_info("TUN offloads refused (%s): one packet per read", g_strerror(errno));
 	g_strlcpy(k->name, ifr.ifr_name, sizeof(k->name));
 	k->ifindex = if_nametoindex(k->name);
 	if (!k->ifindex) {
@@ -148,7 +148,7 @@ route_unref(VpndKernel *k, const TunPrefix *p)
 	if (!ref || --ref->refs > 0)
 		return;
 	if (!tun_netlink_route(k->nl, FALSE, k->ifindex, p, &error))
-		g_info("%s", error->message);
+		vpnd_info("%s", error->message);
 	g_hash_table_remove(k->routes, ref);
 }
 
@@ -444,7 +444,7 @@ acquire(VpndKernel *k, TunPolicy *policy, const TunFlow *flow)
 	policy->acquired = TRUE;
 	flow_to_ts(flow, flow->src, flow->sport, &src);
 	flow_to_ts(flow, flow->dst, flow->dport, &dst);
-	g_info("acquiring an SA for reqid %u", policy->params.reqid);
+	vpnd_info("acquiring an SA for reqid %u", policy->params.reqid);
 	k->events.acquire(k->user_data, policy->params.reqid, &src, &dst);
 }
 
@@ -580,7 +580,7 @@ mapping_changed(TunSa *sa, const VpndAddr *src)
 		return FALSE;
 	sa->mapping = *src;
 	g_autofree char *text = tun_addr_to_string(src);
-	g_info("SA %08x: the peer's ESP now comes from %s", sa->id.spi, text);
+	vpnd_info("SA %08x: the peer's ESP now comes from %s", sa->id.spi, text);
 	return TRUE;
 }
 
@@ -618,14 +618,14 @@ tun_esp_input(VpndKernel *k, const VpndAddr *src, const VpndAddr *dst, guint8 *d
 	if (!sa || sa->hard_expired) {
 		tun_table_count_drop(k->table, TUN_DROP_UNKNOWN_SPI);
 		/* the counter's name and value: what tests and admins read without a listing */
-		g_debug("ESP dropped: unknown SPI %08x (drops.unknown-spi = %" G_GUINT64_FORMAT ")",
+		vpnd_debug("ESP dropped: unknown SPI %08x (drops.unknown-spi = %" G_GUINT64_FORMAT ")",
 			get_be32(data), tun_table_get_drops(k->table, TUN_DROP_UNKNOWN_SPI));
 		return;
 	}
 	gint64 now = g_get_monotonic_time();
 	EspResult result = esp_sa_open(sa->esp, data, len, now, &offset, &inner_len, &next);
 	if (result != ESP_OK) {
-		g_debug("SA %08x: ESP dropped: %s (sa.in.%08x.drops.%s = %" G_GUINT64_FORMAT ")",
+		vpnd_debug("SA %08x: ESP dropped: %s (sa.in.%08x.drops.%s = %" G_GUINT64_FORMAT ")",
 			sa->id.spi, esp_result_to_string(result), sa->id.spi,
 			esp_result_name(result), esp_sa_get_counters(sa->esp)->drops[result]);
 		return;
@@ -838,6 +838,18 @@ check_sa_params(const VpndSaParams *p, GError **error)
 	return FALSE;
 }
 
+static void
+log_sa_installed(const VpndSaParams *params)
+{
+	g_autofree char *src = tun_addr_to_string(&params->src);
+	g_autofree char *dst = tun_addr_to_string(&params->dst);
+
+	g_info("SA %08x %s %s -> %s installed (%s%s%s, reqid %u)", params->spi,
+	       params->dir == VPND_DIR_IN ? "in" : "out", src, dst,
+	       vpnd_encr_to_string(params->encr_id), params->integ_id ? "/" : "",
+	       params->integ_id ? vpnd_integ_to_string(params->integ_id) : "", params->reqid);
+}
+
 static gboolean
 tun_add_sa(VpndKernel *k, const VpndSaParams *params, GError **error)
 {
@@ -857,12 +869,8 @@ tun_add_sa(VpndKernel *k, const VpndSaParams *params, GError **error)
 		return FALSE;
 	TunSa *added = g_steal_pointer(&sa);
 	tun_table_add_sa(k->table, added);
-	g_autofree char *src = tun_addr_to_string(&params->src);
-	g_autofree char *dst = tun_addr_to_string(&params->dst);
-	g_message("SA %08x %s %s -> %s installed (%s%s%s, reqid %u)", params->spi,
-		  params->dir == VPND_DIR_IN ? "in" : "out", src, dst,
-		  vpnd_encr_to_string(params->encr_id), params->integ_id ? "/" : "",
-		  params->integ_id ? vpnd_integ_to_string(params->integ_id) : "", params->reqid);
+	if (vpnd_log_wanted(G_LOG_DOMAIN, G_LOG_LEVEL_INFO))
+		log_sa_installed(params);
 	return TRUE;
 }
 
@@ -930,7 +938,7 @@ tun_del_sa(VpndKernel *k, const VpndSaId *id, GError **error)
 
 	if (!sa)
 		return FALSE;
-	g_message("SA %08x %s removed", id->spi, sa->dir == VPND_DIR_IN ? "in" : "out");
+	vpnd_info("SA %08x %s removed", id->spi, sa->dir == VPND_DIR_IN ? "in" : "out");
 	sa_remove(k, sa);
 	return TRUE;
 }
@@ -957,13 +965,15 @@ tun_add_policy(VpndKernel *k, const VpndPolicyParams *params, GError **error)
 			    "an identical policy is installed");
 		return FALSE;
 	}
-	g_autofree char *src = tun_ts_to_string(&params->src_ts);
-	g_autofree char *dst = tun_ts_to_string(&params->dst_ts);
-	g_info("policy %s === %s %s installed (reqid %u)", src, dst,
-	       params->dir == VPND_DIR_OUT  ? "out"
-	       : params->dir == VPND_DIR_IN ? "in"
-					    : "fwd",
-	       params->reqid);
+	if (vpnd_log_wanted(G_LOG_DOMAIN, G_LOG_LEVEL_INFO)) {
+		g_autofree char *src = tun_ts_to_string(&params->src_ts);
+		g_autofree char *dst = tun_ts_to_string(&params->dst_ts);
+		g_info("policy %s === %s %s installed (reqid %u)", src, dst,
+		       params->dir == VPND_DIR_OUT  ? "out"
+		       : params->dir == VPND_DIR_IN ? "in"
+						    : "fwd",
+		       params->reqid);
+	}
 	return TRUE;
 }
 

@@ -8,11 +8,16 @@
 struct TunTable {
 	GPtrArray *sas;        /* TunSa, installation order */
 	GHashTable *in_by_spi; /* SPI -> TunSa (inbound only; borrowed from @sas) */
+	GHashTable *by_spi;    /* SPI -> GSList of TunSa, either direction (borrowed) */
 	GHashTable *reserved;  /* SPI -> gint64 * time of get_spi */
 	GPtrArray *policies;   /* TunPolicy, sorted by rank then order */
+	GHashTable *policy_set; /* TunPolicy -> itself, by policy_same(): finds duplicates */
 	guint64 next_order;
 	guint64 drops[TUN_N_DROPS];
 };
+
+static guint policy_hash(gconstpointer key);
+static gboolean policy_equal(gconstpointer a, gconstpointer b);
 
 const char *
 tun_drop_to_string(TunDrop drop)
@@ -47,8 +52,10 @@ tun_table_new(void)
 
 	table->sas = g_ptr_array_new_with_free_func((GDestroyNotify)tun_sa_free);
 	table->in_by_spi = g_hash_table_new(NULL, NULL);
+	table->by_spi = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_slist_free);
 	table->reserved = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	table->policies = g_ptr_array_new_with_free_func(g_free);
+	table->policy_set = g_hash_table_new(policy_hash, policy_equal);
 	return table;
 }
 
@@ -58,7 +65,9 @@ tun_table_free(TunTable *table)
 	if (!table)
 		return;
 	g_hash_table_unref(table->in_by_spi);
+	g_hash_table_unref(table->by_spi);
 	g_hash_table_unref(table->reserved);
+	g_hash_table_unref(table->policy_set);
 	g_ptr_array_unref(table->sas);
 	g_ptr_array_unref(table->policies);
 	g_free(table);
@@ -130,12 +139,34 @@ sa_has_id(const TunSa *sa, const VpndSaId *id)
 TunSa *
 tun_table_find_sa(TunTable *table, const VpndSaId *id)
 {
-	for (guint i = 0; i < table->sas->len; i++) {
-		TunSa *sa = table->sas->pdata[i];
-		if (sa_has_id(sa, id))
-			return sa;
+	for (GSList *l = g_hash_table_lookup(table->by_spi, GUINT_TO_POINTER(id->spi)); l;
+	     l = l->next) {
+		if (sa_has_id(l->data, id))
+			return l->data;
 	}
 	return NULL;
+}
+
+static void
+index_sa(TunTable *table, TunSa *sa)
+{
+	gpointer key = GUINT_TO_POINTER(sa->id.spi);
+	GSList *list = g_hash_table_lookup(table->by_spi, key);
+
+	g_hash_table_steal(table->by_spi, key);
+	g_hash_table_insert(table->by_spi, key, g_slist_append(list, sa));
+}
+
+static void
+unindex_sa(TunTable *table, TunSa *sa)
+{
+	gpointer key = GUINT_TO_POINTER(sa->id.spi);
+	GSList *list = g_hash_table_lookup(table->by_spi, key);
+
+	g_hash_table_steal(table->by_spi, key);
+	list = g_slist_remove(list, sa);
+	if (list)
+		g_hash_table_insert(table->by_spi, key, list);
 }
 
 gboolean
@@ -158,6 +189,7 @@ tun_table_add_sa(TunTable *table, TunSa *sa)
 	}
 	sa->order = ++table->next_order;
 	g_ptr_array_add(table->sas, sa);
+	index_sa(table, sa);
 	return TRUE;
 }
 
@@ -176,6 +208,7 @@ tun_table_steal_sa(TunTable *table, TunSa *sa)
 		return NULL;
 	if (sa->dir == VPND_DIR_IN)
 		g_hash_table_remove(table->in_by_spi, GUINT_TO_POINTER(sa->id.spi));
+	unindex_sa(table, sa);
 	return g_ptr_array_steal_index(table->sas, index);
 }
 
@@ -230,44 +263,69 @@ policy_rank(const VpndPolicyParams *params)
 	return 0x10000 - tun_ts_specificity(&params->src_ts) - tun_ts_specificity(&params->dst_ts);
 }
 
-static gint
-policy_compare(gconstpointer a, gconstpointer b)
+static guint
+policy_hash(gconstpointer key)
 {
-	const TunPolicy *x = *(TunPolicy *const *)a, *y = *(TunPolicy *const *)b;
+	const VpndPolicyParams *p = &((const TunPolicy *)key)->params;
+	guint h = p->dir ^ (p->if_id << 8) ^ p->mark;
 
-	if (x->rank != y->rank)
-		return x->rank < y->rank ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	for (gsize i = 0; i < sizeof(p->src_ts.from); i++)
+		h = h * 31 + (p->src_ts.from[i] ^ (guint)p->dst_ts.from[i] << 4);
+	return h ^ p->src_ts.to_port ^ (guint)p->dst_ts.to_port << 16;
+}
+
+static gboolean
+policy_equal(gconstpointer a, gconstpointer b)
+{
+	return policy_same(&((const TunPolicy *)a)->params, &((const TunPolicy *)b)->params);
+}
+
+/* Where a policy of @rank and @order goes (or is): the first one after it. */
+static guint
+policy_position(TunTable *table, guint rank, guint64 order)
+{
+	guint lo = 0, hi = table->policies->len;
+
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		const TunPolicy *p = table->policies->pdata[mid];
+
+		if (p->rank < rank || (p->rank == rank && p->order < order))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 gboolean
 tun_table_add_policy(TunTable *table, const VpndPolicyParams *params)
 {
-	for (guint i = 0; i < table->policies->len; i++) {
-		const TunPolicy *p = table->policies->pdata[i];
-		if (policy_same(&p->params, params))
-			return FALSE;
-	}
+	TunPolicy key = { .params = *params };
+
+	if (g_hash_table_contains(table->policy_set, &key))
+		return FALSE;
 	TunPolicy *p = g_new0(TunPolicy, 1);
 	p->params = *params;
 	p->rank = policy_rank(params);
 	p->order = ++table->next_order;
-	g_ptr_array_add(table->policies, p);
-	g_ptr_array_sort(table->policies, policy_compare);
+	/* the newest of its rank: after every policy ranked the same or better */
+	g_ptr_array_insert(table->policies, (gint)policy_position(table, p->rank, p->order), p);
+	g_hash_table_add(table->policy_set, p);
 	return TRUE;
 }
 
 gboolean
 tun_table_del_policy(TunTable *table, const VpndPolicyParams *params)
 {
-	for (guint i = 0; i < table->policies->len; i++) {
-		const TunPolicy *p = table->policies->pdata[i];
-		if (policy_same(&p->params, params)) {
-			g_ptr_array_remove_index(table->policies, i);
-			return TRUE;
-		}
-	}
-	return FALSE;
+	TunPolicy key = { .params = *params };
+	TunPolicy *p = g_hash_table_lookup(table->policy_set, &key);
+
+	if (!p)
+		return FALSE;
+	g_hash_table_remove(table->policy_set, p);
+	g_ptr_array_remove_index(table->policies, policy_position(table, p->rank, p->order));
+	return TRUE;
 }
 
 guint

@@ -54,7 +54,7 @@ on_acquire(VpndKernel *k, const struct nlmsghdr *nlh)
 	/* the larval SA's selector: exactly the packet that hit the policy */
 	xfrm_policy_ts_from_selector(&acq.sel, TRUE, &src);
 	xfrm_policy_ts_from_selector(&acq.sel, FALSE, &dst);
-	g_debug("acquire for reqid %u", reqid);
+	vpnd_debug("acquire for reqid %u", reqid);
 	if (k->cb && k->cb->acquire)
 		k->cb->acquire(k->cb_data, reqid, &src, &dst);
 }
@@ -85,7 +85,7 @@ on_expire(VpndKernel *k, const struct nlmsghdr *nlh)
 	sa_id_from_xfrm(&xid, &id);
 	if (!id.spi)
 		return; /* a larval SA of an ACQUIRE timing out: nothing was installed */
-	g_debug("SA 0x%08x expired (%s)", id.spi, exp.hard ? "hard" : "soft");
+	vpnd_debug("SA 0x%08x expired (%s)", id.spi, exp.hard ? "hard" : "soft");
 	if (exp.hard) {
 		xfrm_sa_key_init(&key, &id);
 		g_hash_table_remove(k->sas, &key);
@@ -111,7 +111,7 @@ on_mapping(VpndKernel *k, const struct nlmsghdr *nlh)
 	if (!g_hash_table_contains(k->sas, &key))
 		return;
 	xfrm_kernel_addr_from_xfrm(map.id.family, &map.new_saddr, ntohs(map.new_sport), &peer);
-	g_debug("SA 0x%08x: peer's NAT mapping changed", id.spi);
+	vpnd_debug("SA 0x%08x: peer's NAT mapping changed", id.spi);
 	if (k->cb && k->cb->mapping)
 		k->cb->mapping(k->cb_data, &id, &peer);
 }

@@ -162,7 +162,7 @@ kernel_has_esp(VpndHost *host)
 		return TRUE;
 	k = kernel_new(host, &error);
 	if (!k) {
-		g_debug("kernel-xfrm: no ESP probe: %s", error->message);
+		vpnd_debug("kernel-xfrm: no ESP probe: %s", error->message);
 		return TRUE;
 	}
 	lacks = xfrm_sa_kernel_lacks_esp(k);

@@ -231,7 +231,7 @@ xfrm_policy_add(VpndKernel *k, const VpndPolicyParams *params, GError **error)
 	if (!put_policy_key(k, nlh, params, error) ||
 	    !xfrm_nl_request(k->nl, nlh, NULL, NULL, NULL, error))
 		goto fail;
-	g_debug("policy %s reqid %u installed (priority %u)", dir_name(params->dir), params->reqid,
+	vpnd_debug("policy %s reqid %u installed (priority %u)", dir_name(params->dir), params->reqid,
 		info->priority);
 	/* route-based: the traffic must reach the XFRM interface in the first place */
 	if (!xfrm_route_policy(k, params, TRUE, error)) {

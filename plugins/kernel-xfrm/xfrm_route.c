@@ -161,7 +161,7 @@ xfrm_route_policy(VpndKernel *k, const VpndPolicyParams *p, gboolean add, GError
 		g_warning("kernel-xfrm: cannot %s the route %s: %s", add ? "add" : "delete", key,
 			  g_strerror(err));
 	else if (add && err == EEXIST)
-		g_info("kernel-xfrm: a route %s exists already: kept as it is", key);
+		vpnd_info("kernel-xfrm: a route %s exists already: kept as it is", key);
 	if (add)
 		g_hash_table_insert(k->routes, g_steal_pointer(&key), GUINT_TO_POINTER(1));
 	else

@@ -380,7 +380,7 @@ xfrm_sa_add(VpndKernel *k, const VpndSaParams *params, GError **error)
 	if (ok) {
 		g_hash_table_remove(k->spis, &key);
 		sa_remember(k, &id, nlh, &mark);
-		g_debug("SA 0x%08x installed (reqid %u)", params->spi, params->reqid);
+		vpnd_debug("SA 0x%08x installed (reqid %u)", params->spi, params->reqid);
 	} else if ((err == EPROTONOSUPPORT || err == ENOSYS) && id.protocol == IPPROTO_ESP &&
 		   xfrm_sa_kernel_lacks_esp(k)) {
 		explain_no_esp(error, params->spi);

@@ -387,7 +387,7 @@ interop_vpnd_start() {
 	cat >"$dir/vpnd.conf" <<VPNDCONF
 plugins {
 	dir = ${INTEROP_VPND_PLUGINS:?}
-	load = crypto-gnutls kernel-tun auth-psk
+	load = ${INTEROP_VPND_LOAD:-crypto-gnutls kernel-tun auth-psk}
 }
 vici {
 	socket = unix://$dir/vpnd.vici

@@ -371,6 +371,74 @@ test_table_route_out(void)
 	g_assert_cmpuint(tun_table_n_policies(table), ==, 3);
 }
 
+/* The reqid of the policy an outbound TCP packet src -> dst hits (0: none). */
+static guint32
+policy_hit(TunTable *table, const char *src, const char *dst)
+{
+	guint8 buf[64];
+	TunFlow flow;
+	TunPolicy *p;
+	TunSa *sa;
+
+	g_assert_true(tun_flow_parse(buf, ipv4_packet(buf, IPPROTO_TCP, src, dst, 1000, 80, 0),
+				     &flow));
+	tun_table_route_out(table, &flow, &p, &sa);
+	return p ? p->params.reqid : 0;
+}
+
+/* Many policies, added and removed in mixed order: the narrowest matching one wins,
+ * and among equally narrow ones the oldest; duplicates are refused either way. */
+static void
+test_table_policy_order(void)
+{
+	g_autoptr(TunTable) table = tun_table_new();
+	enum { N = 300 };
+
+	for (guint i = 0; i < N; i++) {
+		g_autofree char *host = g_strdup_printf("10.2.%u.%u/32", i / 250, i % 250 + 1);
+		VpndPolicyParams narrow =
+			policy(VPND_DIR_OUT, VPND_POLICY_PROTECT, 1000 + i, "10.1.0.0/16", host);
+		VpndPolicyParams wide =
+			policy(VPND_DIR_OUT, VPND_POLICY_PROTECT, i + 1, "10.1.0.0/16", "10.2.0.0/16");
+
+		g_assert_true(tun_table_add_policy(table, &narrow));
+		/* the same selectors under another reqid: a duplicate */
+		wide.reqid = 1;
+		g_assert_cmpint(tun_table_add_policy(table, &wide), ==, i == 0);
+	}
+	g_assert_cmpuint(tun_table_n_policies(table), ==, N + 1);
+	/* equally narrow: 10.1.0.0/17 -> 10.2.0.0/16 ranks as 10.1.0.0/16 -> 10.2.0.0/17 */
+	VpndPolicyParams left = policy(VPND_DIR_OUT, VPND_POLICY_PROTECT, 2, "10.1.0.0/17", "10.2.0.0/16");
+	VpndPolicyParams right = policy(VPND_DIR_OUT, VPND_POLICY_PROTECT, 3, "10.1.0.0/16", "10.2.0.0/17");
+	g_assert_true(tun_table_add_policy(table, &left));
+	g_assert_true(tun_table_add_policy(table, &right));
+
+	for (guint i = 0; i < N; i += 7) {
+		g_autofree char *dst = g_strdup_printf("10.2.%u.%u", i / 250, i % 250 + 1);
+		g_assert_cmpuint(policy_hit(table, "10.1.0.1", dst), ==, 1000 + i);
+	}
+	g_assert_cmpuint(policy_hit(table, "10.1.0.1", "10.2.200.1"), ==, 2); /* the older */
+	g_assert_cmpuint(policy_hit(table, "10.1.200.1", "10.2.100.1"), ==, 3);
+	g_assert_cmpuint(policy_hit(table, "10.1.200.1", "10.2.200.1"), ==, 1);
+
+	/* every other narrow one goes: its traffic falls to the equally narrow pair or
+	 * the wide policy; the rest keep theirs */
+	for (guint i = 0; i < N; i += 2) {
+		g_autofree char *host = g_strdup_printf("10.2.%u.%u/32", i / 250, i % 250 + 1);
+		VpndPolicyParams narrow =
+			policy(VPND_DIR_OUT, VPND_POLICY_PROTECT, 0, "10.1.0.0/16", host);
+		g_assert_true(tun_table_del_policy(table, &narrow));
+		g_assert_false(tun_table_del_policy(table, &narrow));
+	}
+	g_assert_true(tun_table_del_policy(table, &left));
+	g_assert_true(tun_table_add_policy(table, &left)); /* now the newer of the two */
+	for (guint i = 0; i < N; i++) {
+		g_autofree char *dst = g_strdup_printf("10.2.%u.%u", i / 250, i % 250 + 1);
+		g_assert_cmpuint(policy_hit(table, "10.1.0.1", dst), ==, i % 2 ? 1000 + i : 3);
+	}
+	g_assert_cmpuint(tun_table_n_policies(table), ==, N / 2 + 3);
+}
+
 static void
 test_table_inbound(void)
 {
@@ -450,6 +518,7 @@ main(int argc, char **argv)
 	}
 	g_test_add_func("/kernel-tun/table/sa", test_table_sa);
 	g_test_add_func("/kernel-tun/table/route-out", test_table_route_out);
+	g_test_add_func("/kernel-tun/table/policy-order", test_table_policy_order);
 	g_test_add_func("/kernel-tun/table/inbound", test_table_inbound);
 	g_test_add_func("/kernel-tun/table/lifetime", test_lifetime);
 	return g_test_run();

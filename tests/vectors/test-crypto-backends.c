@@ -7,6 +7,7 @@
  *                       key lengths, garbage keys; X.509 chains
  *   /crypto/facade/…    provider choice, MODP_1024 policy, prf+ limits
  */
+#include "core/ke_pool.h"
 #include "core/log.h"
 #include "crypto-test.h"
 #include "../../plugins/crypto-gnutls/modp_groups.h"
@@ -760,6 +761,56 @@ test_facade_modp1024(void)
 	g_assert_nonnull(strstr(warnings->pdata[warnings->len - 1], "MODP_1024"));
 }
 
+/* Runs the default context until nothing is pending (the pool's idle refill). */
+static void
+drain_main_context(void)
+{
+	for (guint i = 0; i < 100 && g_main_context_iteration(NULL, FALSE); i++)
+		;
+}
+
+static void
+test_facade_ke_pool(void)
+{
+	VpndHost *host = crypto_test_host();
+	g_autoptr(GError) error = NULL;
+
+	host_enable_ke_pool(host);
+	KePool *pool = host_get_ke_pool(host);
+	/* the first take of a group finds nothing and orders one pair */
+	g_autoptr(VpndKe) first = crypto_ke_new(host, VPND_KE_CURVE25519, 0, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(ke_pool_n_ready(pool), ==, 0);
+	drain_main_context();
+	g_assert_cmpuint(ke_pool_n_ready(pool), ==, 1);
+
+	/* handed out once: a second take gets it, a third a fresh pair, all different */
+	g_autoptr(VpndKe) second = crypto_ke_new(host, VPND_KE_CURVE25519, 0, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(ke_pool_n_ready(pool), ==, 0);
+	g_autoptr(VpndKe) third = crypto_ke_new(host, VPND_KE_CURVE25519, 0, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(second->public_len, ==, 32);
+	g_assert_false(vpnd_memeq_const(vpnd_ke_get_public(first), vpnd_ke_get_public(second), 32));
+	g_assert_false(vpnd_memeq_const(vpnd_ke_get_public(second), vpnd_ke_get_public(third), 32));
+
+	/* a pooled pair works: both ends derive the same secret */
+	g_autoptr(VpndSecret) a = vpnd_ke_compute(second, vpnd_ke_get_public(third), 32, &error);
+	g_assert_no_error(error);
+	g_autoptr(VpndSecret) b = vpnd_ke_compute(third, vpnd_ke_get_public(second), 32, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(a->len, ==, 32);
+	g_assert_true(vpnd_memeq_const(a->data, b->data, 32));
+
+	/* the checks still come first: no weak group out of the pool */
+	g_assert_null(crypto_ke_new(host, VPND_KE_MODP_1024, 0, &error));
+	g_assert_error(error, VPND_CRYPTO_ERROR, VPND_CRYPTO_ERROR_UNSUPPORTED);
+	drain_main_context();
+	g_assert_cmpuint(ke_pool_n_ready(pool), ==, 1); /* Curve25519 only */
+	host_disable_ke_pool(host);
+	g_assert_null(host_get_ke_pool(host));
+}
+
 static void
 test_facade_prf_plus(void)
 {
@@ -926,6 +977,7 @@ main(int argc, char **argv)
 	}
 	g_test_add_func("/crypto/facade/choice", test_facade_choice);
 	g_test_add_func("/crypto/facade/modp1024", test_facade_modp1024);
+	g_test_add_func("/crypto/facade/ke-pool", test_facade_ke_pool);
 	g_test_add_func("/crypto/facade/prf-plus", test_facade_prf_plus);
 	g_test_add_func("/crypto/facade/listing", test_facade_listing);
 
