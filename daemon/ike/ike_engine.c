@@ -859,23 +859,20 @@ exchange_of_datagram(GBytes *datagram)
 }
 
 /*
- * @msg (message ID mid_in - 1) is the request sa->last_response answered, sent again:
- * the same IKE_SA_INIT bytes, or an authentic message of the same exchange. A request is
- * not kept for this comparison: an encrypted one is recognised by its ICV, and RFC 7296
+ * @msg has the message ID of the request sa->last_response answered: TRUE when it may
+ * be that request again (same exchange; for IKE_SA_INIT, the same bytes). An encrypted
+ * request is not kept for this: its copy is recognised by being authentic, and RFC 7296
  * §2.1 has retransmits bitwise identical anyway.
  */
 static gboolean
-is_retransmit(IkeSa *sa, IkeMsg *msg)
+may_be_retransmit(IkeSa *sa, IkeMsg *msg)
 {
 	const IkeHeader *h = ike_msg_get_header(msg);
-	IkeOpenResult opened;
-	guint8 critical;
 
 	if (h->exchange != exchange_of_datagram(sa->last_response))
 		return FALSE;
-	if (h->exchange == IKE_EXCHANGE_IKE_SA_INIT)
-		return sa->init_req && g_bytes_equal(sa->init_req, ike_msg_get_raw(msg));
-	return open_msg(sa, msg, &opened, &critical);
+	return h->exchange != IKE_EXCHANGE_IKE_SA_INIT ||
+	       (sa->init_req && g_bytes_equal(sa->init_req, ike_msg_get_raw(msg)));
 }
 
 static gboolean
@@ -909,10 +906,13 @@ handle_request(IkeSa *sa, IkeMsg *msg, const VpndAddr *local, const VpndAddr *re
 
 	if (sa->last_response && h->message_id + 1 == sa->mid_in) {
 		/* a retransmitted request: the cached answer, no task runs */
-		if (!is_retransmit(sa, msg)) {
+		if (!may_be_retransmit(sa, msg)) {
 			e->counters.bad_msgid++;
 			return;
 		}
+		/* not authentic: dropped (open_msg counts it) */
+		if (!open_msg(sa, msg, &opened, &critical))
+			return;
 		e->counters.retransmits_answered++;
 		send_bytes(sa, sa->last_response);
 		return;
