@@ -21,7 +21,8 @@ typedef struct {
 	VpndSaId id;
 	VpndDirection dir;
 	guint32 reqid; /* the engine's; its policies name the child by it */
-	char *child;   /* (owned) the child's name */
+	ChildConfig *child; /* (nullable) (transfer none) of the SaConn's conn, which
+			     * outlives its SaRefs */
 } SaRef;
 
 /*
@@ -84,12 +85,6 @@ static gboolean refresh_counters(SaManager *mgr, SaConn *c);
 /* ---- Connections ---- */
 
 static void
-sa_ref_clear(gpointer data)
-{
-	g_free(((SaRef *)data)->child);
-}
-
-static void
 sa_conn_free(SaConn *c)
 {
 	conn_config_unref(c->conn);
@@ -123,7 +118,6 @@ sa_conn_new(ConnConfig *conn)
 	c->ike_sas = g_array_new(FALSE, FALSE, sizeof(guint32));
 	c->start_later = g_ptr_array_new_with_free_func(g_free);
 	c->sas = g_array_new(FALSE, FALSE, sizeof(SaRef));
-	g_array_set_clear_func(c->sas, sa_ref_clear);
 	c->traps = g_array_new(FALSE, FALSE, sizeof(SaTrap));
 	for (guint i = 0; i < conn->children->len; i++) {
 		ChildConfig *child = conn->children->pdata[i];
@@ -536,7 +530,7 @@ track_sa(SaManager *mgr, const IkeAction *a)
 
 	if (!c)
 		return;
-	ref.child = g_strdup(a->child_name);
+	ref.child = a->child_name ? conn_config_get_child(c->conn, a->child_name) : NULL;
 	g_array_append_val(c->sas, ref);
 	if (!mgr->counter_timer)
 		mgr->counter_timer =
@@ -582,7 +576,7 @@ action_child(SaConn *c, const IkeAction *a)
 		const SaRef *ref = &g_array_index(c->sas, SaRef, i);
 
 		if (ref->reqid == reqid && ref->child)
-			return conn_config_get_child(c->conn, ref->child);
+			return ref->child;
 	}
 	return NULL;
 }
