@@ -829,22 +829,23 @@ control_child_sa_free(ControlChildSa *c)
 
 ControlIkeSa *
 control_ike_sa_new(const char *name, const char *local_host, const char *remote_host,
-		   const char *local_id, const char *remote_id)
+		   const char *local_id, const char *remote_id, guint n_children)
 {
 	const char *texts[] = { name, local_host, remote_host, local_id, remote_id };
-	gsize size = sizeof(ControlIkeSa);
+	gsize size = sizeof(ControlIkeSa) + n_children * sizeof(ControlChildSa *);
 
 	for (guint i = 0; i < G_N_ELEMENTS(texts); i++)
 		size += strlen(texts[i]) + 1;
 	ControlIkeSa *sa = g_malloc0(size);
-	char *at = (char *)(sa + 1);
+	char *at = (char *)((ControlChildSa **)(sa + 1) + n_children);
 
+	sa->n_children = n_children;
+	sa->children = (ControlChildSa **)(sa + 1);
 	sa->name = put_text(&at, name);
 	sa->local_host = put_text(&at, local_host);
 	sa->remote_host = put_text(&at, remote_host);
 	sa->local_id = put_text(&at, local_id);
 	sa->remote_id = put_text(&at, remote_id);
-	sa->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
 	return sa;
 }
 
@@ -853,7 +854,8 @@ control_ike_sa_free(ControlIkeSa *sa)
 {
 	if (!sa)
 		return;
-	g_ptr_array_unref(sa->children);
+	for (guint i = 0; i < sa->n_children; i++)
+		control_child_sa_free(sa->children[i]);
 	g_free(sa);
 }
 

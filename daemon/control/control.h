@@ -305,13 +305,15 @@ typedef struct {
 	const char *integ_alg, *prf_alg, *dh_group; /* NULL: none */
 	gint64 established;                   /* seconds since; -1: not yet */
 	gint64 rekey_in;                      /* seconds until; -1: never */
-	GPtrArray *children;                  /* ControlChildSa */
+	guint n_children;
+	ControlChildSa **children; /* n_children slots in the same block, owned */
 } ControlIkeSa;
 
-/* Views with these texts copied; the rest zero (children: an empty array). */
+/* Views with these texts copied and room for @n_children children (the caller fills
+ * each slot); the rest zero. */
 ControlIkeSa *control_ike_sa_new(const char *name, const char *local_host,
 				 const char *remote_host, const char *local_id,
-				 const char *remote_id);
+				 const char *remote_id, guint n_children);
 ControlChildSa *control_child_sa_new(const char *name, char **local_ts, char **remote_ts);
 void control_ike_sa_free(ControlIkeSa *sa);
 void control_child_sa_free(ControlChildSa *child);

@@ -1134,7 +1134,8 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 	ControlIkeSa *s = control_ike_sa_new(
 		sa->conn->name, local_host, remote_host,
 		local_id && !conn_identity_is_any(local_id) ? local_id->text : local_host,
-		remote_id && !conn_identity_is_any(remote_id) ? remote_id->text : remote_host);
+		remote_id && !conn_identity_is_any(remote_id) ? remote_id->text : remote_host,
+		sa->children->len);
 
 	s->unique_id = sa->id;
 	s->state = ike_sa_state_to_string(sa->state);
@@ -1158,7 +1159,7 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 	if (sa->state == IKE_SA_STATE_ESTABLISHED)
 		s->established = seconds_since(sa->established_at);
 	for (guint i = 0; i < sa->children->len; i++)
-		g_ptr_array_add(s->children, list_child(mgr, sa, sa->children->pdata[i]));
+		s->children[i] = list_child(mgr, sa, sa->children->pdata[i]);
 	return s;
 }
 
@@ -1186,7 +1187,7 @@ sa_manager_list_sas(SaManager *mgr)
 static ControlIkeSa *
 minimal_snapshot(const IkeAction *a)
 {
-	ControlIkeSa *s = control_ike_sa_new(a->conn_name ? a->conn_name : "", "", "", "", "");
+	ControlIkeSa *s = control_ike_sa_new(a->conn_name ? a->conn_name : "", "", "", "", "", 0);
 
 	s->unique_id = a->ike_sa_id;
 	s->state = "DESTROYING";
@@ -1213,8 +1214,8 @@ sa_snapshot(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
 		g_hash_table_replace(mgr->snapshots, key, (s = minimal_snapshot(a)));
 	if (!sa) /* gone: only a down event can come now */
 		s->state = "DELETING";
-	for (guint i = 0; event == CONTROL_SA_CHILD_DOWN && i < s->children->len; i++) {
-		ControlChildSa *child = s->children->pdata[i];
+	for (guint i = 0; event == CONTROL_SA_CHILD_DOWN && i < s->n_children; i++) {
+		ControlChildSa *child = s->children[i];
 		if (g_strcmp0(child->name, a->child_name) == 0)
 			child->state = "DELETED";
 	}

@@ -148,8 +148,8 @@ add_ike_block(ViciBuilder *b, const ControlIkeSa *sa, gboolean children, const c
 	add_ike_fields(b, sa);
 	if (children) {
 		vici_builder_begin_section(b, "child-sas");
-		for (guint i = 0; i < sa->children->len; i++) {
-			const ControlChildSa *c = sa->children->pdata[i];
+		for (guint i = 0; i < sa->n_children; i++) {
+			const ControlChildSa *c = sa->children[i];
 			if (!child || g_strcmp0(child, c->name) == 0)
 				add_child_block(b, c);
 		}
@@ -406,8 +406,8 @@ on_sa_event(ControlSaEvent event, const ControlIkeSa *sa, const char *child, con
 static const ControlChildSa *
 find_child(const ControlIkeSa *sa, guint32 spi_in)
 {
-	for (guint i = 0; i < sa->children->len; i++) {
-		const ControlChildSa *c = sa->children->pdata[i];
+	for (guint i = 0; i < sa->n_children; i++) {
+		const ControlChildSa *c = sa->children[i];
 		if (c->spi_in == spi_in)
 			return c;
 	}
@@ -490,8 +490,8 @@ selected_conn(ViciSas *self, const ViciMsg *request, char **child)
 
 		if (ike_id && g_strcmp0(ike_id, id) == 0)
 			return g_strdup(sa->name);
-		for (guint j = 0; child_id && j < sa->children->len; j++) {
-			const ControlChildSa *c = sa->children->pdata[j];
+		for (guint j = 0; child_id && j < sa->n_children; j++) {
+			const ControlChildSa *c = sa->children[j];
 			g_autofree char *cid = g_strdup_printf("%u", c->unique_id);
 
 			if (g_strcmp0(child_id, cid) == 0) {
