@@ -86,6 +86,7 @@ pump(IkeEngine *a, IkeEngine *b, gint64 now)
 					continue;
 				ike_engine_input(from[!i], act->datagram, &act->dst, &act->src,
 						 now);
+				ike_engine_derive_pending(from[!i], now);
 				busy = TRUE;
 			}
 		}

@@ -6,6 +6,8 @@
 #      is BURST over the initiator's log from the first "initiating" to the last child
 #      up (ms timestamps); both daemons restarted per run; charon's DoS protection
 #      off, vpnd's too (ike.half_open_per_peer = 0, ike.cookie_threshold = 0);
+#  (a') the same burst with the responder under callgrind: its instructions per
+#      establishment (Curve25519), the figure a shared machine does not move;
 #  (b) RSS per established IKE SA (one child each) at MEM_SAS SAs: the responder's
 #      VmRSS with its one connection loaded, then with MEM_SAS SAs up, difference over
 #      MEM_SAS; and RSS per loaded connection (the initiator, MEM_SAS connections, none
@@ -19,7 +21,7 @@
 #  Also per establishment the responder's CPU time (all threads, schedstat): steadier
 #  than the rate on a shared machine, where a busy neighbour slows both sides.
 # Medians of RUNS runs each; METRIC VALUE UNIT lines, ratios are vpnd / charon.
-# Environment: VS_PARTS (rate mem ping), VS_IMPLS (vpnd charon), VS_RUNS, VS_BURST,
+# Environment: VS_PARTS (rate instr mem ping), VS_IMPLS (vpnd charon), VS_RUNS, VS_BURST,
 # VS_MEM_SAS, VS_MEM_RUNS, VS_PING_RUNS; VS_PERF=DIR keeps a perf profile of each
 # rate run's responder there; VS_LOGS=DIR both daemons' logs of every run.
 # Usage: vs-strongswan.sh VPND PLUGIN_DIR. Needs root and scripts/install-deps.
@@ -34,7 +36,7 @@ BURST=${VS_BURST:-64}
 MEM_SAS=${VS_MEM_SAS:-1000}
 MEM_RUNS=${VS_MEM_RUNS:-3}
 PING_RUNS=${VS_PING_RUNS:-7}
-PARTS=${VS_PARTS:-rate mem ping}
+PARTS=${VS_PARTS:-rate instr mem ping}
 IMPLS=${VS_IMPLS:-vpnd charon}
 # both log the lines measured and little more: charon at level 0, vpnd at message
 export INTEROP_LOGLEVEL=${INTEROP_LOGLEVEL:-0} INTEROP_VPND_LOGLEVEL=${INTEROP_VPND_LOGLEVEL:-message}
@@ -279,6 +281,50 @@ for group in curve25519 ecp256; do
 	part rate && measure "rate_$group" "$RUNS" "vs_handshake_rate_$group" /s \
 		"vs_responder_cpu_per_handshake_$group" us
 done
+
+# ---- (a') instructions per establishment: steady on a shared machine ----
+
+# instr_run IMPL: the responder's instructions per establishment (callgrind, counted
+# from the first initiation to the last child up; the burst as in (a), Curve25519)
+instr_run() {
+	local pid out wrap="valgrind --tool=callgrind --instr-atstart=no"
+	init_conf "$BURST" curve25519 start >"$INTEROP_DIR/init.conf"
+	resp_conf curve25519 >"$INTEROP_DIR/resp.conf"
+	wrap="$wrap --callgrind-out-file=$INTEROP_DIR/callgrind.%p"
+	# slowed down ~50 times: no retransmission may count twice
+	if [ "$1" = vpnd ]; then
+		INTEROP_VPND_WRAP=$wrap vpnd_settings=${vpnd_settings/retransmit_timeout = 1/retransmit_timeout = 60} \
+			start vpnd "$B" "$INTEROP_DIR/resp.conf"
+	else
+		INTEROP_CHARON_WRAP=$wrap INTEROP_CHARON_SETTINGS='retransmit_timeout = 60' \
+			start charon "$B" "$INTEROP_DIR/resp.conf"
+	fi
+	pid=$(pid_of "$1" "$B")
+	callgrind_control -i on "$pid" >/dev/null 2>&1 || interop_fail "callgrind_control on $pid"
+	INTEROP_CHARON_SETTINGS='retransmit_timeout = 60' \
+		vpnd_settings=${vpnd_settings/retransmit_timeout = 1/retransmit_timeout = 60} \
+		start "$1" "$A" "$INTEROP_DIR/init.conf"
+	wait_up "$1" "$A" "$BURST" 120
+	wait_up "$1" "$B" "$BURST" 10
+	callgrind_control -i off "$pid" >/dev/null 2>&1
+	stop_all
+	out=$(awk '$1 == "totals:" || $1 == "summary:" { t += $2 } END { printf "%d", t }' \
+		"$INTEROP_DIR"/callgrind.*)
+	rm -f "$INTEROP_DIR"/callgrind.*
+	awk -v t="$out" -v n="$BURST" 'BEGIN { printf "%.0f\n", t / n }'
+}
+
+instr_measure() {
+	local impl
+	local -A v
+	for impl in $IMPLS; do
+		v[$impl]=$(instr_run "$impl")
+		echo "vs_responder_instructions_per_handshake_curve25519_$impl ${v[$impl]} instructions"
+	done
+	ratio vs_responder_instructions_per_handshake_curve25519_ratio "${v[vpnd]:-}" "${v[charon]:-}"
+}
+
+part instr && instr_measure
 
 # ---- (b) memory ----
 

@@ -87,6 +87,15 @@ struct Settings {
 
 /* ---- tree ---- */
 
+/* Values may be secrets (a PSK in a secrets section): wiped before the memory goes. */
+static void
+value_free(char *value)
+{
+	if (value != NULL)
+		explicit_bzero(value, strlen(value));
+	g_free(value);
+}
+
 static void
 settings_key_free(SettingsKey *key)
 {
@@ -94,7 +103,7 @@ settings_key_free(SettingsKey *key)
 	if (key == NULL)
 		return;
 	g_free(key->name);
-	g_free(key->value);
+	value_free(key->value);
 	g_free(key->origin);
 	g_free(key);
 }
@@ -156,7 +165,7 @@ section_take_value(SettingsSection *section, const char *name, char *value, char
 		key->name = g_strdup(name);
 		named_add(section->keys, &section->key_index, key);
 	}
-	g_free(key->value);
+	value_free(key->value);
 	key->value = value;
 	g_free(key->origin);
 	key->origin = origin;
@@ -186,6 +195,17 @@ section_merge(SettingsSection *dst, SettingsSection *src)
 }
 
 /* ---- scanning ---- */
+
+/* A GString that may hold a secret value: wiped when freed unused. */
+typedef GString WipedString;
+
+static void
+wiped_string_free(WipedString *string)
+{
+	explicit_bzero(string->str, string->allocated_len);
+	g_string_free(string, TRUE);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(WipedString, wiped_string_free)
 
 typedef struct {
 	const char *p;
@@ -382,8 +402,12 @@ append_escape(Cursor *cur, GString *out)
 static char *
 read_quoted(Parser *ps, const char *what, GError **error)
 {
-	g_autoptr(GString) out = g_string_new(NULL);
 	Cursor *cur = &ps->cur;
+	/* sized to reach the next quote, so growing it leaves no copy of a secret behind
+	 * (only a value with escaped quotes may grow past it) */
+	gsize left = (gsize)(cur->end - cur->p);
+	const char *close = left > 1 ? memchr(cur->p + 1, '"', left - 1) : NULL;
+	g_autoptr(WipedString) out = g_string_sized_new(close ? (gsize)(close - cur->p) : 16);
 	guint line = cur->line, col = cur->col;
 	int c;
 
@@ -485,15 +509,32 @@ open_section(Parser *ps, const char *name, guint line, guint col, GError **error
 static gboolean parse_text(SettingsSection *into, const char *text, gsize len, const char *file,
                            const char *dir, guint include_depth, guint base_depth, GError **error);
 
+/* A file's text, wiped when freed: secrets files hold PSKs. */
+typedef struct {
+	char *data;
+	gsize len;
+} FileText;
+
+static void
+file_text_clear(FileText *text)
+{
+	if (text->data != NULL) {
+		explicit_bzero(text->data, text->len);
+		g_free(text->data);
+	}
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FileText, file_text_clear)
+
 /*
  * Reads at most SETTINGS_MAX_FILE_SIZE bytes. Returns 0 or an errno value, EFBIG for
  * a file over the limit. Reading (rather than trusting st_size) keeps pipes and
  * /proc-like files bounded too.
  */
 static int
-read_bounded(const char *path, char **contents, gsize *len)
+read_bounded(const char *path, FileText *text)
 {
-	g_autoptr(GByteArray) buf = g_byte_array_new();
+	g_autoptr(GByteArray) buf = NULL;
+	guint8 chunk[16384];
 	struct stat st;
 	int fd, err = 0;
 
@@ -503,8 +544,10 @@ read_bounded(const char *path, char **contents, gsize *len)
 	/* refuse a big regular file before reading any of it */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > SETTINGS_MAX_FILE_SIZE)
 		err = EFBIG;
+	/* sized to the file, so no reallocation leaves a copy of a secret behind (a pipe
+	 * that grows it may) */
+	buf = g_byte_array_sized_new(err == 0 && S_ISREG(st.st_mode) ? (guint)st.st_size + 1 : 0);
 	while (err == 0) {
-		guint8 chunk[16384];
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 
 		if (n < 0 && errno == EINTR)
@@ -519,10 +562,13 @@ read_bounded(const char *path, char **contents, gsize *len)
 			g_byte_array_append(buf, chunk, (guint)n);
 	}
 	close(fd);
-	if (err != 0)
+	explicit_bzero(chunk, sizeof(chunk));
+	if (err != 0) {
+		explicit_bzero(buf->data, buf->len);
 		return err;
-	*len = buf->len;
-	*contents = (char *)g_byte_array_free(g_steal_pointer(&buf), FALSE);
+	}
+	text->len = buf->len;
+	text->data = (char *)g_byte_array_free(g_steal_pointer(&buf), FALSE);
 	return 0;
 }
 
@@ -543,13 +589,12 @@ glob_escape(const char *text)
 static gboolean
 include_file(Parser *ps, const char *path, guint line, guint col, GError **error)
 {
-	g_autofree char *text = NULL;
+	g_auto(FileText) text = { 0 };
 	g_autofree char *dir = NULL;
-	gsize len = 0;
 	int err;
 
 	g_debug("including %s", path);
-	err = read_bounded(path, &text, &len);
+	err = read_bounded(path, &text);
 	if (err == EFBIG)
 		return fail_at(ps, line, col, SETTINGS_ERROR_LIMIT, error,
 		               "include %s: file is larger than %d bytes", path,
@@ -558,7 +603,7 @@ include_file(Parser *ps, const char *path, guint line, guint col, GError **error
 		return fail_at(ps, line, col, SETTINGS_ERROR_INCLUDE, error, "include %s: %s", path,
 		               g_strerror(err));
 	dir = g_path_get_dirname(path);
-	return parse_text(parser_section(ps), text, len, path, dir, ps->include_depth + 1,
+	return parse_text(parser_section(ps), text.data, text.len, path, dir, ps->include_depth + 1,
 	                  ps->base_depth + ps->stack->len - 1, error);
 }
 
@@ -780,16 +825,15 @@ load_text(Settings *settings, const char *text, gsize len, const char *file, con
 gboolean
 settings_load_file(Settings *settings, const char *path, GError **error)
 {
-	g_autofree char *text = NULL;
+	g_auto(FileText) text = { 0 };
 	g_autofree char *dir = NULL;
-	gsize len = 0;
 	int err;
 
 	g_return_val_if_fail(settings != NULL, FALSE);
 	g_return_val_if_fail(path != NULL, FALSE);
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
-	err = read_bounded(path, &text, &len);
+	err = read_bounded(path, &text);
 	if (err == ENOENT) {
 		g_set_error(error, SETTINGS_ERROR, SETTINGS_ERROR_NOT_FOUND, "%s: %s", path,
 		            g_strerror(err));
@@ -807,7 +851,7 @@ settings_load_file(Settings *settings, const char *path, GError **error)
 	}
 	g_debug("loading %s", path);
 	dir = g_path_get_dirname(path);
-	return load_text(settings, text, len, path, dir, error);
+	return load_text(settings, text.data, text.len, path, dir, error);
 }
 
 gboolean

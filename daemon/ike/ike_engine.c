@@ -351,6 +351,7 @@ ike_engine_new(const IkeEngineConfig *config)
 						     (GDestroyNotify)g_bytes_unref, NULL);
 	e->conns = g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
 	e->actions = g_ptr_array_new_with_free_func((GDestroyNotify)ike_action_free);
+	e->keys_pending = g_array_new(FALSE, FALSE, sizeof(guint32));
 	return e;
 }
 
@@ -365,6 +366,7 @@ ike_engine_free(IkeEngine *e)
 	g_hash_table_unref(e->half_open_by_host);
 	g_ptr_array_unref(e->conns);
 	g_ptr_array_unref(e->actions);
+	g_array_unref(e->keys_pending);
 	ike_cookie_jar_free(e->cookies);
 	g_free(e);
 }
@@ -1086,6 +1088,34 @@ handle_init_request(IkeEngine *e, IkeMsg *msg, const VpndAddr *local, const Vpnd
 	ike_sa_set_state(sa, IKE_SA_STATE_CONNECTING);
 	arm_timer(sa, IKE_TIMER_HALF_OPEN, now + (gint64)e->cfg.half_open_timeout_s * USEC_PER_S);
 	handle_request(sa, msg, local, remote, now);
+	if (sa->peer_ke)
+		g_array_append_val(e->keys_pending, sa->id);
+}
+
+/* A responder's keys, before anything reads its next message; FALSE: it is gone. */
+static gboolean
+keys_ready(IkeSa *sa)
+{
+	if (!sa->peer_ke || sa->state == IKE_SA_STATE_DESTROYING)
+		return TRUE;
+	if (ike_init_derive_keys(sa))
+		return TRUE;
+	destroy_sa(sa, IKE_REASON_FAILED, 0);
+	return FALSE;
+}
+
+void
+ike_engine_derive_pending(IkeEngine *e, gint64 now)
+{
+	e->now = now;
+	for (guint i = 0; i < e->keys_pending->len; i++) {
+		IkeSa *sa = ike_engine_get_sa(e, g_array_index(e->keys_pending, guint32, i));
+
+		if (sa)
+			keys_ready(sa);
+	}
+	g_array_set_size(e->keys_pending, 0);
+	reap(e);
 }
 
 void
@@ -1114,6 +1144,11 @@ ike_engine_input(IkeEngine *e, GBytes *datagram, const VpndAddr *local, const Vp
 	    !(h->flags & IKE_FLAG_INITIATOR) != !!sa->initiator ||
 	    (sa->spi_r && h->spi_r != sa->spi_r) || h->spi_i != sa->spi_i) {
 		e->counters.no_sa++;
+		return;
+	}
+	/* a driver that did not call ike_engine_derive_pending() yet */
+	if (!keys_ready(sa)) {
+		reap(e);
 		return;
 	}
 	if (ike_msg_is_response(msg))

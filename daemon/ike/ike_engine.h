@@ -143,6 +143,13 @@ guint32 ike_engine_initiate(IkeEngine *engine, ConnConfig *conn, const char *chi
 /* A datagram (the non-ESP marker removed) from @remote to @local. */
 void ike_engine_input(IkeEngine *engine, GBytes *datagram, const VpndAddr *local,
 		      const VpndAddr *remote, gint64 now);
+/*
+ * A responder answers IKE_SA_INIT before it derives the IKE SA keys, which its answer
+ * does not need; call this once the actions of ike_engine_input() are carried out (the
+ * answer is sent), so the key exchange runs while the initiator works on its own.
+ * Without the call the keys are derived when the SA's next message arrives.
+ */
+void ike_engine_derive_pending(IkeEngine *engine, gint64 now);
 /* A timer armed by an IKE_ACTION_TIMER expired; stale expiries are ignored. */
 void ike_engine_timer(IkeEngine *engine, guint32 ike_sa_id, IkeTimerKind kind, gint64 now);
 

@@ -22,6 +22,7 @@ struct _IkeEngine {
 	IkeCookieJar *cookies;
 	guint n_half_open;            /* responder SAs not yet authenticated */
 	guint n_destroying;           /* SAs marked gone, freed by the next reap() */
+	GArray *keys_pending;          /* guint32 ids: responders that answered IKE_SA_INIT */
 	GHashTable *half_open_by_host; /* peer address (GBytes) -> GUINT_TO_POINTER(count) */
 	IkeEngineCounters counters;
 };

@@ -175,6 +175,7 @@ ike_sa_free(IkeSa *sa)
 	g_clear_pointer(&sa->last_response, g_bytes_unref);
 	g_clear_pointer(&sa->request, g_bytes_unref);
 	vpnd_ke_free(sa->ke);
+	g_clear_pointer(&sa->peer_ke, g_bytes_unref);
 	ike_keymat_free(sa->keymat);
 	conn_identity_free(sa->peer_id);
 	conn_config_unref(sa->conn);

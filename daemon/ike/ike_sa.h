@@ -118,6 +118,7 @@ struct _IkeSa {
 	GBytes *init_req, *init_resp; /* both IKE_SA_INIT messages */
 	VpndKe *ke;
 	guint16 ke_group;
+	GBytes *peer_ke; /* responder: the initiator's KE value until ike_init_derive_keys() */
 	IkeChosen alg;
 	IkeKeymat *keymat;              /* NULL until IKE_SA_INIT completes */
 	gboolean nat_local, nat_remote; /* NAT in front of us / in front of the peer */
@@ -238,6 +239,9 @@ IkeAction *ike_action_new(IkeActionKind kind, IkeSa *sa);
 
 /* Task constructors (ikev2/). */
 IkeTask *ike_init_task_new(gboolean initiator);
+/* Responder, once its IKE_SA_INIT answer is out: the IKE SA keys from the initiator's
+ * KE value (sa->peer_ke); FALSE (logged) when that value is refused. */
+gboolean ike_init_derive_keys(IkeSa *sa);
 IkeTask *ike_natd_task_new(gboolean initiator);
 IkeTask *ike_auth_task_new(gboolean initiator);
 /* @cfg: initiator's child (responder: NULL, chosen from the proposal); @in_ike_auth. */

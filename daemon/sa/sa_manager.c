@@ -1474,6 +1474,9 @@ on_ike_datagram(const guint8 *data, gsize len, const VpndAddr *local, const Vpnd
 				      !(data[19] & 0x20);
 	run_actions(mgr);
 	mgr->answering_create_child = FALSE;
+	/* the IKE_SA_INIT answers are out: their keys now */
+	ike_engine_derive_pending(mgr->engine, now);
+	run_actions(mgr);
 }
 
 /* ---- Life cycle ---- */

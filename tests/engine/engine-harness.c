@@ -260,6 +260,9 @@ deliver_one(Net *net)
 		return FALSE;
 	net->delivered++;
 	ike_engine_input(p->to->engine, p->data, &p->dst, &p->src, net->now);
+	collect_all(net); /* the answer goes on the wire first, as the daemon sends it */
+	if (!net->lazy_keys)
+		ike_engine_derive_pending(p->to->engine, net->now);
 	packet_free(p);
 	collect_all(net);
 	return TRUE;

@@ -39,6 +39,9 @@ typedef struct {
 	gboolean (*filter)(gpointer data, Packet *p);
 	gpointer filter_data;
 	GPtrArray *trace; /* Packet: every datagram sent, before loss */
+	/* FALSE (default): like the daemon, ike_engine_derive_pending() after each input;
+	 * TRUE: never, a responder's keys come with the SA's next message */
+	gboolean lazy_keys;
 } Net;
 
 void packet_free(Packet *p);

@@ -12,6 +12,7 @@
  * Both sides end with the same IKE SPIs and transforms, and each child SA a installs
  * outbound is the one b installs inbound, with the same keys (and the other way round).
  */
+#include <string.h>
 #include <sys/socket.h>
 
 #include "engine-harness.h"
@@ -201,6 +202,108 @@ test_forced_encap(void)
 	net_free(net);
 }
 
+/* The responder's IKE SA in b's engine: the only one there. */
+static IkeSa *
+only_sa(IkeEngine *e)
+{
+	for (guint32 id = 1; id < 16; id++) {
+		IkeSa *sa = ike_engine_get_sa(e, id);
+		if (sa)
+			return sa;
+	}
+	return NULL;
+}
+
+/* a starts a Curve25519 handshake with b; its IKE_SA_INIT request is not sent yet. */
+static guint32
+initiate_curve25519(Net *net)
+{
+	g_autoptr(GError) error = NULL;
+	const char *ike = "aes256gcm16-prfsha256-curve25519";
+	g_autoptr(ConnConfig) ca = net_conn(&net->a, &net->b, ike, "aes256gcm16", NULL, NULL);
+	g_autoptr(ConnConfig) cb = net_conn(&net->b, &net->a, ike, "aes256gcm16", NULL, NULL);
+
+	ike_engine_add_conn(net->b.engine, cb);
+	guint32 id = ike_engine_initiate(net->a.engine, ca, NULL, net->now, &error);
+	g_assert_no_error(error);
+	return id;
+}
+
+/* b answers IKE_SA_INIT first and derives the keys after: the answer needs none */
+static void
+test_keys_after_answer(void)
+{
+	Net *net = net_new(7);
+
+	initiate_curve25519(net);
+	g_autoptr(GPtrArray) sent = ike_engine_steal_actions(net->a.engine);
+	IkeAction *request = NULL;
+	for (guint i = 0; i < sent->len; i++)
+		if (((IkeAction *)sent->pdata[i])->kind == IKE_ACTION_SEND)
+			request = sent->pdata[i];
+	g_assert_nonnull(request);
+
+	ike_engine_input(net->b.engine, request->datagram, &net->b.addr, &net->a.addr, net->now);
+	IkeSa *sb = only_sa(net->b.engine);
+	g_assert_nonnull(sb);
+	g_assert_null(sb->keymat);
+	g_assert_nonnull(sb->peer_ke);
+	g_autoptr(GPtrArray) answer = ike_engine_steal_actions(net->b.engine);
+	guint sends = 0;
+	for (guint i = 0; i < answer->len; i++)
+		sends += ((IkeAction *)answer->pdata[i])->kind == IKE_ACTION_SEND;
+	g_assert_cmpuint(sends, ==, 1);
+
+	ike_engine_derive_pending(net->b.engine, net->now);
+	g_assert_nonnull(sb->keymat);
+	g_assert_null(sb->peer_ke);
+	g_assert_null(sb->ke); /* the private value goes with the derivation */
+	net_free(net);
+
+	/* a driver that never calls ike_engine_derive_pending(): keys with IKE_AUTH */
+	net = net_new(8);
+	net->lazy_keys = TRUE;
+	guint32 id = initiate_curve25519(net);
+	net_flush(net);
+	assert_ike_pair(net, id);
+	net_free(net);
+}
+
+/* The initiator's X25519 value replaced by zeros (a small-order point): b answers, then
+ * refuses the shared secret and forgets the SA; a's IKE_AUTH finds nobody. */
+static gboolean
+zero_ke(gpointer data, Packet *p)
+{
+	IkeSa *sa = data;
+	gsize len;
+	const guint8 *raw = g_bytes_get_data(p->data, &len);
+	const guint8 *pub = sa->ke ? vpnd_ke_get_public(sa->ke) : NULL;
+	const guint8 *at = pub ? memmem(raw, len, pub, sa->ke->public_len) : NULL;
+
+	if (at) {
+		g_autofree guint8 *copy = g_memdup2(raw, len);
+		memset(copy + (at - raw), 0, sa->ke->public_len);
+		g_bytes_unref(p->data);
+		p->data = g_bytes_new(copy, len);
+	}
+	return TRUE;
+}
+
+static void
+test_bad_ke_after_answer(void)
+{
+	Net *net = net_new(9);
+	guint32 id = initiate_curve25519(net);
+
+	net->filter = zero_ke;
+	net->filter_data = ike_engine_get_sa(net->a.engine, id);
+	net_flush(net);
+	g_assert_cmpuint(net->b.sent, ==, 1); /* the IKE_SA_INIT answer, nothing after */
+	g_assert_null(only_sa(net->b.engine));
+	g_assert_cmpuint(ike_engine_get_counters(net->b.engine)->no_sa, >=, 1);
+	net_free(net);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -216,6 +319,8 @@ main(int argc, char **argv)
 	}
 	g_test_add_func("/engine/ikev2/handshake/ts-narrowing", test_narrowing);
 	g_test_add_func("/engine/ikev2/handshake/forced-encap", test_forced_encap);
+	g_test_add_func("/engine/ikev2/handshake/keys-after-answer", test_keys_after_answer);
+	g_test_add_func("/engine/ikev2/handshake/bad-ke-after-answer", test_bad_ke_after_answer);
 	ret = g_test_run();
 	harness_fini();
 	return ret;

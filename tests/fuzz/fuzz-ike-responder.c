@@ -97,8 +97,10 @@ run_one(const guint8 *data, gsize size)
 	guint sends = 0;
 
 	ike_engine_add_conn(engine, conn);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		ike_engine_input(engine, dgram, &local, &remote, now);
+		ike_engine_derive_pending(engine, now); /* as the daemon does */
+	}
 	for (int round = 0; round < 32; round++) {
 		g_autoptr(GPtrArray) actions = ike_engine_steal_actions(engine);
 		GHashTableIter it;

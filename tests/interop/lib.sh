@@ -250,12 +250,13 @@ interop_charon_start() {
 	mkdir -p "$dir/swanctl"
 	cp "$conf" "$dir/swanctl/swanctl.conf"
 	interop_write_strongswan_conf "$ns"
-	# ip netns exec, unshare and sh all exec: $! ends up being charon itself
-	# shellcheck disable=SC2016 # "$0" is for that sh: charon's path
+	# ip netns exec, unshare and sh all exec: $! ends up being charon itself (or
+	# INTEROP_CHARON_WRAP, a command line put in front of it: valgrind for benchmarks)
+	# shellcheck disable=SC2016,SC2086 # "$@" is for that sh; the wrapper splits
 	STRONGSWAN_CONF=$dir/strongswan.conf \
 		ip netns exec "$ns" unshare --mount --propagation private -- \
-		sh -c 'mount -t tmpfs -o size=4m,mode=755 vpnd-interop-run /run && exec "$0"' \
-		"$INTEROP_CHARON" </dev/null >"$dir/charon.stderr" 2>&1 &
+		sh -c 'mount -t tmpfs -o size=4m,mode=755 vpnd-interop-run /run && exec "$@"' \
+		sh ${INTEROP_CHARON_WRAP:-} "$INTEROP_CHARON" </dev/null >"$dir/charon.stderr" 2>&1 &
 	pid=$!
 	INTEROP_CHARON_PID[$ns]=$pid
 	echo "$pid" >"$dir/charon.pid"
@@ -268,7 +269,7 @@ interop_charon_start() {
 		sleep 0.1
 	done
 	[ -S "$dir/charon.vici" ] || interop_fail "charon in $ns: no VICI socket after 10 s"
-	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = charon ] ||
+	[ -n "${INTEROP_CHARON_WRAP:-}" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = charon ] ||
 		interop_fail "pid $pid in $ns is not charon"
 	interop_swanctl "$ns" --load-all --file "$dir/swanctl/swanctl.conf" \
 		>"$dir/load-all.out" 2>&1 ||
@@ -402,7 +403,9 @@ conf_dir = $dir/conf.d
 $extra
 VPNDCONF
 	: >"$dir/vpnd.log"
-	ip netns exec "$ns" "$INTEROP_VPND" --config "$dir/vpnd.conf" </dev/null >"$dir/vpnd.log" 2>&1 &
+	# shellcheck disable=SC2086 # INTEROP_VPND_WRAP: a command line (valgrind for benchmarks)
+	ip netns exec "$ns" ${INTEROP_VPND_WRAP:-} "$INTEROP_VPND" --config "$dir/vpnd.conf" \
+		</dev/null >"$dir/vpnd.log" 2>&1 &
 	pid=$!
 	INTEROP_VPND_PID[$ns]=$pid
 	for _ in $(seq 1 100); do

@@ -52,14 +52,12 @@ new_ke(IkeSa *sa, guint16 group)
 	return TRUE;
 }
 
-/* g^ir from the peer's KE payload, then the IKE SA keys. */
+/* g^ir from the peer's KE value, then the IKE SA keys. */
 static gboolean
-derive(IkeSa *sa, const IkePayload *ke)
+derive(IkeSa *sa, const guint8 *data, gsize len)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(VpndSecret) gir = NULL;
-	gsize len;
-	const guint8 *data = ike_payload_get_data(ke, &len);
 
 	gir = vpnd_ke_compute(sa->ke, data, len, &error);
 	if (gir)
@@ -218,7 +216,9 @@ init_process_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	read_sig_hashes(sa, msg);
 	sa->init_req = g_bytes_ref(sa->request);
 	sa->init_resp = g_bytes_ref(ike_msg_get_raw(msg));
-	if (!derive(sa, ke)) {
+	gsize ke_len;
+	const guint8 *ke_data = ike_payload_get_data(ke, &ke_len);
+	if (!derive(sa, ke_data, ke_len)) {
 		ike_task_set_error(task, 0, IKE_REASON_FAILED);
 		return IKE_TASK_FAIL;
 	}
@@ -259,12 +259,29 @@ init_process_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 	sa->nonce_i = g_bytes_ref(nonce->nonce.data);
 	sa->nonce_r = random_bytes(sa, NONCE_LEN);
 	sa->init_req = g_bytes_ref(ike_msg_get_raw(msg));
-	if (!sa->nonce_r || !new_ke(sa, sa->alg.ke) || !derive(sa, ke)) {
-		/* a KE value that fails validation is the peer's fault, not a proposal issue */
+	gsize ke_len;
+	const guint8 *ke_data = ike_payload_get_data(ke, &ke_len);
+	/* a KE value of the wrong size is the peer's fault, not a proposal issue */
+	if (!sa->nonce_r || !new_ke(sa, sa->alg.ke) || ke_len != sa->ke->public_len) {
 		ike_task_set_error(task, IKE_NOTIFY_INVALID_SYNTAX, IKE_REASON_FAILED);
 		return IKE_TASK_FAIL;
 	}
+	/* the keys wait until the answer is out (ike_init_derive_keys()): nothing in it
+	 * needs them, and the initiator works on its own key exchange meanwhile */
+	sa->peer_ke = g_bytes_new(ke_data, ke_len);
 	return IKE_TASK_DONE;
+}
+
+gboolean
+ike_init_derive_keys(IkeSa *sa)
+{
+	g_autoptr(GBytes) peer = g_steal_pointer(&sa->peer_ke);
+	gsize len;
+	const guint8 *data = g_bytes_get_data(peer, &len);
+	gboolean ok = derive(sa, data, len);
+
+	g_clear_pointer(&sa->ke, vpnd_ke_free); /* the private value is no longer needed */
+	return ok;
 }
 
 static IkeTaskStatus
@@ -274,7 +291,6 @@ init_build_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 
 	ike_proposal_add_chosen(sa_pl, &sa->alg, NULL, 0);
 	add_ke(sa, msg);
-	g_clear_pointer(&sa->ke, vpnd_ke_free); /* the private value is no longer needed */
 	ike_msg_add_nonce(msg, FALSE, g_bytes_get_data(sa->nonce_r, NULL),
 			  g_bytes_get_size(sa->nonce_r));
 	if (((IkeInitTask *)task)->sig_hashes)
