@@ -564,7 +564,8 @@ read_bounded(const char *path, FileText *text)
 	close(fd);
 	explicit_bzero(chunk, sizeof(chunk));
 	if (err != 0) {
-		explicit_bzero(buf->data, buf->len);
+		if (buf->len) /* an empty GByteArray has no data (NULL) */
+			explicit_bzero(buf->data, buf->len);
 		return err;
 	}
 	text->len = buf->len;
