@@ -269,12 +269,8 @@ ike_keymat_seal(IkeKeymat *km, IkeMsg *msg, IkeRandomFunc random, gpointer rando
 	g_auto(Protection) prot = { 0 };
 	guint8 first = IKE_PAYLOAD_NONE;
 
-	if (!ike_msg_build_inner(msg, plain, &first))
+	if (!protection_new(km, TRUE, &prot) || !ike_msg_build_inner(msg, plain, &first))
 		return NULL;
-	if (!protection_new(km, TRUE, &prot)) {
-		explicit_bzero(plain->data, plain->len);
-		return NULL;
-	}
 	gsize iv_len = prot.iv_len, icv_len = prot.icv_len, block = prot.block;
 	/* Padding then Pad Length: the total a multiple of the block size */
 	gsize pad = (block - (plain->len + 1) % block) % block;
