@@ -4,6 +4,9 @@
 
 /* Groups in use at once are few; a pool that saw more forgets the oldest. */
 #define KE_POOL_MAX_GROUPS 8
+/* A pair is made this long after one was taken: not in the middle of the handshake
+ * that took it, which waits for its peer only a fraction of a millisecond at a time. */
+#define KE_POOL_REFILL_DELAY_MS 10
 
 typedef struct {
 	const HostProvider *provider; /* borrowed: the host outlives its pool */
@@ -49,7 +52,8 @@ ke_pool_free(KePool *pool)
 	g_free(pool);
 }
 
-/* One pair per call, so a slow group (MODP-8192) holds the loop up once at a time. */
+/* One pair per call (one group every KE_POOL_REFILL_DELAY_MS), so a slow group
+ * (MODP-8192) holds the loop up once at a time. */
 static gboolean
 refill_one(gpointer user_data)
 {
@@ -76,7 +80,7 @@ schedule_refill(KePool *pool)
 	if (pool->refill)
 		return;
 	/* below every I/O source: a pair is made only when nothing else waits */
-	pool->refill = g_idle_source_new();
+	pool->refill = g_timeout_source_new(KE_POOL_REFILL_DELAY_MS);
 	g_source_set_priority(pool->refill, G_PRIORITY_LOW);
 	g_source_set_callback(pool->refill, refill_one, pool, NULL);
 	g_source_set_static_name(pool->refill, "vpnd key exchange pool");

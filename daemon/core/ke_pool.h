@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Key exchange pairs made ahead, while the main loop is idle: one per group in use, so
- * the next handshake (an initiate, an IKE_SA_INIT to answer) finds its pair ready and
- * the key generation is off its critical path. Each pair is handed out once, then
- * owned (and zeroed when freed) like any other. A burst of handshakes makes its own
- * pairs after the first; the pool refills when the burst is over.
+ * Key exchange pairs made ahead, while the main loop is idle and not in the middle of a
+ * handshake: one per group in use, so the next handshake (an initiate, an IKE_SA_INIT
+ * to answer) finds its pair ready and the key generation is off its critical path.
+ * Each pair is handed out once, then owned (and zeroed when freed) like any other. A
+ * burst of handshakes makes its own pairs after the first; the pool refills after it.
  */
 #pragma once
 

@@ -164,6 +164,8 @@ ike_reason_to_string(IkeReason reason)
 		return "half-open timeout";
 	case IKE_REASON_AUTH_FAILED:
 		return "authentication failed";
+	case IKE_REASON_PEER_AUTH_FAILED:
+		return "authentication refused by the peer";
 	case IKE_REASON_NO_PROPOSAL:
 		return "no proposal chosen";
 	case IKE_REASON_TS_UNACCEPTABLE:

@@ -74,7 +74,8 @@ typedef enum {
 	IKE_REASON_DELETED_PEER,  /* the peer sent a Delete */
 	IKE_REASON_PEER_TIMEOUT,  /* retransmissions exhausted (or DPD) */
 	IKE_REASON_HALF_OPEN_TIMEOUT,
-	IKE_REASON_AUTH_FAILED,     /* AUTHENTICATION_FAILED, either side */
+	IKE_REASON_AUTH_FAILED,     /* we refused the peer's AUTH, or could not make ours */
+	IKE_REASON_PEER_AUTH_FAILED, /* the peer refused ours: its AUTHENTICATION_FAILED */
 	IKE_REASON_NO_PROPOSAL,     /* NO_PROPOSAL_CHOSEN */
 	IKE_REASON_TS_UNACCEPTABLE, /* TS_UNACCEPTABLE */
 	IKE_REASON_INVALID_KE,      /* INVALID_KE_PAYLOAD with a group we do not have */

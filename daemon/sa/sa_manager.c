@@ -53,6 +53,7 @@ struct SaManager {
 	Control *control;
 	ConnSecrets *secrets;
 	GPtrArray *conns; /* SaConn, in load order */
+	GHashTable *conn_index; /* name -> SaConn (borrowed from @conns): one per action */
 	IkeEngine *engine;
 	const VpndKernelOps *kops; /* NULL: no kernel provider */
 	VpndKernel *kernel;
@@ -139,13 +140,7 @@ sa_conn_new(ConnConfig *conn)
 static SaConn *
 find_conn(SaManager *mgr, const char *name)
 {
-	for (guint i = 0; name && i < mgr->conns->len; i++) {
-		SaConn *c = mgr->conns->pdata[i];
-
-		if (strcmp(c->conn->name, name) == 0)
-			return c;
-	}
-	return NULL;
+	return name ? g_hash_table_lookup(mgr->conn_index, name) : NULL;
 }
 
 static void
@@ -204,6 +199,7 @@ reason_to_control_error(IkeReason reason)
 {
 	switch (reason) {
 	case IKE_REASON_AUTH_FAILED:
+	case IKE_REASON_PEER_AUTH_FAILED:
 		return CONTROL_ERROR_AUTHENTICATION_FAILED;
 	case IKE_REASON_PEER_TIMEOUT:
 	case IKE_REASON_HALF_OPEN_TIMEOUT:
@@ -271,11 +267,13 @@ add_conn(SaManager *mgr, ConnConfig *conn)
 		c->state->established_at = old->state->established_at;
 		ike_engine_remove_conn(mgr->engine, old->conn);
 		replace_traps(mgr, old, c);
+		g_hash_table_replace(mgr->conn_index, c->conn->name, c);
 		g_ptr_array_remove(mgr->conns, old);
 		g_ptr_array_add(mgr->conns, c);
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 		return;
 	}
+	g_hash_table_insert(mgr->conn_index, c->conn->name, c);
 	g_ptr_array_add(mgr->conns, c);
 	control_publish_conn(mgr->control, CONTROL_CONN_ADDED, c->state);
 }
@@ -340,6 +338,7 @@ sa_manager_unload(SaManager *mgr, const char *name, GError **error)
 	remove_traps(mgr, c);
 	ike_engine_remove_conn(mgr->engine, c->conn);
 	control_publish_conn(mgr->control, CONTROL_CONN_REMOVED, c->state);
+	g_hash_table_remove(mgr->conn_index, name);
 	g_ptr_array_remove(mgr->conns, c);
 	vpnd_info("connection %s unloaded", name);
 	return TRUE;
@@ -1598,6 +1597,7 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 		g_strdup(settings_get_str(settings, "conf_dir", SA_MANAGER_DEFAULT_CONF_DIR));
 	mgr->secrets = conn_secrets_new();
 	mgr->conns = g_ptr_array_new_with_free_func((GDestroyNotify)sa_conn_free);
+	mgr->conn_index = g_hash_table_new(g_str_hash, g_str_equal);
 	mgr->timers = sa_timers_new(on_timer, mgr);
 	mgr->snapshots =
 		g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)control_ike_sa_free);
@@ -1884,6 +1884,7 @@ sa_manager_free(SaManager *mgr)
 		mgr->kops->close(mgr->kernel);
 	g_clear_pointer(&mgr->net, net_service_free);
 	g_clear_pointer(&mgr->engine, ike_engine_free);
+	g_clear_pointer(&mgr->conn_index, g_hash_table_unref);
 	g_clear_pointer(&mgr->conns, g_ptr_array_unref);
 	g_clear_pointer(&mgr->secrets, conn_secrets_free);
 	g_clear_pointer(&mgr->net_cfg, net_config_free);

@@ -44,7 +44,7 @@ test_prf(gconstpointer data)
 	g_assert_cmpuint(ike_engine_count_sas(net->a.engine), ==, 0);
 	g_assert_cmpuint(ike_engine_count_sas(net->b.engine), ==, 0);
 	g_assert_cmpint(peer_last(&net->a, IKE_ACTION_IKE_UPDOWN)->reason, ==,
-			IKE_REASON_AUTH_FAILED);
+			IKE_REASON_PEER_AUTH_FAILED);
 	g_assert_cmpuint(peer_count(&net->a, IKE_ACTION_ADD_SA), ==, 0);
 	net_free(net);
 }
@@ -111,7 +111,7 @@ test_identity(gconstpointer data)
 		g_assert_cmpuint(ike_engine_count_sas(net->a.engine), ==, 0);
 		g_assert_cmpuint(ike_engine_count_sas(net->b.engine), ==, 0);
 		g_assert_cmpint(peer_last(&net->a, IKE_ACTION_IKE_UPDOWN)->reason, ==,
-				IKE_REASON_AUTH_FAILED);
+				IKE_REASON_PEER_AUTH_FAILED); /* b found no connection for a */
 		g_assert_cmpuint(peer_count(&net->b, IKE_ACTION_ADD_SA), ==, 0);
 		net_free(net);
 		return;

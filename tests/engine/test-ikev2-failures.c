@@ -52,7 +52,8 @@ test_wrong_psk(void)
 	g_free(net->b.psk);
 	net->b.psk = g_strdup("not the same secret");
 	net_flush(net);
-	assert_down(&net->a, IKE_REASON_AUTH_FAILED, IKE_NOTIFY_AUTHENTICATION_FAILED);
+	/* b refused a's AUTH; a learns it from b's notify, and says whose refusal it was */
+	assert_down(&net->a, IKE_REASON_PEER_AUTH_FAILED, IKE_NOTIFY_AUTHENTICATION_FAILED);
 	assert_down(&net->b, IKE_REASON_AUTH_FAILED, IKE_NOTIFY_AUTHENTICATION_FAILED);
 	g_assert_cmpuint(peer_count(&net->a, IKE_ACTION_CHILD_UPDOWN), ==, 0);
 	g_assert_cmpuint(peer_count(&net->b, IKE_ACTION_CHILD_UPDOWN), ==, 0);
@@ -281,7 +282,8 @@ test_no_psk(void)
 	GLogLevelFlags old = g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
 	net_flush(net);
 	g_log_set_always_fatal(old);
-	assert_down(&net->a, IKE_REASON_AUTH_FAILED, IKE_NOTIFY_AUTHENTICATION_FAILED);
+	/* b refused a's AUTH; a learns it from b's notify, and says whose refusal it was */
+	assert_down(&net->a, IKE_REASON_PEER_AUTH_FAILED, IKE_NOTIFY_AUTHENTICATION_FAILED);
 	assert_down(&net->b, IKE_REASON_AUTH_FAILED, IKE_NOTIFY_AUTHENTICATION_FAILED);
 	net_free(net);
 }

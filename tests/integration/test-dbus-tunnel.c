@@ -472,11 +472,13 @@ test_errors(Fixture *f, gconstpointer data)
 	g_assert_cmpint(vpnctl(f, &out, &err, "up", "nosuch", NULL), ==, EXIT_NOT_FOUND);
 	g_assert_cmpstr(err, ==, "vpnctl: connection \"nosuch\" not found\n");
 
-	/* b refuses a's AUTH: its AUTHENTICATION_FAILED notify is a's LastError */
+	/* b refuses a's AUTH: its AUTHENTICATION_FAILED notify is a's LastError, which
+	 * says that the peer refused (not a) */
 	g_assert_cmpint(vpnctl(f, &aout, &aerr, "up", "badpsk", NULL), ==,
 			EXIT_AUTHENTICATION_FAILED);
 	g_assert_cmpstr(aout, ==, "");
-	g_assert_cmpstr(aerr, ==, "vpnctl: connection \"badpsk\": authentication failed\n");
+	g_assert_cmpstr(aerr, ==,
+			"vpnctl: connection \"badpsk\": authentication refused by the peer\n");
 	g_assert_cmpint(vpnctl(f, &jout, &jerr, "--json", "up", "badpsk", NULL), ==,
 			EXIT_AUTHENTICATION_FAILED);
 	json_object *obj = harness_parse_json(jout);
@@ -486,7 +488,7 @@ test_errors(Fixture *f, gconstpointer data)
 	g_assert_cmpint(vpnctl(f, &sout, &serr, "--json", "status", "badpsk", NULL), ==, 0);
 	json_object *st = harness_parse_json(sout);
 	g_assert_cmpstr(harness_json_str(st, "state"), ==, "down");
-	g_assert_cmpstr(harness_json_str(st, "last_error"), ==, "authentication failed");
+	g_assert_cmpstr(harness_json_str(st, "last_error"), ==, "authentication refused by the peer");
 	g_assert_cmpstr(harness_json_str(st, "last_error_name"), ==,
 			"org.vpnd1.Error.AuthenticationFailed");
 	json_object_put(st);

@@ -761,12 +761,25 @@ test_facade_modp1024(void)
 	g_assert_nonnull(strstr(warnings->pdata[warnings->len - 1], "MODP_1024"));
 }
 
-/* Runs the default context until nothing is pending (the pool's idle refill). */
-static void
-drain_main_context(void)
+static gboolean
+set_flag(gpointer flag)
 {
-	for (guint i = 0; i < 100 && g_main_context_iteration(NULL, FALSE); i++)
-		;
+	*(gboolean *)flag = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+/* Runs the default context until @pool has @n pairs ready, for at most @ms (its refill
+ * waits a few milliseconds after a take). */
+static void
+wait_ready(KePool *pool, guint n, guint ms)
+{
+	gboolean late = FALSE;
+	guint guard = g_timeout_add(ms, set_flag, &late);
+
+	while (!late && ke_pool_n_ready(pool) < n)
+		g_main_context_iteration(NULL, TRUE);
+	if (!late)
+		g_source_remove(guard);
 }
 
 static void
@@ -781,7 +794,7 @@ test_facade_ke_pool(void)
 	g_autoptr(VpndKe) first = crypto_ke_new(host, VPND_KE_CURVE25519, 0, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(ke_pool_n_ready(pool), ==, 0);
-	drain_main_context();
+	wait_ready(pool, 1, 2000);
 	g_assert_cmpuint(ke_pool_n_ready(pool), ==, 1);
 
 	/* handed out once: a second take gets it, a third a fresh pair, all different */
@@ -805,7 +818,7 @@ test_facade_ke_pool(void)
 	/* the checks still come first: no weak group out of the pool */
 	g_assert_null(crypto_ke_new(host, VPND_KE_MODP_1024, 0, &error));
 	g_assert_error(error, VPND_CRYPTO_ERROR, VPND_CRYPTO_ERROR_UNSUPPORTED);
-	drain_main_context();
+	wait_ready(pool, 2, 100); /* never: five refill delays */
 	g_assert_cmpuint(ke_pool_n_ready(pool), ==, 1); /* Curve25519 only */
 	host_disable_ke_pool(host);
 	g_assert_null(host_get_ke_pool(host));

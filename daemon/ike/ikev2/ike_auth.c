@@ -322,7 +322,7 @@ auth_process_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 		guint16 n = err ? err->notify.type : IKE_NOTIFY_AUTHENTICATION_FAILED;
 
 		ike_task_set_error(task, n,
-				   n == IKE_NOTIFY_AUTHENTICATION_FAILED ? IKE_REASON_AUTH_FAILED
+				   n == IKE_NOTIFY_AUTHENTICATION_FAILED ? IKE_REASON_PEER_AUTH_FAILED
 									 : IKE_REASON_FAILED);
 		return IKE_TASK_FAIL;
 	}
