@@ -361,6 +361,15 @@ hook_reset_counters(gpointer user_data)
 		sa_manager_reset_counters(d->sa);
 }
 
+static void
+hook_sa_views_changed(gpointer user_data, gboolean wanted)
+{
+	Daemon *d = user_data;
+
+	if (d->sa)
+		sa_manager_keep_views(d->sa, wanted);
+}
+
 /* The control API and the VICI socket; without the socket vpnd runs on, unreachable by
  * swanctl. The socket is set at start-up only. */
 static void
@@ -385,6 +394,7 @@ start_control(Daemon *d)
 		.list_sas = hook_list_sas,
 		.get_counters = hook_get_counters,
 		.reset_counters = hook_reset_counters,
+		.sa_views_changed = hook_sa_views_changed,
 		.user_data = d,
 	};
 	const char *uri = settings_get_str(d->settings, "vici.socket", VICI_DEFAULT_URI);

@@ -29,7 +29,7 @@ G_DEFINE_QUARK(settings-error-quark, settings_error)
 /* clang-format on */
 
 typedef struct {
-	char *name;
+	char *name; /* first, as in SettingsSection: see named_find() */
 	char *value;
 	char *origin; /* "FILE:LINE" */
 } SettingsKey;
@@ -37,10 +37,49 @@ typedef struct {
 struct SettingsSection {
 	char *name;
 	GPtrArray *keys;           /* SettingsKey *, first-seen order, owned */
-	GHashTable *key_index;     /* name → SettingsKey *, borrowed */
+	GHashTable *key_index;     /* name → SettingsKey *, borrowed; NULL while few */
 	GPtrArray *sections;       /* SettingsSection *, first-seen order, owned */
-	GHashTable *section_index; /* name → SettingsSection *, borrowed */
+	GHashTable *section_index; /* name → SettingsSection *, borrowed; NULL while few */
 };
+
+/*
+ * Keys and sections are found by a scan while a section has few of them, as most do,
+ * and through an index from NAMED_INDEX_MIN on. Two hash tables for every section were
+ * most of the tree: 4 KB per connection of a swanctl.conf while it loads, which stayed
+ * in the daemon's RSS as holes between the connections made from it.
+ */
+#define NAMED_INDEX_MIN 16
+
+/* The item of @items (keys or sections: each starts with its name) called @name. */
+static gpointer
+named_find(const GPtrArray *items, GHashTable *index, const char *name)
+{
+	if (index != NULL)
+		return g_hash_table_lookup(index, name);
+	for (guint i = 0; i < items->len; i++) {
+		const char *const *item_name = items->pdata[i];
+
+		/* merging leaves NULL behind in the tree it empties */
+		if (item_name != NULL && strcmp(*item_name, name) == 0)
+			return items->pdata[i];
+	}
+	return NULL;
+}
+
+static void
+named_add(GPtrArray *items, GHashTable **index, gpointer item)
+{
+	g_ptr_array_add(items, item);
+	if (*index == NULL && items->len < NAMED_INDEX_MIN)
+		return;
+	if (*index == NULL) {
+		*index = g_hash_table_new(g_str_hash, g_str_equal);
+		for (guint i = 0; i + 1 < items->len; i++)
+			if (items->pdata[i] != NULL)
+				g_hash_table_insert(*index, *(char **)items->pdata[i], items->pdata[i]);
+	}
+	g_hash_table_insert(*index, *(char **)item, item);
+}
 
 struct Settings {
 	SettingsSection *root;
@@ -75,8 +114,8 @@ section_free(SettingsSection *section)
 	/* merging steals sections and leaves NULL behind; depth is bounded by the parser */
 	if (section == NULL)
 		return;
-	g_hash_table_unref(section->key_index);
-	g_hash_table_unref(section->section_index);
+	g_clear_pointer(&section->key_index, g_hash_table_unref);
+	g_clear_pointer(&section->section_index, g_hash_table_unref);
 	g_ptr_array_unref(section->keys);
 	g_ptr_array_unref(section->sections);
 	g_free(section->name);
@@ -92,24 +131,21 @@ section_new(const char *name)
 
 	section->name = g_strdup(name);
 	section->keys = g_ptr_array_new_with_free_func((GDestroyNotify)settings_key_free);
-	section->key_index = g_hash_table_new(g_str_hash, g_str_equal);
 	section->sections = g_ptr_array_new_with_free_func((GDestroyNotify)section_free);
-	section->section_index = g_hash_table_new(g_str_hash, g_str_equal);
 	return section;
 }
 
 static void
 section_append_section(SettingsSection *section, SettingsSection *child)
 {
-	g_ptr_array_add(section->sections, child);
-	g_hash_table_insert(section->section_index, child->name, child);
+	named_add(section->sections, &section->section_index, child);
 }
 
 /* The child @name, created at the end of the order if it is new. (transfer none) */
 static SettingsSection *
 section_ensure_section(SettingsSection *section, const char *name)
 {
-	SettingsSection *child = g_hash_table_lookup(section->section_index, name);
+	SettingsSection *child = named_find(section->sections, section->section_index, name);
 
 	if (child == NULL) {
 		child = section_new(name);
@@ -122,13 +158,12 @@ section_ensure_section(SettingsSection *section, const char *name)
 static void
 section_take_value(SettingsSection *section, const char *name, char *value, char *origin)
 {
-	SettingsKey *key = g_hash_table_lookup(section->key_index, name);
+	SettingsKey *key = named_find(section->keys, section->key_index, name);
 
 	if (key == NULL) {
 		key = g_new0(SettingsKey, 1);
 		key->name = g_strdup(name);
-		g_ptr_array_add(section->keys, key);
-		g_hash_table_insert(section->key_index, key->name, key);
+		named_add(section->keys, &section->key_index, key);
 	}
 	value_free(key->value);
 	key->value = value;
@@ -148,7 +183,7 @@ section_merge(SettingsSection *dst, SettingsSection *src)
 	}
 	for (guint i = 0; i < src->sections->len; i++) {
 		SettingsSection *child = src->sections->pdata[i];
-		SettingsSection *known = g_hash_table_lookup(dst->section_index, child->name);
+		SettingsSection *known = named_find(dst->sections, dst->section_index, child->name);
 
 		if (known != NULL) {
 			section_merge(known, child);
@@ -529,7 +564,8 @@ read_bounded(const char *path, FileText *text)
 	close(fd);
 	explicit_bzero(chunk, sizeof(chunk));
 	if (err != 0) {
-		explicit_bzero(buf->data, buf->len);
+		if (buf->len) /* an empty GByteArray has no data (NULL) */
+			explicit_bzero(buf->data, buf->len);
 		return err;
 	}
 	text->len = buf->len;
@@ -950,7 +986,7 @@ settings_section_get_section(const SettingsSection *section, const char *name)
 {
 	g_return_val_if_fail(section != NULL, NULL);
 	g_return_val_if_fail(name != NULL, NULL);
-	return g_hash_table_lookup(section->section_index, name);
+	return named_find(section->sections, section->section_index, name);
 }
 
 static const SettingsKey *
@@ -958,7 +994,7 @@ section_get_key(const SettingsSection *section, const char *name)
 {
 	g_return_val_if_fail(section != NULL, NULL);
 	g_return_val_if_fail(name != NULL, NULL);
-	return g_hash_table_lookup(section->key_index, name);
+	return named_find(section->keys, section->key_index, name);
 }
 
 const char *

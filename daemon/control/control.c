@@ -45,6 +45,7 @@ struct Control {
 	guint log_trace;    /* log_trace_add() id while traces is not empty */
 	gboolean tracing;   /* a tracer runs: lines it logs are not passed on */
 	GArray *sa_subs;    /* Sub: ControlSaFunc */
+	guint sa_views_holds;
 	GArray *rekey_subs; /* Sub: ControlRekeyFunc */
 };
 
@@ -760,25 +761,92 @@ control_format_ts(const VpndTs *ts, gboolean dynamic)
 			g_string_append_printf(out, "%s..%s", from, to);
 	}
 	append_ts_ports(out, ts);
-	return g_string_free(out, FALSE);
+	/* to its length, not the GString's 64 or more: SA views keep these for every child */
+	char *text = g_strndup(out->str, out->len);
+	g_string_free(out, TRUE);
+	return text;
 }
 
 /* ---- SAs and counters ---- */
 
+/* Copies @text to *@at, moves *@at past it. */
+static const char *
+put_text(char **at, const char *text)
+{
+	gsize len = strlen(text) + 1;
+	char *copy = memcpy(*at, text, len);
+
+	*at += len;
+	return copy;
+}
+
+static gsize
+texts_size(char **texts)
+{
+	gsize size = 0;
+
+	for (guint i = 0; texts && texts[i]; i++)
+		size += strlen(texts[i]) + 1;
+	return size;
+}
+
+/* @texts as a NULL-terminated list at *@list, their bytes at *@at. */
+static const char *const *
+put_list(const char ***list, char **at, char **texts)
+{
+	const char **first = *list;
+	guint n = texts ? g_strv_length(texts) : 0;
+
+	for (guint i = 0; i < n; i++)
+		first[i] = put_text(at, texts[i]);
+	first[n] = NULL;
+	*list += n + 1;
+	return first;
+}
+
+ControlChildSa *
+control_child_sa_new(const char *name, char **local_ts, char **remote_ts)
+{
+	guint n = (local_ts ? g_strv_length(local_ts) : 0) +
+		  (remote_ts ? g_strv_length(remote_ts) : 0) + 2;
+	gsize size = sizeof(ControlChildSa) + n * sizeof(char *) + strlen(name) + 1 +
+		     texts_size(local_ts) + texts_size(remote_ts);
+	ControlChildSa *c = g_malloc0(size);
+	const char **list = (const char **)(c + 1);
+	char *at = (char *)(list + n);
+
+	c->local_ts = put_list(&list, &at, local_ts);
+	c->remote_ts = put_list(&list, &at, remote_ts);
+	c->name = put_text(&at, name);
+	return c;
+}
+
 void
 control_child_sa_free(ControlChildSa *c)
 {
-	if (!c)
-		return;
-	g_free(c->name);
-	g_free(c->state);
-	g_free(c->mode);
-	g_free(c->encr_alg);
-	g_free(c->integ_alg);
-	g_free(c->dh_group);
-	g_ptr_array_unref(c->local_ts);
-	g_ptr_array_unref(c->remote_ts);
 	g_free(c);
+}
+
+ControlIkeSa *
+control_ike_sa_new(const char *name, const char *local_host, const char *remote_host,
+		   const char *local_id, const char *remote_id, guint n_children)
+{
+	const char *texts[] = { name, local_host, remote_host, local_id, remote_id };
+	gsize size = sizeof(ControlIkeSa) + n_children * sizeof(ControlChildSa *);
+
+	for (guint i = 0; i < G_N_ELEMENTS(texts); i++)
+		size += strlen(texts[i]) + 1;
+	ControlIkeSa *sa = g_malloc0(size);
+	char *at = (char *)((ControlChildSa **)(sa + 1) + n_children);
+
+	sa->n_children = n_children;
+	sa->children = (ControlChildSa **)(sa + 1);
+	sa->name = put_text(&at, name);
+	sa->local_host = put_text(&at, local_host);
+	sa->remote_host = put_text(&at, remote_host);
+	sa->local_id = put_text(&at, local_id);
+	sa->remote_id = put_text(&at, remote_id);
+	return sa;
 }
 
 void
@@ -786,17 +854,8 @@ control_ike_sa_free(ControlIkeSa *sa)
 {
 	if (!sa)
 		return;
-	g_free(sa->name);
-	g_free(sa->state);
-	g_free(sa->local_host);
-	g_free(sa->remote_host);
-	g_free(sa->local_id);
-	g_free(sa->remote_id);
-	g_free(sa->encr_alg);
-	g_free(sa->integ_alg);
-	g_free(sa->prf_alg);
-	g_free(sa->dh_group);
-	g_ptr_array_unref(sa->children);
+	for (guint i = 0; i < sa->n_children; i++)
+		control_child_sa_free(sa->children[i]);
 	g_free(sa);
 }
 
@@ -935,6 +994,34 @@ void
 control_sa_watch_remove(Control *ctl, guint id)
 {
 	subs_remove(ctl->sa_subs, id);
+}
+
+static void
+sa_views_changed(Control *ctl)
+{
+	if (ctl->hooks.sa_views_changed)
+		ctl->hooks.sa_views_changed(ctl->hooks.user_data, ctl->sa_views_holds > 0);
+}
+
+void
+control_sa_views_hold(Control *ctl)
+{
+	if (ctl->sa_views_holds++ == 0)
+		sa_views_changed(ctl);
+}
+
+void
+control_sa_views_release(Control *ctl)
+{
+	g_return_if_fail(ctl->sa_views_holds > 0);
+	if (--ctl->sa_views_holds == 0)
+		sa_views_changed(ctl);
+}
+
+gboolean
+control_sa_views_wanted(Control *ctl)
+{
+	return ctl->sa_views_holds > 0;
 }
 
 void

@@ -116,6 +116,8 @@ typedef struct {
 	/* Counters of the IKE runtime; FALSE: vpnd runs no IKE (yet). */
 	gboolean (*get_counters)(gpointer user_data, struct ControlCounters *counters);
 	void (*reset_counters)(gpointer user_data);
+	/* control_sa_views_wanted() changed to @wanted. */
+	void (*sa_views_changed)(gpointer user_data, gboolean wanted);
 	gpointer user_data;
 } ControlHooks;
 
@@ -260,45 +262,59 @@ gboolean control_unload_pool(Control *ctl, const char *name, GError **error);
 /* Pools in load order. (transfer container: valid until the next load or unload) */
 GPtrArray *control_list_pools(Control *ctl);
 
-/* A CHILD_SA as list-sas shows it. */
+/*
+ * A CHILD_SA as list-sas shows it. Made by control_child_sa_new(): its texts live in the
+ * same allocation (sa/ keeps the last view of every SA for its events, a gateway has
+ * thousands, and one block costs a third of a dozen).
+ */
 typedef struct {
-	char *name;
+	const char *name;
 	guint32 unique_id;
 	guint32 reqid;
-	char *state;    /* "INSTALLED", "CREATED", … */
-	char *mode;     /* "TUNNEL", "TRANSPORT" */
-	gboolean encap; /* ESP in UDP */
+	/* state, mode and the algorithm names are static (or interned) strings: events keep
+	 * the last view of every SA, and a gateway has thousands */
+	const char *state; /* "INSTALLED", "CREATED", … */
+	const char *mode;  /* "TUNNEL", "TRANSPORT" */
+	gboolean encap;    /* ESP in UDP */
 	guint32 spi_in, spi_out;
-	char *encr_alg; /* "AES_GCM_16"; NULL: none */
+	const char *encr_alg; /* "AES_GCM_16"; NULL: none */
 	guint encr_keysize;
-	char *integ_alg; /* NULL for AEADs */
-	char *dh_group;  /* NULL: no PFS */
+	const char *integ_alg; /* NULL for AEADs */
+	const char *dh_group;  /* NULL: no PFS */
 	guint64 bytes_in, packets_in, bytes_out, packets_out;
 	gint64 use_in, use_out;          /* seconds since last use; -1: never */
 	gint64 installed;                /* seconds since install */
 	gint64 rekey_in, life_in;        /* seconds until; -1: never */
-	GPtrArray *local_ts, *remote_ts; /* "10.1.0.0/24" */
+	const char *const *local_ts;  /* "10.1.0.0/24", …, NULL */
+	const char *const *remote_ts; /* the same */
 } ControlChildSa;
 
-/* An IKE SA as list-sas shows it. */
+/* An IKE SA as list-sas shows it; made by control_ike_sa_new(), its texts in one block. */
 typedef struct {
-	char *name;
+	const char *name;
 	guint32 unique_id;
-	char *state; /* "ESTABLISHED", "CONNECTING", … */
-	char *local_host, *remote_host;
+	const char *state; /* "ESTABLISHED", "CONNECTING", …: static, as the names below */
+	const char *local_host, *remote_host;
 	guint16 local_port, remote_port;
-	char *local_id, *remote_id;
+	const char *local_id, *remote_id;
 	gboolean initiator;
 	guint64 spi_i, spi_r;
 	gboolean nat_local, nat_remote; /* with encap forced, a NAT here is not known */
-	char *encr_alg;                 /* NULL until negotiated */
+	const char *encr_alg;           /* NULL until negotiated */
 	guint encr_keysize;
-	char *integ_alg, *prf_alg, *dh_group; /* NULL: none */
+	const char *integ_alg, *prf_alg, *dh_group; /* NULL: none */
 	gint64 established;                   /* seconds since; -1: not yet */
 	gint64 rekey_in;                      /* seconds until; -1: never */
-	GPtrArray *children;                  /* ControlChildSa */
+	guint n_children;
+	ControlChildSa **children; /* n_children slots in the same block, owned */
 } ControlIkeSa;
 
+/* Views with these texts copied and room for @n_children children (the caller fills
+ * each slot); the rest zero. */
+ControlIkeSa *control_ike_sa_new(const char *name, const char *local_host,
+				 const char *remote_host, const char *local_id,
+				 const char *remote_id, guint n_children);
+ControlChildSa *control_child_sa_new(const char *name, char **local_ts, char **remote_ts);
 void control_ike_sa_free(ControlIkeSa *sa);
 void control_child_sa_free(ControlChildSa *child);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlIkeSa, control_ike_sa_free)
@@ -363,7 +379,8 @@ typedef enum {
 /*
  * An IKE or CHILD SA came up or went down. @sa is the IKE SA as it is (as it was, when
  * down: then it may carry only its name and unique id); @child names the CHILD SA for
- * the CHILD events; @reason says why an SA went down ("" when asked to).
+ * the CHILD events; @reason says why an SA went down ("" when asked to). Unless full
+ * views are wanted (control_sa_views_hold()), @sa carries only its name and unique id.
  */
 typedef void (*ControlSaFunc)(ControlSaEvent event, const ControlIkeSa *sa, const char *child,
 			      const char *reason, gpointer user_data);
@@ -383,6 +400,16 @@ typedef void (*ControlRekeyFunc)(const ControlIkeSa *old_sa, const ControlIkeSa 
 				 gpointer user_data);
 guint control_rekey_watch_add(Control *ctl, ControlRekeyFunc func, gpointer user_data);
 void control_rekey_watch_remove(Control *ctl, guint id);
+/*
+ * Full SA views in events (the rest of ControlIkeSa, and the rekey events) cost the IKE
+ * runtime the last view of every SA, kept for the down and rekey events of SAs already
+ * gone: a gateway has thousands. It keeps them only while a subscriber holds them
+ * wanted, as the VICI server does while a client is registered for SA events.
+ */
+void control_sa_views_hold(Control *ctl);
+void control_sa_views_release(Control *ctl);
+gboolean control_sa_views_wanted(Control *ctl);
+
 void control_publish_rekey(Control *ctl, const ControlIkeSa *old_sa, const ControlIkeSa *new_sa,
 			   const char *child, guint32 old_spi, guint32 new_spi);
 

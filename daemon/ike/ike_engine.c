@@ -293,6 +293,12 @@ ike_engine_next_reqid(IkeEngine *engine)
 	return ++engine->next_reqid;
 }
 
+guint32
+ike_engine_next_child_id(IkeEngine *engine)
+{
+	return ++engine->last_child_id;
+}
+
 gint64
 ike_engine_now(IkeEngine *engine)
 {
@@ -641,6 +647,8 @@ arm_ike_lifetimes(IkeSa *sa, gint64 now)
 static void
 established(IkeSa *sa, gint64 now)
 {
+	ike_sa_setup_done(sa);
+	sa->established_at = now;
 	arm_timer(sa, IKE_TIMER_HALF_OPEN, -1);
 	arm_dpd(sa, now);
 	arm_ike_lifetimes(sa, now);
@@ -827,9 +835,7 @@ answer(IkeSa *sa, IkeMsg *req, IkeMsg *resp)
 		return;
 	}
 	g_clear_pointer(&sa->last_response, g_bytes_unref);
-	g_clear_pointer(&sa->last_request, g_bytes_unref);
 	sa->last_response = bytes;
-	sa->last_request = g_bytes_ref(ike_msg_get_raw(req));
 	sa->mid_in++;
 	send_bytes(sa, bytes);
 }
@@ -844,6 +850,33 @@ answer_notify(IkeSa *sa, IkeMsg *req, guint16 n, const guint8 *data, gsize len)
 
 	ike_msg_add_notify(resp, in_sk, n, 0, NULL, 0, data, len);
 	answer(sa, req, resp);
+}
+
+/* The exchange type of a datagram we built (the IKE header's byte 18). */
+static guint8
+exchange_of_datagram(GBytes *datagram)
+{
+	gsize len;
+	const guint8 *p = g_bytes_get_data(datagram, &len);
+
+	return len > 18 ? p[18] : 0;
+}
+
+/*
+ * @msg has the message ID of the request sa->last_response answered: TRUE when it may
+ * be that request again (same exchange; for IKE_SA_INIT, the same bytes). An encrypted
+ * request is not kept for this: its copy is recognised by being authentic, and RFC 7296
+ * §2.1 has retransmits bitwise identical anyway.
+ */
+static gboolean
+may_be_retransmit(IkeSa *sa, IkeMsg *msg)
+{
+	const IkeHeader *h = ike_msg_get_header(msg);
+
+	if (h->exchange != exchange_of_datagram(sa->last_response))
+		return FALSE;
+	return h->exchange != IKE_EXCHANGE_IKE_SA_INIT ||
+	       (sa->init_req && g_bytes_equal(sa->init_req, ike_msg_get_raw(msg)));
 }
 
 static gboolean
@@ -876,11 +909,14 @@ handle_request(IkeSa *sa, IkeMsg *msg, const VpndAddr *local, const VpndAddr *re
 	guint16 notify = 0;
 
 	if (sa->last_response && h->message_id + 1 == sa->mid_in) {
-		/* a retransmitted request (the same bytes): the cached answer, no task runs */
-		if (!sa->last_request || !g_bytes_equal(sa->last_request, ike_msg_get_raw(msg))) {
+		/* a retransmitted request: the cached answer, no task runs */
+		if (!may_be_retransmit(sa, msg)) {
 			e->counters.bad_msgid++;
 			return;
 		}
+		/* not authentic: dropped (open_msg counts it) */
+		if (!open_msg(sa, msg, &opened, &critical))
+			return;
 		e->counters.retransmits_answered++;
 		send_bytes(sa, sa->last_response);
 		return;

@@ -17,7 +17,7 @@ struct _IkeEngine {
 	GHashTable *half_open; /* responder: initiator's SPI (guint64) -> IkeSa */
 	GPtrArray *conns;      /* ConnConfig */
 	GPtrArray *actions;    /* IkeAction */
-	guint32 next_id, next_reqid;
+	guint32 next_id, next_reqid, last_child_id;
 	gint64 now; /* of the call being processed */
 	IkeCookieJar *cookies;
 	guint n_half_open;            /* responder SAs not yet authenticated */

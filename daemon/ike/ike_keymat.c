@@ -7,15 +7,27 @@
 struct _IkeKeymat {
 	VpndHost *host;
 	const HostProvider *provider; /* of the PRF, for the key derivations */
+	const HostProvider *encr_provider, *integ_provider; /* integ: NULL with an AEAD */
 	IkeChosen alg;
 	gboolean initiator;
-	VpndSecret *sk_d, *sk_pi, *sk_pr;
-	gsize key_bytes;
-	/* what protects our messages (out) and the peer's (in) */
-	VpndAead *aead_out, *aead_in;
-	VpndCipher *cipher_out, *cipher_in;
-	VpndIntegrity *integ_out, *integ_in;
+	VpndSecret *sk_d, *sk_pi, *sk_pr; /* sk_pi/pr: NULL once IKE_AUTH is over */
+	/*
+	 * SK_e and SK_a of what we send, then of what the peer sends. The cipher objects
+	 * are made for each message, not kept: each holds about 1 KB (key schedule, GHASH
+	 * tables), a gateway has thousands of IKE SAs, and an IKE SA protects a message or
+	 * two a minute once up (the handshake makes one per direction either way).
+	 */
+	VpndSecret *sk_prot;
+	gsize e_len, a_len; /* a_len: 0 with an AEAD */
 };
+
+/* What protects one message in one direction, made from the keymat's bytes. */
+typedef struct {
+	VpndAead *aead;
+	VpndCipher *cipher;
+	VpndIntegrity *integ;
+	gsize iv_len, icv_len, block;
+} Protection;
 
 static gsize
 prf_key_len(guint16 prf)
@@ -36,20 +48,73 @@ prf_key_len(guint16 prf)
 	return 0;
 }
 
-/* One direction's protection from its SK_e (and SK_a) slice of the keymat. */
 static gboolean
-make_direction(IkeKeymat *km, const guint8 *ke, gsize ke_len, const guint8 *ka, gsize ka_len,
-	       VpndAead **aead, VpndCipher **cipher, VpndIntegrity **integ, GError **error)
+protection_new(IkeKeymat *km, gboolean out, Protection *p)
 {
-	if (crypto_encr_is_aead(km->alg.encr)) {
-		*aead = crypto_aead_new(km->host, km->alg.encr, ke, ke_len, error);
-		return *aead != NULL;
+	const guint8 *ke = km->sk_prot->data + (out ? 0 : km->e_len + km->a_len);
+	const guint8 *ka = ke + km->e_len;
+	g_autoptr(GError) error = NULL;
+
+	*p = (Protection){ 0 };
+	if (!km->integ_provider) {
+		p->aead = crypto_aead_new_from(km->encr_provider, km->alg.encr, ke, km->e_len,
+					       &error);
+		if (p->aead) {
+			p->iv_len = p->aead->iv_len;
+			p->icv_len = p->aead->icv_len;
+			p->block = 1;
+			return TRUE;
+		}
+	} else {
+		p->cipher = crypto_cipher_new_from(km->encr_provider, km->alg.encr, ke, km->e_len,
+						   &error);
+		p->integ = p->cipher ? crypto_integrity_new_from(km->integ_provider, km->alg.integ,
+								 ka, km->a_len, &error)
+				     : NULL;
+		if (p->integ) {
+			p->iv_len = p->cipher->iv_len;
+			p->icv_len = p->integ->icv_len;
+			p->block = p->cipher->block_size;
+			return TRUE;
+		}
+		g_clear_pointer(&p->cipher, vpnd_cipher_free);
 	}
-	*cipher = crypto_cipher_new(km->host, km->alg.encr, ke, ke_len, error);
-	if (!*cipher)
+	g_warning("IKE SK payload protection: %s", error->message);
+	return FALSE;
+}
+
+static void
+protection_clear(Protection *p)
+{
+	g_clear_pointer(&p->aead, vpnd_aead_free);
+	g_clear_pointer(&p->cipher, vpnd_cipher_free);
+	g_clear_pointer(&p->integ, vpnd_integrity_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Protection, protection_clear)
+
+/* The providers the protection will come from, so that a missing one fails here. */
+static gboolean
+find_protection_providers(IkeKeymat *km, GError **error)
+{
+	const IkeChosen *alg = &km->alg;
+
+	km->encr_provider = crypto_find(km->host, VPND_ALG_ENCR, alg->encr,
+					(guint)(km->e_len - crypto_encr_salt_len(alg->encr)) * 8);
+	if (!km->encr_provider) {
+		g_set_error(error, VPND_CRYPTO_ERROR, VPND_CRYPTO_ERROR_UNSUPPORTED,
+			    "no provider for %s", vpnd_encr_to_string(alg->encr));
 		return FALSE;
-	*integ = crypto_integrity_new(km->host, km->alg.integ, ka, ka_len, error);
-	return *integ != NULL;
+	}
+	if (crypto_encr_is_aead(alg->encr))
+		return TRUE;
+	km->integ_provider = crypto_find(km->host, VPND_ALG_INTEG, alg->integ, 0);
+	if (!km->integ_provider) {
+		g_set_error(error, VPND_CRYPTO_ERROR, VPND_CRYPTO_ERROR_UNSUPPORTED,
+			    "no provider for %s", vpnd_integ_to_string(alg->integ));
+		return FALSE;
+	}
+	return TRUE;
 }
 
 static IkeKeymat *
@@ -68,6 +133,15 @@ keymat_alloc(VpndHost *host, const IkeChosen *alg, gboolean initiator, GError **
 		return NULL;
 	}
 	return km;
+}
+
+/* Copies SK_e|SK_a of one direction to @to. */
+static guint8 *
+put_direction(guint8 *to, const guint8 *sk_e, const guint8 *sk_a, gsize e_len, gsize a_len)
+{
+	memcpy(to, sk_e, e_len);
+	memcpy(to + e_len, sk_a, a_len);
+	return to + e_len + a_len;
 }
 
 /* SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr = prf+(SKEYSEED, Ni | Nr | SPIs) */
@@ -89,9 +163,13 @@ derive_keys(IkeKeymat *km, const VpndSecret *skeyseed, GBytes *ni, GBytes *nr, g
 		spi_i_be[i] = (guint8)(spi_i >> (56 - 8 * i));
 		spi_r_be[i] = (guint8)(spi_r >> (56 - 8 * i));
 	}
-	km->key_bytes = 3 * prf_len + 2 * a_len + 2 * e_len;
+	km->e_len = e_len;
+	km->a_len = a_len;
+	if (!find_protection_providers(km, error))
+		return FALSE;
 	keymat = crypto_ikev2_ike_keymat(km->provider, alg->prf, skeyseed, ni_p, ni_len, nr_p,
-					 nr_len, spi_i_be, spi_r_be, km->key_bytes, error);
+					 nr_len, spi_i_be, spi_r_be,
+					 3 * prf_len + 2 * a_len + 2 * e_len, error);
 	if (!keymat)
 		return FALSE;
 	const guint8 *k = keymat->data;
@@ -100,10 +178,11 @@ derive_keys(IkeKeymat *km, const VpndSecret *skeyseed, GBytes *ni, GBytes *nr, g
 	km->sk_d = vpnd_secret_new_from_data(k, prf_len);
 	km->sk_pi = vpnd_secret_new_from_data(sk_er + e_len, prf_len);
 	km->sk_pr = vpnd_secret_new_from_data(sk_er + e_len + prf_len, prf_len);
-	return make_direction(km, initiator ? sk_ei : sk_er, e_len, initiator ? sk_ai : sk_ar,
-			      a_len, &km->aead_out, &km->cipher_out, &km->integ_out, error) &&
-	       make_direction(km, initiator ? sk_er : sk_ei, e_len, initiator ? sk_ar : sk_ai,
-			      a_len, &km->aead_in, &km->cipher_in, &km->integ_in, error);
+	km->sk_prot = vpnd_secret_new(2 * (e_len + a_len));
+	guint8 *at = put_direction(km->sk_prot->data, initiator ? sk_ei : sk_er,
+				   initiator ? sk_ai : sk_ar, e_len, a_len);
+	put_direction(at, initiator ? sk_er : sk_ei, initiator ? sk_ar : sk_ai, e_len, a_len);
+	return TRUE;
 }
 
 IkeKeymat *
@@ -152,19 +231,28 @@ ike_keymat_free(IkeKeymat *km)
 	vpnd_secret_free(km->sk_d);
 	vpnd_secret_free(km->sk_pi);
 	vpnd_secret_free(km->sk_pr);
-	vpnd_aead_free(km->aead_out);
-	vpnd_aead_free(km->aead_in);
-	vpnd_cipher_free(km->cipher_out);
-	vpnd_cipher_free(km->cipher_in);
-	vpnd_integrity_free(km->integ_out);
-	vpnd_integrity_free(km->integ_in);
+	vpnd_secret_free(km->sk_prot);
 	g_free(km);
+}
+
+static gsize
+secret_size(const VpndSecret *s)
+{
+	return s ? sizeof(*s) + s->len : 0;
 }
 
 gsize
 ike_keymat_size(const IkeKeymat *km)
 {
-	return sizeof(*km) + km->key_bytes;
+	return sizeof(*km) + secret_size(km->sk_d) + secret_size(km->sk_pi) +
+	       secret_size(km->sk_pr) + secret_size(km->sk_prot);
+}
+
+void
+ike_keymat_auth_done(IkeKeymat *km)
+{
+	g_clear_pointer(&km->sk_pi, vpnd_secret_free);
+	g_clear_pointer(&km->sk_pr, vpnd_secret_free);
 }
 
 const IkeChosen *
@@ -178,20 +266,12 @@ ike_keymat_seal(IkeKeymat *km, IkeMsg *msg, IkeRandomFunc random, gpointer rando
 {
 	g_autoptr(GByteArray) plain = g_byte_array_new();
 	g_autoptr(GByteArray) out = g_byte_array_new();
-	gsize iv_len, icv_len, block;
+	g_auto(Protection) prot = { 0 };
 	guint8 first = IKE_PAYLOAD_NONE;
 
-	if (!ike_msg_build_inner(msg, plain, &first))
+	if (!protection_new(km, TRUE, &prot) || !ike_msg_build_inner(msg, plain, &first))
 		return NULL;
-	if (km->aead_out) {
-		iv_len = km->aead_out->iv_len;
-		icv_len = km->aead_out->icv_len;
-		block = 1;
-	} else {
-		iv_len = km->cipher_out->iv_len;
-		icv_len = km->integ_out->icv_len;
-		block = km->cipher_out->block_size;
-	}
+	gsize iv_len = prot.iv_len, icv_len = prot.icv_len, block = prot.block;
 	/* Padding then Pad Length: the total a multiple of the block size */
 	gsize pad = (block - (plain->len + 1) % block) % block;
 	guint8 zero[16] = { 0 }, pad_len = (guint8)pad;
@@ -213,17 +293,18 @@ ike_keymat_seal(IkeKeymat *km, IkeMsg *msg, IkeRandomFunc random, gpointer rando
 
 	memcpy(buf, plain->data, plain->len);
 	explicit_bzero(plain->data, plain->len);
-	if (ok && km->aead_out) {
-		ok = vpnd_aead_encrypt(km->aead_out, iv, out->data, at, buf, plain->len, icv);
+	if (ok && prot.aead) {
+		ok = vpnd_aead_encrypt(prot.aead, iv, out->data, at, buf, plain->len, icv);
 	} else if (ok) {
-		ok = vpnd_cipher_encrypt(km->cipher_out, iv, buf, plain->len);
+		ok = vpnd_cipher_encrypt(prot.cipher, iv, buf, plain->len);
 		if (ok)
-			vpnd_integrity_compute(km->integ_out, out->data, (gsize)(icv - out->data),
-					       icv);
+			vpnd_integrity_compute(prot.integ, out->data, (gsize)(icv - out->data), icv);
 	}
 	if (!ok)
 		return NULL;
-	return g_byte_array_free_to_bytes(g_steal_pointer(&out));
+	/* a copy to the message's length: an IKE SA keeps its last response for retransmits,
+	 * and the array has grown by doubling */
+	return g_bytes_new(out->data, out->len);
 }
 
 IkeOpenResult
@@ -234,6 +315,7 @@ ike_keymat_open(IkeKeymat *km, IkeMsg *msg, guint8 *critical_type)
 	gsize raw_len, data_len, iv_len, icv_len, block, ct_len;
 	const guint8 *raw_p, *data;
 	IkeParseDetail detail = { 0 };
+	g_auto(Protection) prot = { 0 };
 
 	if (!sk || !raw || ike_msg_has_inner(msg))
 		return IKE_OPEN_DROP;
@@ -242,15 +324,11 @@ ike_keymat_open(IkeKeymat *km, IkeMsg *msg, guint8 *critical_type)
 	gsize at = sk->sk.offset + IKE_PAYLOAD_HEADER_LEN;
 	if (at > raw_len || data_len > raw_len - at)
 		return IKE_OPEN_DROP;
-	if (km->aead_in) {
-		iv_len = km->aead_in->iv_len;
-		icv_len = km->aead_in->icv_len;
-		block = 1;
-	} else {
-		iv_len = km->cipher_in->iv_len;
-		icv_len = km->integ_in->icv_len;
-		block = km->cipher_in->block_size;
-	}
+	if (!protection_new(km, FALSE, &prot))
+		return IKE_OPEN_DROP;
+	iv_len = prot.iv_len;
+	icv_len = prot.icv_len;
+	block = prot.block;
 	if (data_len < iv_len + icv_len + block)
 		return IKE_OPEN_DROP;
 	ct_len = data_len - iv_len - icv_len;
@@ -258,13 +336,12 @@ ike_keymat_open(IkeKeymat *km, IkeMsg *msg, guint8 *critical_type)
 		return IKE_OPEN_DROP;
 	const guint8 *iv = data, *icv = data + iv_len + ct_len;
 	g_autoptr(VpndSecret) plain = vpnd_secret_new_from_data(iv + iv_len, ct_len);
-	if (km->aead_in) {
-		if (!vpnd_aead_decrypt(km->aead_in, iv, raw_p, at, plain->data, ct_len, icv))
+	if (prot.aead) {
+		if (!vpnd_aead_decrypt(prot.aead, iv, raw_p, at, plain->data, ct_len, icv))
 			return IKE_OPEN_DROP;
 	} else {
-		if (!vpnd_integrity_verify(km->integ_in, raw_p, at + iv_len + ct_len, icv,
-					   icv_len) ||
-		    !vpnd_cipher_decrypt(km->cipher_in, iv, plain->data, ct_len))
+		if (!vpnd_integrity_verify(prot.integ, raw_p, at + iv_len + ct_len, icv, icv_len) ||
+		    !vpnd_cipher_decrypt(prot.cipher, iv, plain->data, ct_len))
 			return IKE_OPEN_DROP;
 	}
 	guint8 pad = plain->data[ct_len - 1];

@@ -42,6 +42,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(IkeKeymat, ike_keymat_free)
 /* Bytes of key material held (for the memory figure of the handshake bench). */
 gsize ike_keymat_size(const IkeKeymat *km);
 
+/* IKE_AUTH is over: SK_pi and SK_pr, which only AUTH uses, are wiped and freed. */
+void ike_keymat_auth_done(IkeKeymat *km);
+
 /*
  * Puts @msg's in_sk payloads into an SK payload (random IV from @random), builds the
  * datagram and protects it. (transfer full), NULL when it cannot be built.
@@ -60,7 +63,8 @@ IkeOpenResult ike_keymat_open(IkeKeymat *km, IkeMsg *msg, guint8 *critical_type)
 
 /*
  * The keymat's part of an auth provider's parameters (RFC 7296 §2.15): the negotiated
- * PRF and SK_pi (@of_initiator) or SK_pr. Valid while @km lives.
+ * PRF and SK_pi (@of_initiator) or SK_pr. Valid while @km lives, until
+ * ike_keymat_auth_done().
  */
 void ike_keymat_auth_params(IkeKeymat *km, gboolean of_initiator, VpndAuthParams *params);
 

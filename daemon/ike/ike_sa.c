@@ -172,7 +172,6 @@ ike_sa_free(IkeSa *sa)
 	g_clear_pointer(&sa->nonce_r, g_bytes_unref);
 	g_clear_pointer(&sa->init_req, g_bytes_unref);
 	g_clear_pointer(&sa->init_resp, g_bytes_unref);
-	g_clear_pointer(&sa->last_request, g_bytes_unref);
 	g_clear_pointer(&sa->last_response, g_bytes_unref);
 	g_clear_pointer(&sa->request, g_bytes_unref);
 	vpnd_ke_free(sa->ke);
@@ -181,6 +180,18 @@ ike_sa_free(IkeSa *sa)
 	conn_identity_free(sa->peer_id);
 	conn_config_unref(sa->conn);
 	g_free(sa);
+}
+
+void
+ike_sa_setup_done(IkeSa *sa)
+{
+	g_clear_pointer(&sa->nonce_i, g_bytes_unref);
+	g_clear_pointer(&sa->nonce_r, g_bytes_unref);
+	g_clear_pointer(&sa->init_req, g_bytes_unref);
+	g_clear_pointer(&sa->init_resp, g_bytes_unref);
+	g_clear_pointer(&sa->ke, vpnd_ke_free);
+	if (sa->keymat)
+		ike_keymat_auth_done(sa->keymat);
 }
 
 static void
@@ -426,8 +437,15 @@ child_installed(ChildSa *child)
 	IkeSa *sa = child->ike_sa;
 
 	child_sa_set_lifetimes(child);
+	child->unique_id = ike_engine_next_child_id(sa->engine);
+	child->installed_at = ike_engine_now(sa->engine);
 	ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, TRUE));
 	ike_engine_emit(sa->engine, sa_action(child, IKE_ACTION_ADD_SA, FALSE));
+	/* the kernel has them now: the engine never needs them again (a rekey derives new) */
+	g_clear_pointer(&child->encr_in, vpnd_secret_free);
+	g_clear_pointer(&child->integ_in, vpnd_secret_free);
+	g_clear_pointer(&child->encr_out, vpnd_secret_free);
+	g_clear_pointer(&child->integ_out, vpnd_secret_free);
 	if (!reqid_shared(child))
 		emit_policies(child, IKE_ACTION_ADD_POLICY);
 	ike_sa_log(sa, G_LOG_LEVEL_INFO,

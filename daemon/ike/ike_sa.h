@@ -45,12 +45,14 @@ typedef struct {
 	IkeChosen alg;
 	VpndIpsecMode mode;
 	GArray *local_ts, *remote_ts; /* VpndTs, as negotiated */
-	VpndSecret *encr_in, *integ_in, *encr_out, *integ_out;
+	VpndSecret *encr_in, *integ_in, *encr_out, *integ_out; /* until installed */
 	gint64 rekey_at;  /* absolute; 0: no rekey due */
 	gint64 expire_at; /* absolute; 0: lives as long as its IKE SA */
 	guint32 rekey_of; /* the inbound SPI of the child it replaces; 0: a new child */
 	gboolean replaced; /* rekeyed (or redundant after a collision): goes quietly */
 	gboolean peer_no_tfc; /* the peer sent ESP_TFC_PADDING_NOT_SUPPORTED */
+	guint32 unique_id;    /* listings' id, counted by the engine at install; 0 before */
+	gint64 installed_at;  /* engine time of the install; 0 before */
 } ChildSa;
 
 /* What a task returns (STYLE.md "Exchanges and tasks"). */
@@ -111,9 +113,9 @@ struct _IkeSa {
 	guint64 spi_i, spi_r;
 	VpndAddr local, remote;
 
-	/* IKE_SA_INIT */
+	/* IKE_SA_INIT; nonces and messages only until IKE_AUTH is over (AUTH signs them) */
 	GBytes *nonce_i, *nonce_r;
-	GBytes *init_req, *init_resp; /* both IKE_SA_INIT messages, signed by AUTH */
+	GBytes *init_req, *init_resp; /* both IKE_SA_INIT messages */
 	VpndKe *ke;
 	guint16 ke_group;
 	GBytes *peer_ke; /* responder: the initiator's KE value until ike_init_derive_keys() */
@@ -126,8 +128,7 @@ struct _IkeSa {
 	/* the driver: message IDs, window 1, retransmission */
 	guint32 mid_out;       /* ID of our next (or in-flight) request */
 	guint32 mid_in;        /* ID of the next request we accept */
-	GBytes *last_request;  /* the request mid_in - 1, to recognise its retransmits */
-	GBytes *last_response; /* our answer to it */
+	GBytes *last_response; /* our answer to the request mid_in - 1 */
 	GBytes *request;       /* our request in flight; NULL when none */
 	guint8 request_exchange;
 	GPtrArray *tasks; /* IkeTask of the exchange in flight (our request) */
@@ -135,6 +136,7 @@ struct _IkeSa {
 	gint64 timers[IKE_TIMER_COUNT]; /* absolute; -1 when not armed */
 	GQueue *pending;                /* IkePending */
 	gint64 last_inbound;            /* time of the last authentic message */
+	gint64 established_at;          /* when it came up (or was made by a rekey); 0 before */
 
 	GPtrArray *children; /* ChildSa */
 	IkeReason down_reason;
@@ -156,6 +158,11 @@ IkeSa *ike_sa_new(IkeEngine *engine, guint32 id, ConnConfig *conn, gboolean init
 /* Key material of the previous IKE SA (RFC 7296 §2.18): nonces, IDs; not the SPIs. */
 void ike_sa_inherit(IkeSa *sa, IkeSa *old);
 void ike_sa_free(IkeSa *sa);
+/*
+ * The SA is up (IKE_AUTH over, or made by a rekey): what only the handshake needed goes
+ * (IKE_SA_INIT messages, nonces, SK_pi/pr), so an established SA holds only its keys.
+ */
+void ike_sa_setup_done(IkeSa *sa);
 
 /* The one place a state changes: checks, logs, queues the ike-updown event. */
 void ike_sa_set_state(IkeSa *sa, IkeSaState state);
@@ -186,6 +193,8 @@ gboolean ike_engine_random(IkeEngine *engine, guint8 *buf, gsize len);
 VpndSecret *ike_engine_lookup_psk(IkeEngine *engine, const ConnIdentity *local,
 				  const ConnIdentity *remote);
 guint32 ike_engine_next_reqid(IkeEngine *engine);
+/* The unique id of the next child SA installed (listings number them 1, 2, …). */
+guint32 ike_engine_next_child_id(IkeEngine *engine);
 /* The time of the call being processed. */
 gint64 ike_engine_now(IkeEngine *engine);
 /* A random value in [0, @max) from the injected source (0 when @max is 0). */

@@ -14,13 +14,15 @@
 #include "net/net_addr.h"
 #include "net/net_service.h"
 #include "sa/sa_manager.h"
+#include "sa/sa_timers.h"
 
 /* An installed child SA, so that its counters can be read. */
 typedef struct {
 	VpndSaId id;
 	VpndDirection dir;
 	guint32 reqid; /* the engine's; its policies name the child by it */
-	char *child;   /* (owned) the child's name */
+	ChildConfig *child; /* (nullable) (transfer none) of the SaConn's conn, which
+			     * outlives its SaRefs */
 } SaRef;
 
 /*
@@ -59,15 +61,13 @@ struct SaManager {
 	NetConfig *net_cfg; /* the sockets to open with the first connection */
 	char *conf_dir;
 	gboolean force_encap; /* kernel-tun carries ESP in UDP only */
-	GHashTable *timers;   /* SaTimer by timer_key() */
+	SaTimers *timers;
 	guint counter_timer;  /* while any child SA is installed */
 	GPtrArray *gone;      /* GoneChild: dpd_action, close_action still to carry out */
 	guint gone_source;    /* idle: carries them out, outside the engine's event */
 	ControlCounters counters;
 	GHashTable *snapshots;    /* engine IKE SA id -> ControlIkeSa last published */
-	GHashTable *ike_births;   /* engine IKE SA id -> SaBirth, while established */
-	GHashTable *child_births; /* inbound SPI -> SaBirth, while installed */
-	guint32 last_child_id;
+	gboolean keep_views;      /* control wants full SA views: snapshots are kept */
 	gboolean started; /* sa_manager_start() ran: later loads start their children */
 	guint32 next_trap_reqid;
 	gboolean answering_create_child; /* the actions answer a CREATE_CHILD_SA request */
@@ -81,29 +81,11 @@ struct SaManager {
 /* Trap policies' reqids, far above the engine's (which count from 1). */
 #define SA_TRAP_REQID_BASE 0x40000000u
 
-/* When an SA came up (monotonic), and the unique id listings give a CHILD SA. */
-typedef struct {
-	guint32 unique_id;
-	gint64 since;
-} SaBirth;
-
-typedef struct {
-	SaManager *mgr;
-	guint32 ike_sa_id;
-	IkeTimerKind kind;
-	guint source; /* 0 once fired */
-} SaTimer;
 
 static void run_actions(SaManager *mgr);
 static gboolean refresh_counters(SaManager *mgr, SaConn *c);
 
 /* ---- Connections ---- */
-
-static void
-sa_ref_clear(gpointer data)
-{
-	g_free(((SaRef *)data)->child);
-}
 
 static void
 sa_conn_free(SaConn *c)
@@ -139,7 +121,6 @@ sa_conn_new(ConnConfig *conn)
 	c->ike_sas = g_array_new(FALSE, FALSE, sizeof(guint32));
 	c->start_later = g_ptr_array_new_with_free_func(g_free);
 	c->sas = g_array_new(FALSE, FALSE, sizeof(SaRef));
-	g_array_set_clear_func(c->sas, sa_ref_clear);
 	c->traps = g_array_new(FALSE, FALSE, sizeof(SaTrap));
 	for (guint i = 0; i < conn->children->len; i++) {
 		ChildConfig *child = conn->children->pdata[i];
@@ -433,55 +414,13 @@ sa_manager_load_conf_dir(SaManager *mgr, GError **error)
 
 /* ---- Timers ---- */
 
-static gpointer
-timer_key(guint32 ike_sa_id, IkeTimerKind kind)
-{
-	return GSIZE_TO_POINTER((gsize)ike_sa_id * IKE_TIMER_COUNT + kind + 1);
-}
-
 static void
-sa_timer_free(SaTimer *t)
+on_timer(guint32 ike_sa_id, IkeTimerKind kind, gint64 now, gpointer user_data)
 {
-	if (t->source)
-		g_source_remove(t->source);
-	g_free(t);
-}
+	SaManager *mgr = user_data;
 
-static gboolean
-on_timer(gpointer user_data)
-{
-	SaTimer *t = user_data;
-	SaManager *mgr = t->mgr;
-	guint32 id = t->ike_sa_id;
-	IkeTimerKind kind = t->kind;
-
-	t->source = 0;
-	g_hash_table_remove(mgr->timers, timer_key(id, kind));
-	ike_engine_timer(mgr->engine, id, kind, g_get_monotonic_time());
+	ike_engine_timer(mgr->engine, ike_sa_id, kind, now);
 	run_actions(mgr);
-	return G_SOURCE_REMOVE;
-}
-
-static void
-set_timer(SaManager *mgr, const IkeAction *a)
-{
-	gpointer key = timer_key(a->ike_sa_id, a->timer);
-	SaTimer *t;
-	GSource *source;
-
-	g_hash_table_remove(mgr->timers, key);
-	if (a->when < 0)
-		return;
-	t = g_new0(SaTimer, 1);
-	t->mgr = mgr;
-	t->ike_sa_id = a->ike_sa_id;
-	t->kind = a->timer;
-	source = g_timeout_source_new(G_MAXINT);
-	g_source_set_ready_time(source, a->when); /* both on g_get_monotonic_time() */
-	g_source_set_callback(source, on_timer, t, NULL);
-	t->source = g_source_attach(source, NULL);
-	g_source_unref(source);
-	g_hash_table_insert(mgr->timers, key, t);
 }
 
 /* ---- Counters ---- */
@@ -592,7 +531,7 @@ track_sa(SaManager *mgr, const IkeAction *a)
 
 	if (!c)
 		return;
-	ref.child = g_strdup(a->child_name);
+	ref.child = a->child_name ? conn_config_get_child(c->conn, a->child_name) : NULL;
 	g_array_append_val(c->sas, ref);
 	if (!mgr->counter_timer)
 		mgr->counter_timer =
@@ -638,7 +577,7 @@ action_child(SaConn *c, const IkeAction *a)
 		const SaRef *ref = &g_array_index(c->sas, SaRef, i);
 
 		if (ref->reqid == reqid && ref->child)
-			return conn_config_get_child(c->conn, ref->child);
+			return ref->child;
 	}
 	return NULL;
 }
@@ -1100,22 +1039,28 @@ sa_manager_reset_counters(SaManager *mgr)
 
 /* ---- Listing SAs ---- */
 
-static char *
+/* (transfer none) static, or interned for an algorithm vpnd has no name for */
+static const char *
 alg_name(VpndAlgType type, guint id)
 {
 	const char *name = crypto_algorithm_name(type, id);
+	char number[16];
 
-	return id == 0 ? NULL : name ? g_strdup(name) : g_strdup_printf("%u", id);
+	if (id == 0 || name)
+		return id == 0 ? NULL : name;
+	g_snprintf(number, sizeof(number), "%u", id);
+	return g_intern_string(number);
 }
 
-static GPtrArray *
-ts_list(GArray *ts)
+/* (transfer full) the selectors as list-sas prints them */
+static char **
+ts_texts(GArray *ts)
 {
-	GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
+	char **texts = g_new0(char *, (ts ? ts->len : 0) + 1);
 
 	for (guint i = 0; ts && i < ts->len; i++)
-		g_ptr_array_add(list, control_format_ts(&g_array_index(ts, VpndTs, i), FALSE));
-	return list;
+		texts[i] = control_format_ts(&g_array_index(ts, VpndTs, i), FALSE);
+	return texts;
 }
 
 static void
@@ -1134,21 +1079,11 @@ query_traffic(SaManager *mgr, IkeSa *sa, guint32 spi, gboolean in, guint64 *byte
 		*use = MAX(0, g_get_real_time() / G_USEC_PER_SEC - st.last_use);
 }
 
-static void
-birth_note(GHashTable *births, guint32 key, guint32 unique_id)
-{
-	SaBirth *b = g_new(SaBirth, 1);
-
-	b->unique_id = unique_id;
-	b->since = g_get_monotonic_time();
-	g_hash_table_replace(births, GUINT_TO_POINTER(key), b);
-}
-
-/* -1 without a birth */
+/* Seconds since @when (g_get_monotonic_time() scale); -1 for never (0). */
 static gint64
-seconds_since(const SaBirth *birth)
+seconds_since(gint64 when)
 {
-	return birth ? (g_get_monotonic_time() - birth->since) / G_USEC_PER_SEC : -1;
+	return when ? (g_get_monotonic_time() - when) / G_USEC_PER_SEC : -1;
 }
 
 /* Seconds from now to @when (g_get_monotonic_time() scale); -1 for none (0). */
@@ -1161,15 +1096,15 @@ seconds_until(gint64 when)
 static ControlChildSa *
 list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 {
-	ControlChildSa *c = g_new0(ControlChildSa, 1);
+	g_auto(GStrv) local_ts = ts_texts(child->local_ts);
+	g_auto(GStrv) remote_ts = ts_texts(child->remote_ts);
+	ControlChildSa *c =
+		control_child_sa_new(child->cfg ? child->cfg->name : "?", local_ts, remote_ts);
 
-	SaBirth *birth = g_hash_table_lookup(mgr->child_births, GUINT_TO_POINTER(child->spi_in));
-
-	c->name = g_strdup(child->cfg ? child->cfg->name : "?");
-	c->unique_id = birth ? birth->unique_id : 0;
+	c->unique_id = child->unique_id;
 	c->reqid = child->reqid;
-	c->state = g_strdup(child_sa_state_to_string(child->state));
-	c->mode = g_strdup(child->mode == VPND_MODE_TRANSPORT ? "TRANSPORT" : "TUNNEL");
+	c->state = child_sa_state_to_string(child->state);
+	c->mode = child->mode == VPND_MODE_TRANSPORT ? "TRANSPORT" : "TUNNEL";
 	c->encap = sa->nat_local || sa->nat_remote || sa->conn->encap;
 	c->spi_in = child->spi_in;
 	c->spi_out = child->spi_out;
@@ -1179,36 +1114,34 @@ list_child(SaManager *mgr, IkeSa *sa, ChildSa *child)
 	c->dh_group = alg_name(VPND_ALG_KE, child->alg.ke);
 	query_traffic(mgr, sa, child->spi_in, TRUE, &c->bytes_in, &c->packets_in, &c->use_in);
 	query_traffic(mgr, sa, child->spi_out, FALSE, &c->bytes_out, &c->packets_out, &c->use_out);
-	c->installed = seconds_since(birth);
+	c->installed = seconds_since(child->installed_at);
 	c->rekey_in = seconds_until(child->rekey_at);
 	c->life_in = seconds_until(child->expire_at);
-	c->local_ts = ts_list(child->local_ts);
-	c->remote_ts = ts_list(child->remote_ts);
 	return c;
 }
 
 static ControlIkeSa *
 list_ike_sa(SaManager *mgr, IkeSa *sa)
 {
-	ControlIkeSa *s = g_new0(ControlIkeSa, 1);
 	const ConnIdentity *local_id = conn_config_get_id(sa->conn, TRUE);
 	const ConnIdentity *remote_id =
 		sa->peer_id ? sa->peer_id : conn_config_get_id(sa->conn, FALSE);
 	VpndAddr local = sa->local, remote = sa->remote;
-	char buf[64];
+	char local_host[64], remote_host[64];
 
-	s->name = g_strdup(sa->conn->name);
-	s->unique_id = sa->id;
-	s->state = g_strdup(ike_sa_state_to_string(sa->state));
-	s->local_port = local.port;
-	s->remote_port = remote.port;
 	local.port = remote.port = 0;
-	s->local_host = g_strdup(net_addr_format(&local, buf, sizeof(buf)));
-	s->remote_host = g_strdup(net_addr_format(&remote, buf, sizeof(buf)));
-	s->local_id = g_strdup(local_id && !conn_identity_is_any(local_id) ? local_id->text
-									   : s->local_host);
-	s->remote_id = g_strdup(remote_id && !conn_identity_is_any(remote_id) ? remote_id->text
-									      : s->remote_host);
+	net_addr_format(&local, local_host, sizeof(local_host));
+	net_addr_format(&remote, remote_host, sizeof(remote_host));
+	ControlIkeSa *s = control_ike_sa_new(
+		sa->conn->name, local_host, remote_host,
+		local_id && !conn_identity_is_any(local_id) ? local_id->text : local_host,
+		remote_id && !conn_identity_is_any(remote_id) ? remote_id->text : remote_host,
+		sa->children->len);
+
+	s->unique_id = sa->id;
+	s->state = ike_sa_state_to_string(sa->state);
+	s->local_port = sa->local.port;
+	s->remote_port = sa->remote.port;
 	s->initiator = sa->initiator;
 	s->spi_i = sa->spi_i;
 	s->spi_r = sa->spi_r;
@@ -1225,11 +1158,9 @@ list_ike_sa(SaManager *mgr, IkeSa *sa)
 	s->established = -1;
 	s->rekey_in = seconds_until(sa->rekey_at);
 	if (sa->state == IKE_SA_STATE_ESTABLISHED)
-		s->established = seconds_since(
-			g_hash_table_lookup(mgr->ike_births, GUINT_TO_POINTER(sa->id)));
-	s->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
+		s->established = seconds_since(sa->established_at);
 	for (guint i = 0; i < sa->children->len; i++)
-		g_ptr_array_add(s->children, list_child(mgr, sa, sa->children->pdata[i]));
+		s->children[i] = list_child(mgr, sa, sa->children->pdata[i]);
 	return s;
 }
 
@@ -1257,26 +1188,13 @@ sa_manager_list_sas(SaManager *mgr)
 static ControlIkeSa *
 minimal_snapshot(const IkeAction *a)
 {
-	ControlIkeSa *s = g_new0(ControlIkeSa, 1);
+	ControlIkeSa *s = control_ike_sa_new(a->conn_name ? a->conn_name : "", "", "", "", "", 0);
 
-	s->name = g_strdup(a->conn_name ? a->conn_name : "");
 	s->unique_id = a->ike_sa_id;
-	s->state = g_strdup("DESTROYING");
-	s->local_host = g_strdup("");
-	s->remote_host = g_strdup("");
-	s->local_id = g_strdup("");
-	s->remote_id = g_strdup("");
+	s->state = "DESTROYING";
 	s->established = -1;
 	s->rekey_in = -1;
-	s->children = g_ptr_array_new_with_free_func((GDestroyNotify)control_child_sa_free);
 	return s;
-}
-
-static void
-set_state(char **state, const char *value)
-{
-	g_free(*state);
-	*state = g_strdup(value);
 }
 
 /*
@@ -1296,11 +1214,11 @@ sa_snapshot(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
 	else if (!(s = g_hash_table_lookup(mgr->snapshots, key)))
 		g_hash_table_replace(mgr->snapshots, key, (s = minimal_snapshot(a)));
 	if (!sa) /* gone: only a down event can come now */
-		set_state(&s->state, "DELETING");
-	for (guint i = 0; event == CONTROL_SA_CHILD_DOWN && i < s->children->len; i++) {
-		ControlChildSa *child = s->children->pdata[i];
+		s->state = "DELETING";
+	for (guint i = 0; event == CONTROL_SA_CHILD_DOWN && i < s->n_children; i++) {
+		ControlChildSa *child = s->children[i];
 		if (g_strcmp0(child->name, a->child_name) == 0)
-			set_state(&child->state, "DELETED");
+			child->state = "DELETED";
 	}
 	return s;
 }
@@ -1324,6 +1242,9 @@ publish_rekey(SaManager *mgr, guint32 old_id, guint32 new_id, const char *child,
 	IkeSa *old_sa = ike_engine_get_sa(mgr->engine, old_id);
 	ControlIkeSa *now;
 
+	if (!mgr->keep_views) /* rekey events carry full views: nobody wants them */
+		return;
+
 	/* taken out: refreshing the new one may replace it (a child rekey: the same id) */
 	if (!g_hash_table_steal_extended(mgr->snapshots, GUINT_TO_POINTER(old_id), NULL,
 					 (gpointer *)&before) &&
@@ -1335,10 +1256,22 @@ publish_rekey(SaManager *mgr, guint32 old_id, guint32 new_id, const char *child,
 		control_publish_rekey(mgr->control, before, now, child, old_spi, new_spi);
 }
 
+/* What events carry while no subscriber wants full views: the name and unique id. */
+static ControlIkeSa *
+light_view(SaManager *mgr, const IkeAction *a)
+{
+	IkeSa *sa = ike_engine_get_sa(mgr->engine, a->ike_sa_id);
+	ControlIkeSa *s = minimal_snapshot(a);
+
+	s->state = sa ? ike_sa_state_to_string(sa->state) : "DELETING";
+	return s;
+}
+
 static void
 publish_sa(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
 {
-	ControlIkeSa *snap = sa_snapshot(mgr, a, event);
+	g_autoptr(ControlIkeSa) light = mgr->keep_views ? NULL : light_view(mgr, a);
+	ControlIkeSa *snap = light ? light : sa_snapshot(mgr, a, event);
 	gboolean asked =
 		a->reason == IKE_REASON_DELETED_LOCAL || a->reason == IKE_REASON_ESTABLISHED;
 
@@ -1346,6 +1279,20 @@ publish_sa(SaManager *mgr, const IkeAction *a, ControlSaEvent event)
 			   a->up || asked ? "" : ike_reason_to_string(a->reason));
 	if (event == CONTROL_SA_IKE_DOWN)
 		g_hash_table_remove(mgr->snapshots, GUINT_TO_POINTER(a->ike_sa_id));
+}
+
+void
+sa_manager_keep_views(SaManager *mgr, gboolean keep)
+{
+	mgr->keep_views = keep;
+	g_hash_table_remove_all(mgr->snapshots);
+	/* from now on every IKE SA up has a view, so its down event can show it */
+	for (guint i = 0; keep && i < mgr->conns->len; i++) {
+		SaConn *c = mgr->conns->pdata[i];
+
+		for (guint j = 0; j < c->ike_sas->len; j++)
+			refresh_snapshot(mgr, g_array_index(c->ike_sas, guint32, j));
+	}
 }
 
 /* The further start_action = start children: CREATE_CHILD_SA on the IKE SA just up. */
@@ -1516,12 +1463,7 @@ do_ike_updown(SaManager *mgr, const IkeAction *a)
 			}
 		}
 	}
-	/* after the state: an SA that came up is listed as established */
-	if (a->up)
-		birth_note(mgr->ike_births, a->ike_sa_id, a->ike_sa_id);
 	publish_sa(mgr, a, a->up ? CONTROL_SA_IKE_UP : CONTROL_SA_IKE_DOWN);
-	if (!a->up)
-		g_hash_table_remove(mgr->ike_births, GUINT_TO_POINTER(a->ike_sa_id));
 }
 
 static void
@@ -1535,11 +1477,7 @@ do_child_updown(SaManager *mgr, const IkeAction *a)
 	else
 		g_message("%s: CHILD SA %s down: %s", a->conn_name, a->child_name,
 			  ike_reason_to_string(a->reason));
-	if (a->up)
-		birth_note(mgr->child_births, a->spi_in, ++mgr->last_child_id);
 	publish_sa(mgr, a, a->up ? CONTROL_SA_CHILD_UP : CONTROL_SA_CHILD_DOWN);
-	if (!a->up)
-		g_hash_table_remove(mgr->child_births, GUINT_TO_POINTER(a->spi_in));
 	if (!a->up && c && a->reason == IKE_REASON_DELETED_PEER)
 		after_child_closed(mgr, c, a);
 	if (c)
@@ -1565,9 +1503,7 @@ do_ike_rekey(SaManager *mgr, const IkeAction *a)
 		return;
 	track_ike_sa(c, a->ike_sa_id, FALSE);
 	track_ike_sa(c, a->new_ike_sa_id, TRUE);
-	birth_note(mgr->ike_births, a->new_ike_sa_id, a->new_ike_sa_id);
 	publish_rekey(mgr, a->ike_sa_id, a->new_ike_sa_id, NULL, 0, 0);
-	g_hash_table_remove(mgr->ike_births, GUINT_TO_POINTER(a->ike_sa_id));
 	/* the new SA's down events must say what went down, as the old one's would have */
 	g_hash_table_remove(mgr->snapshots, GUINT_TO_POINTER(a->ike_sa_id));
 	control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
@@ -1582,9 +1518,7 @@ do_child_rekey(SaManager *mgr, const IkeAction *a)
 		  a->conn_name, a->child_name, a->spi_in, a->spi_out, a->old_spi_in,
 		  a->old_spi_out);
 	mgr->counters.child_rekey++;
-	birth_note(mgr->child_births, a->spi_in, ++mgr->last_child_id);
 	publish_rekey(mgr, a->ike_sa_id, a->ike_sa_id, a->child_name, a->old_spi_in, a->spi_in);
-	g_hash_table_remove(mgr->child_births, GUINT_TO_POINTER(a->old_spi_in));
 	if (c)
 		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
 }
@@ -1609,7 +1543,7 @@ do_action(SaManager *mgr, const IkeAction *a)
 		do_send(mgr, a);
 		break;
 	case IKE_ACTION_TIMER:
-		set_timer(mgr, a);
+		sa_timers_set(mgr->timers, a->ike_sa_id, a->timer, a->when);
 		break;
 	case IKE_ACTION_ADD_SA:
 		do_add_sa(mgr, a);
@@ -1796,11 +1730,10 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 	mgr->conns = g_ptr_array_new_with_free_func((GDestroyNotify)sa_conn_free);
 	mgr->conn_index = g_hash_table_new(g_str_hash, g_str_equal);
 	mgr->gone = g_ptr_array_new_with_free_func((GDestroyNotify)gone_child_free);
-	mgr->timers = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)sa_timer_free);
+	mgr->timers = sa_timers_new(on_timer, mgr);
 	mgr->snapshots =
 		g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)control_ike_sa_free);
-	mgr->ike_births = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-	mgr->child_births = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	mgr->keep_views = control && control_sa_views_wanted(control);
 	mgr->held_out = g_ptr_array_new_with_free_func((GDestroyNotify)ike_action_free);
 	mgr->engine = ike_engine_new(&cfg);
 	mgr->force_encap = kernel_is_tun(mgr);
@@ -2075,7 +2008,7 @@ sa_manager_free(SaManager *mgr)
 		return;
 	if (mgr->engine && mgr->net)
 		say_goodbye(mgr);
-	g_clear_pointer(&mgr->timers, g_hash_table_unref);
+	g_clear_pointer(&mgr->timers, sa_timers_free);
 	g_clear_handle_id(&mgr->counter_timer, g_source_remove);
 	g_clear_handle_id(&mgr->gone_source, g_source_remove);
 	g_clear_pointer(&mgr->gone, g_ptr_array_unref);
@@ -2090,8 +2023,6 @@ sa_manager_free(SaManager *mgr)
 	g_clear_pointer(&mgr->secrets, conn_secrets_free);
 	g_clear_pointer(&mgr->net_cfg, net_config_free);
 	g_clear_pointer(&mgr->snapshots, g_hash_table_unref);
-	g_clear_pointer(&mgr->ike_births, g_hash_table_unref);
-	g_clear_pointer(&mgr->child_births, g_hash_table_unref);
 	g_free(mgr->conf_dir);
 	g_free(mgr);
 }

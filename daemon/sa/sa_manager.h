@@ -63,4 +63,11 @@ GPtrArray *sa_manager_list_sas(SaManager *mgr);
 gboolean sa_manager_get_counters(SaManager *mgr, ControlCounters *counters);
 void sa_manager_reset_counters(SaManager *mgr);
 
+/*
+ * Whether events carry full SA views (control_sa_views_wanted()): while they do, the
+ * last view of every IKE SA is kept for its down and rekey events; set from
+ * ControlHooks.sa_views_changed.
+ */
+void sa_manager_keep_views(SaManager *mgr, gboolean keep);
+
 G_END_DECLS

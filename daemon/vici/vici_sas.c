@@ -32,6 +32,7 @@ struct ViciSas {
 	guint sa_watch;
 	guint rekey_watch;
 	GPtrArray *pending; /* Pending */
+	gboolean views_held; /* a client is registered for an event that shows SAs */
 };
 
 /* ---- The IKE_SA and CHILD_SA blocks (vici.md §4.2) ---- */
@@ -54,11 +55,11 @@ add_alg(ViciBuilder *b, const char *alg, guint keysize)
 }
 
 static void
-add_list(ViciBuilder *b, const char *key, const GPtrArray *items)
+add_list(ViciBuilder *b, const char *key, const char *const *items)
 {
 	vici_builder_begin_list(b, key);
-	for (guint i = 0; i < items->len; i++)
-		vici_builder_list_item(b, items->pdata[i]);
+	for (guint i = 0; items[i]; i++)
+		vici_builder_list_item(b, items[i]);
 	vici_builder_end_list(b);
 }
 
@@ -147,8 +148,8 @@ add_ike_block(ViciBuilder *b, const ControlIkeSa *sa, gboolean children, const c
 	add_ike_fields(b, sa);
 	if (children) {
 		vici_builder_begin_section(b, "child-sas");
-		for (guint i = 0; i < sa->children->len; i++) {
-			const ControlChildSa *c = sa->children->pdata[i];
+		for (guint i = 0; i < sa->n_children; i++) {
+			const ControlChildSa *c = sa->children[i];
 			if (!child || g_strcmp0(child, c->name) == 0)
 				add_child_block(b, c);
 		}
@@ -405,8 +406,8 @@ on_sa_event(ControlSaEvent event, const ControlIkeSa *sa, const char *child, con
 static const ControlChildSa *
 find_child(const ControlIkeSa *sa, guint32 spi_in)
 {
-	for (guint i = 0; i < sa->children->len; i++) {
-		const ControlChildSa *c = sa->children->pdata[i];
+	for (guint i = 0; i < sa->n_children; i++) {
+		const ControlChildSa *c = sa->children[i];
 		if (c->spi_in == spi_in)
 			return c;
 	}
@@ -489,8 +490,8 @@ selected_conn(ViciSas *self, const ViciMsg *request, char **child)
 
 		if (ike_id && g_strcmp0(ike_id, id) == 0)
 			return g_strdup(sa->name);
-		for (guint j = 0; child_id && j < sa->children->len; j++) {
-			const ControlChildSa *c = sa->children->pdata[j];
+		for (guint j = 0; child_id && j < sa->n_children; j++) {
+			const ControlChildSa *c = sa->children[j];
 			g_autofree char *cid = g_strdup_printf("%u", c->unique_id);
 
 			if (g_strcmp0(child_id, cid) == 0) {
@@ -680,6 +681,28 @@ static const ViciCommand commands[] = {
 	{ "reset-counters", cmd_reset_counters },
 };
 
+/* The events built from SA views (the pending commands need names and ids only). */
+static const char *const view_events[] = { "ike-updown", "child-updown", "ike-rekey",
+					   "child-rekey" };
+
+/* Full SA views are wanted while a client is registered for one of view_events. */
+static void
+on_listeners(ViciServer *server, gpointer user_data)
+{
+	ViciSas *self = user_data;
+	gboolean wanted = FALSE;
+
+	for (guint i = 0; i < G_N_ELEMENTS(view_events) && !wanted; i++)
+		wanted = vici_server_has_listeners(server, view_events[i]);
+	if (wanted == self->views_held)
+		return;
+	self->views_held = wanted;
+	if (wanted)
+		control_sa_views_hold(self->ctl);
+	else
+		control_sa_views_release(self->ctl);
+}
+
 ViciSas *
 vici_sas_new(ViciServer *server, Control *ctl)
 {
@@ -691,6 +714,7 @@ vici_sas_new(ViciServer *server, Control *ctl)
 	self->sa_watch = control_sa_watch_add(ctl, on_sa_event, self);
 	self->rekey_watch = control_rekey_watch_add(ctl, on_rekey, self);
 	vici_server_add_commands(server, commands, G_N_ELEMENTS(commands), self);
+	vici_server_set_listeners_func(server, on_listeners, self);
 	return self;
 }
 
@@ -699,6 +723,9 @@ vici_sas_free(ViciSas *self)
 {
 	if (!self)
 		return;
+	vici_server_set_listeners_func(self->server, NULL, NULL);
+	if (self->views_held)
+		control_sa_views_release(self->ctl);
 	control_sa_watch_remove(self->ctl, self->sa_watch);
 	control_rekey_watch_remove(self->ctl, self->rekey_watch);
 	g_ptr_array_unref(self->pending);

@@ -43,6 +43,8 @@ struct ViciServer {
 	GSource *reap_source;
 	guint last_client_id;
 	GHashTable *commands; /* name -> CommandEntry */
+	ViciListenersFunc listeners_func;
+	gpointer listeners_data;
 	ViciCommands *handlers;
 };
 
@@ -219,6 +221,8 @@ on_client_closed(ViciClient *client, gpointer user_data)
 	/* the client may be in the middle of its own callback: free it later */
 	g_ptr_array_remove_fast(s->clients, client);
 	g_ptr_array_add(s->dead, client);
+	if (s->listeners_func)
+		s->listeners_func(s, s->listeners_data);
 	if (!s->reap_source) {
 		s->reap_source = g_idle_source_new();
 		g_source_set_callback(s->reap_source, on_reap, s, NULL);
@@ -315,7 +319,7 @@ is_known_event(const char *name)
 }
 
 static void
-handle_registration(ViciClient *client, const ViciPacket *pkt)
+handle_registration(ViciServer *s, ViciClient *client, const ViciPacket *pkt)
 {
 	gboolean ok;
 
@@ -329,6 +333,8 @@ handle_registration(ViciClient *client, const ViciPacket *pkt)
 	vpnd_debug("client %u: %s %s: %s", vici_client_get_id(client),
 		vici_packet_type_to_string(pkt->type), pkt->name, ok ? "confirmed" : "unknown");
 	vici_client_send_simple(client, ok ? VICI_PACKET_EVENT_CONFIRM : VICI_PACKET_EVENT_UNKNOWN);
+	if (ok && s->listeners_func)
+		s->listeners_func(s, s->listeners_data);
 }
 
 static void
@@ -350,7 +356,7 @@ on_packet(ViciClient *client, const guint8 *data, gsize len, gpointer user_data)
 		break;
 	case VICI_PACKET_EVENT_REGISTER:
 	case VICI_PACKET_EVENT_UNREGISTER:
-		handle_registration(client, &pkt);
+		handle_registration(s, client, &pkt);
 		break;
 	case VICI_PACKET_CMD_RESPONSE:
 	case VICI_PACKET_CMD_UNKNOWN:
@@ -515,6 +521,13 @@ vici_server_add_commands(ViciServer *s, const ViciCommand *table, guint n, gpoin
 		e->user_data = user_data;
 		g_hash_table_replace(s->commands, (gpointer)table[i].name, e);
 	}
+}
+
+void
+vici_server_set_listeners_func(ViciServer *s, ViciListenersFunc func, gpointer user_data)
+{
+	s->listeners_func = func;
+	s->listeners_data = user_data;
 }
 
 gboolean

@@ -73,6 +73,11 @@ void vici_server_respond(ViciServer *server, guint client_id, GBytes *msg);
 
 /* Whether any client is registered for @event (so it is worth building). */
 gboolean vici_server_has_listeners(ViciServer *server, const char *event);
+/* @func runs after a client registered for an event, unregistered or went away (one
+ * watcher; NULL: none). */
+typedef void (*ViciListenersFunc)(ViciServer *server, gpointer user_data);
+void vici_server_set_listeners_func(ViciServer *server, ViciListenersFunc func,
+				    gpointer user_data);
 /* A streamed event to one client, if it registered for it (once per registration). */
 void vici_server_send_event(ViciServer *server, ViciClient *client, const char *event, GBytes *msg);
 /* A broadcast event to every client registered for it. */

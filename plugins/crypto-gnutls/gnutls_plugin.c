@@ -521,9 +521,22 @@ cipher_new(VpndEncrId id, const guint8 *key, gsize key_len, GError **error)
 typedef struct {
 	VpndAead base;
 	gnutls_aead_cipher_hd_t h; /* GCM, ChaCha20-Poly1305 */
-	Aes aes;                   /* CCM */
 	guint8 salt[VPND_AEAD_MAX_SALT_LEN];
 } Aead;
+
+/* CCM's key schedule is ours; the others' lives in GnuTLS (one per SA direction: a
+ * gateway holds thousands, so GCM does not carry CCM's unused 260 bytes) */
+typedef struct {
+	Aead a;
+	Aes aes;
+} CcmAead;
+
+static gboolean
+is_ccm(VpndEncrId id)
+{
+	return id == VPND_ENCR_AES_CCM_8 || id == VPND_ENCR_AES_CCM_12 ||
+	       id == VPND_ENCR_AES_CCM_16;
+}
 
 static void
 aead_nonce(Aead *a, const guint8 *iv, guint8 *nonce)
@@ -567,20 +580,20 @@ ccm_start(Aead *a, struct ccm_ctx *ctx, const guint8 *iv, const guint8 *aad, gsi
 	guint8 nonce[11];
 
 	aead_nonce(a, iv, nonce);
-	ccm_set_nonce(ctx, &a->aes, aes_encrypt_fn, sizeof(nonce), nonce, aad_len, len,
-	              a->base.icv_len);
+	ccm_set_nonce(ctx, &((CcmAead *)a)->aes, aes_encrypt_fn, sizeof(nonce), nonce, aad_len,
+	              len, a->base.icv_len);
 	if (aad_len)
-		ccm_update(ctx, &a->aes, aes_encrypt_fn, aad_len, aad);
+		ccm_update(ctx, &((CcmAead *)a)->aes, aes_encrypt_fn, aad_len, aad);
 }
 
 static gboolean
 ccm_aead_encrypt(VpndAead *base, const guint8 *iv, const guint8 *aad, gsize aad_len, guint8 *buf,
                  gsize len, guint8 *icv)
 {
-	Aead *a = (Aead *)base;
+	CcmAead *a = (CcmAead *)base;
 	struct ccm_ctx ctx;
 
-	ccm_start(a, &ctx, iv, aad, aad_len, len);
+	ccm_start(&a->a, &ctx, iv, aad, aad_len, len);
 	ccm_encrypt(&ctx, &a->aes, aes_encrypt_fn, len, buf, buf);
 	ccm_digest(&ctx, &a->aes, aes_encrypt_fn, base->icv_len, icv);
 	explicit_bzero(&ctx, sizeof(ctx));
@@ -591,12 +604,12 @@ static gboolean
 ccm_aead_decrypt(VpndAead *base, const guint8 *iv, const guint8 *aad, gsize aad_len, guint8 *buf,
                  gsize len, const guint8 *icv)
 {
-	Aead *a = (Aead *)base;
+	CcmAead *a = (CcmAead *)base;
 	struct ccm_ctx ctx;
 	guint8 tag[AES_BLOCK];
 	gboolean ok;
 
-	ccm_start(a, &ctx, iv, aad, aad_len, len);
+	ccm_start(&a->a, &ctx, iv, aad, aad_len, len);
 	ccm_decrypt(&ctx, &a->aes, aes_encrypt_fn, len, buf, buf);
 	ccm_digest(&ctx, &a->aes, aes_encrypt_fn, base->icv_len, tag);
 	ok = vpnd_memeq_const(tag, icv, base->icv_len);
@@ -612,7 +625,8 @@ aead_free(VpndAead *base)
 
 	if (a->h)
 		gnutls_aead_cipher_deinit(a->h);
-	explicit_bzero(&a->aes, sizeof(a->aes));
+	if (is_ccm(base->id))
+		explicit_bzero(&((CcmAead *)a)->aes, sizeof(((CcmAead *)a)->aes));
 	explicit_bzero(a->salt, sizeof(a->salt));
 	g_free(a);
 }
@@ -646,8 +660,7 @@ aead_new(VpndEncrId id, const guint8 *key, gsize key_len, GError **error)
 {
 	const char *name = vpnd_encr_to_string(id);
 	gsize icv = aead_icv_len(id);
-	gboolean ccm = id == VPND_ENCR_AES_CCM_8 || id == VPND_ENCR_AES_CCM_12 ||
-	               id == VPND_ENCR_AES_CCM_16;
+	gboolean ccm = is_ccm(id);
 	gsize salt = ccm ? 3 : 4;
 	gsize klen = key_len > salt ? key_len - salt : 0;
 	int rc;
@@ -660,12 +673,12 @@ aead_new(VpndEncrId id, const guint8 *key, gsize key_len, GError **error)
 		fail(error, VPND_CRYPTO_ERROR_KEY_LENGTH, "wrong key length", name);
 		return NULL;
 	}
-	Aead *a = g_new0(Aead, 1);
+	Aead *a = g_malloc0(ccm ? sizeof(CcmAead) : sizeof(Aead));
 	a->base = (VpndAead){
 	        ccm ? &ccm_aead_ops : &gt_aead_ops, id, klen, salt, VPND_AEAD_IV_LEN, icv};
 	memcpy(a->salt, key + klen, salt);
 	if (ccm) {
-		aes_set_key(&a->aes, klen, key);
+		aes_set_key(&((CcmAead *)a)->aes, klen, key);
 		return &a->base;
 	}
 	gnutls_cipher_algorithm_t algo = id == VPND_ENCR_CHACHA20_POLY1305
@@ -675,7 +688,8 @@ aead_new(VpndEncrId id, const guint8 *key, gsize key_len, GError **error)
 	                                              : GNUTLS_CIPHER_AES_256_GCM;
 	gnutls_datum_t k = {(guint8 *)key, (unsigned)klen};
 	if ((rc = gnutls_aead_cipher_init(&a->h, algo, &k)) < 0) {
-		aead_free(&a->base);
+		explicit_bzero(a->salt, sizeof(a->salt));
+		g_free(a);
 		gt_fail(error, VPND_CRYPTO_ERROR_FAILED, rc, name);
 		return NULL;
 	}

@@ -9,13 +9,15 @@ esp_replay_init(EspReplay *replay, guint32 size, gboolean esn)
 	size = MIN(size, ESP_REPLAY_MAX_SIZE);
 	size = (size + 63) / 64 * 64;
 	*replay = (EspReplay){ .size = size, .esn = esn };
-	replay->bits = size ? g_new0(guint64, size / 64) : NULL;
+	replay->bits = size > 64 ? g_new0(guint64, size / 64) : size ? &replay->word : NULL;
 }
 
 void
 esp_replay_clear(EspReplay *replay)
 {
-	g_clear_pointer(&replay->bits, g_free);
+	if (replay->bits != &replay->word)
+		g_free(replay->bits);
+	replay->bits = NULL;
 }
 
 static gboolean

@@ -26,9 +26,11 @@ typedef struct {
 	guint32 size;  /* window in packets, a multiple of 64; 0: no replay check */
 	gboolean esn;  /* 64-bit sequence numbers, low 32 bits on the wire */
 	guint64 *bits; /* size bits; bit (seq % size) set when seq was accepted */
+	guint64 word;  /* bits of a window of 64 (the usual one: no allocation per SA) */
 } EspReplay;
 
-/* @size is rounded up to a multiple of 64 and capped at ESP_REPLAY_MAX_SIZE. */
+/* @size is rounded up to a multiple of 64 and capped at ESP_REPLAY_MAX_SIZE. A window
+ * of 64 lives in @replay itself, which must not move while in use. */
 void esp_replay_init(EspReplay *replay, guint32 size, gboolean esn);
 void esp_replay_clear(EspReplay *replay);
 

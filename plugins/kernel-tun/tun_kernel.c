@@ -28,7 +28,7 @@ G_STATIC_ASSERT(TUN_HEADROOM >= TUN_VNET_HDR_LEN);
 #define TUN_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
 
 typedef struct {
-	TunPrefix prefix;
+	TunPrefix prefix; /* first: the routes table hashes a TunRouteRef as its prefix */
 	guint refs;
 } TunRouteRef;
 
@@ -55,7 +55,7 @@ struct VpndKernel {
 	guint io_source;
 	guint timer_source;
 	guint check_source; /* idle: a byte or packet limit was reached */
-	GHashTable *routes; /* prefix key -> TunRouteRef */
+	GHashTable *routes; /* TunRouteRef, by its prefix */
 	guint8 *buf;     /* TUN_BUF_SIZE: what the TUN gave, sealed in place */
 	guint8 *seg_buf; /* TUN_BUF_SIZE: one packet cut from a large segment */
 	TunBatch *batch;
@@ -118,36 +118,44 @@ tun_create(VpndKernel *k, const char *name, GError **error)
 
 /* ---- Routes: one per prefix of each outbound SA's remote selectors, counted --------- */
 
-static char *
-route_key(const TunPrefix *p)
+/* Routes by prefix, the TunRouteRef its own key (it starts with its prefix). */
+static guint
+prefix_hash(gconstpointer data)
 {
-	GString *key = g_string_new(NULL);
+	const TunPrefix *p = data;
+	guint h = (guint)p->family << 8 | p->len;
 
-	g_string_append_printf(key, "%u/%u/", p->family, p->len);
 	for (gsize i = 0; i < tun_addr_len(p->family); i++)
-		g_string_append_printf(key, "%02x", p->addr[i]);
-	return g_string_free(key, FALSE);
+		h = h * 31 + p->addr[i];
+	return h;
+}
+
+static gboolean
+prefix_equal(gconstpointer a, gconstpointer b)
+{
+	const TunPrefix *x = a, *y = b;
+
+	return x->family == y->family && x->len == y->len &&
+	       memcmp(x->addr, y->addr, tun_addr_len(x->family)) == 0;
 }
 
 static void
 route_unref(VpndKernel *k, const TunPrefix *p)
 {
-	g_autofree char *key = route_key(p);
-	TunRouteRef *ref = g_hash_table_lookup(k->routes, key);
+	TunRouteRef *ref = g_hash_table_lookup(k->routes, p);
 	g_autoptr(GError) error = NULL;
 
 	if (!ref || --ref->refs > 0)
 		return;
 	if (!tun_netlink_route(k->nl, FALSE, k->ifindex, p, &error))
 		vpnd_info("%s", error->message);
-	g_hash_table_remove(k->routes, key);
+	g_hash_table_remove(k->routes, ref);
 }
 
 static gboolean
 route_ref(VpndKernel *k, const TunPrefix *p, GError **error)
 {
-	g_autofree char *key = route_key(p);
-	TunRouteRef *ref = g_hash_table_lookup(k->routes, key);
+	TunRouteRef *ref = g_hash_table_lookup(k->routes, p);
 
 	if (ref) {
 		ref->refs++;
@@ -158,7 +166,7 @@ route_ref(VpndKernel *k, const TunPrefix *p, GError **error)
 	ref = g_new0(TunRouteRef, 1);
 	ref->prefix = *p;
 	ref->refs = 1;
-	g_hash_table_insert(k->routes, g_steal_pointer(&key), ref);
+	g_hash_table_add(k->routes, ref);
 	return TRUE;
 }
 
@@ -211,8 +219,8 @@ sa_prefixes(const TunSa *sa, GArray *out)
 	if (sa->dir != VPND_DIR_OUT)
 		return;
 	g_snprintf(owner, sizeof(owner), "SA %08x", sa->id.spi);
-	for (guint i = 0; i < sa->remote_ts->len; i++)
-		append_ts_prefixes(&g_array_index(sa->remote_ts, VpndTs, i), &sa->dst, owner, out);
+	for (guint i = 0; i < sa->n_remote_ts; i++)
+		append_ts_prefixes(&sa->remote_ts[i], &sa->dst, owner, out);
 }
 
 /* An outbound trap policy catches traffic only if that traffic comes to the TUN. */
@@ -772,7 +780,7 @@ tun_open(VpndHost *host, const VpndKernelEvents *events, gpointer user_data, GEr
 	k->encap_fd[0] = k->encap_fd[1] = -1;
 	k->mtu = setting_mtu(host);
 	k->table = tun_table_new();
-	k->routes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	k->routes = g_hash_table_new_full(prefix_hash, prefix_equal, g_free, NULL);
 	k->buf = g_malloc(TUN_BUF_SIZE);
 	k->seg_buf = g_malloc(TUN_BUF_SIZE);
 	k->batch = g_new0(TunBatch, 1);
@@ -964,11 +972,25 @@ tun_del_sa(VpndKernel *k, const VpndSaId *id, GError **error)
 	return TRUE;
 }
 
+/*
+ * Two kinds of policy decide here: OUT (which SA a packet from the TUN takes) and IN
+ * (what a decrypted packet may be). Forwarded traffic takes those same two paths, so a
+ * FWD policy has nothing to decide: it is accepted and not kept (180 bytes each, one
+ * per child of a gateway).
+ */
+static gboolean
+is_kept(const VpndPolicyParams *params)
+{
+	return params->dir != VPND_DIR_FWD;
+}
+
 static gboolean
 tun_add_policy(VpndKernel *k, const VpndPolicyParams *params, GError **error)
 {
 	g_autoptr(GArray) prefixes = g_array_new(FALSE, FALSE, sizeof(TunPrefix));
 
+	if (!is_kept(params))
+		return TRUE;
 	if (!tun_table_add_policy(k->table, params)) {
 		g_set_error(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_EXISTS,
 			    "an identical policy is installed");
@@ -996,6 +1018,8 @@ tun_del_policy(VpndKernel *k, const VpndPolicyParams *params, GError **error)
 {
 	g_autoptr(GArray) prefixes = g_array_new(FALSE, FALSE, sizeof(TunPrefix));
 
+	if (!is_kept(params))
+		return TRUE;
 	if (!tun_table_del_policy(k->table, params)) {
 		g_set_error(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_NOT_FOUND,
 			    "no such policy installed");

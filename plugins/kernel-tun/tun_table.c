@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "tun_table.h"
@@ -72,16 +73,6 @@ tun_table_free(TunTable *table)
 	g_free(table);
 }
 
-static GArray *
-ts_array_new(const VpndTs *ts, guint n)
-{
-	GArray *array = g_array_sized_new(FALSE, FALSE, sizeof(VpndTs), n);
-
-	if (n)
-		g_array_append_vals(array, ts, n);
-	return array;
-}
-
 TunSa *
 tun_sa_new(const VpndSaParams *params, gint64 now)
 {
@@ -93,8 +84,16 @@ tun_sa_new(const VpndSaParams *params, gint64 now)
 	sa->src = params->src;
 	sa->dst = params->dst;
 	sa->encap = params->encap;
-	sa->local_ts = ts_array_new(params->local_ts, params->n_local_ts);
-	sa->remote_ts = ts_array_new(params->remote_ts, params->n_remote_ts);
+	sa->n_local_ts = (guint)params->n_local_ts;
+	sa->n_remote_ts = (guint)params->n_remote_ts;
+	if (sa->n_local_ts + sa->n_remote_ts) {
+		sa->local_ts = g_new(VpndTs, sa->n_local_ts + sa->n_remote_ts);
+		sa->remote_ts = sa->local_ts + sa->n_local_ts;
+		if (sa->n_local_ts)
+			memcpy(sa->local_ts, params->local_ts, sa->n_local_ts * sizeof(VpndTs));
+		if (sa->n_remote_ts)
+			memcpy(sa->remote_ts, params->remote_ts, sa->n_remote_ts * sizeof(VpndTs));
+	}
 	sa->soft = params->soft;
 	sa->hard = params->hard;
 	sa->installed = now;
@@ -107,8 +106,7 @@ tun_sa_free(TunSa *sa)
 	if (!sa)
 		return;
 	esp_sa_free(sa->esp);
-	g_array_unref(sa->local_ts);
-	g_array_unref(sa->remote_ts);
+	g_free(sa->local_ts);
 	g_free(sa);
 }
 
@@ -376,10 +374,9 @@ tun_table_route_out(TunTable *table, const TunFlow *flow, TunPolicy **policy, Tu
 gboolean
 tun_table_inbound_allowed(TunTable *table, const TunSa *sa, const TunFlow *flow)
 {
-	if (sa->local_ts->len && sa->remote_ts->len)
-		return tun_ts_lists_match_inbound(
-			(const VpndTs *)sa->local_ts->data, sa->local_ts->len,
-			(const VpndTs *)sa->remote_ts->data, sa->remote_ts->len, flow);
+	if (sa->n_local_ts && sa->n_remote_ts)
+		return tun_ts_lists_match_inbound(sa->local_ts, sa->n_local_ts, sa->remote_ts,
+						  sa->n_remote_ts, flow);
 	for (guint i = 0; i < table->policies->len; i++) {
 		const TunPolicy *p = table->policies->pdata[i];
 		if (p->params.dir == VPND_DIR_IN && p->params.reqid == sa->reqid &&

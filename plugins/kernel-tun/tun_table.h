@@ -36,8 +36,10 @@ typedef struct {
 	guint32 reqid;
 	VpndAddr src, dst; /* outer, with the UDP encapsulation ports */
 	gboolean encap;
-	EspSa *esp;                   /* (nullable) in unit tests */
-	GArray *local_ts, *remote_ts; /* VpndTs */
+	EspSa *esp; /* (nullable) in unit tests */
+	/* one allocation: the local selectors, then the remote ones (NULL when none) */
+	VpndTs *local_ts, *remote_ts;
+	guint n_local_ts, n_remote_ts;
 	VpndLifetime soft, hard;
 	gint64 installed;      /* monotonic µs */
 	gboolean soft_expired; /* the soft event went out */

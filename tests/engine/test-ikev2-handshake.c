@@ -40,6 +40,24 @@ static const Case cases[] = {
 	  VPND_ENCR_AES_CBC },
 };
 
+/* The last datagram sent to @to, on the wire again (a retransmit). */
+static void
+replay_last_to(Net *net, Peer *to)
+{
+	for (guint i = net->trace->len; i-- > 0;) {
+		Packet *p = net->trace->pdata[i];
+
+		if (p->to != to)
+			continue;
+		Packet *copy = g_new0(Packet, 1);
+		*copy = *p;
+		copy->data = g_bytes_ref(p->data);
+		g_queue_push_tail(net->wire, copy);
+		return;
+	}
+	g_assert_not_reached();
+}
+
 static void
 test_handshake(gconstpointer data)
 {
@@ -70,6 +88,30 @@ test_handshake(gconstpointer data)
 	IkeAction *up_b = peer_find(&net->b, IKE_ACTION_IKE_UPDOWN, 0);
 	g_assert_true(up_a && up_a->up && up_b && up_b->up);
 	g_assert_cmpstr(up_a->conn_name, ==, "test");
+	/* what only the handshake needed is gone on both sides once IKE_AUTH is over */
+	IkeSa *both[] = { sa, ike_engine_get_sa(net->b.engine, up_b->ike_sa_id) };
+	for (guint i = 0; i < G_N_ELEMENTS(both); i++) {
+		g_assert_nonnull(both[i]);
+		g_assert_null(both[i]->init_req);
+		g_assert_null(both[i]->init_resp);
+		g_assert_null(both[i]->nonce_i);
+		g_assert_null(both[i]->nonce_r);
+		g_assert_null(both[i]->ke);
+	}
+	/* when each came up, and the children's unique ids, for listings */
+	for (guint i = 0; i < G_N_ELEMENTS(both); i++) {
+		ChildSa *child = g_ptr_array_index(both[i]->children, 0);
+
+		g_assert_cmpint(both[i]->established_at, ==, net->now);
+		g_assert_cmpint(child->installed_at, ==, net->now);
+		g_assert_cmpuint(child->unique_id, ==, 1);
+	}
+	/* b answers a's IKE_AUTH again from its cache, recognising the copy by its ICV */
+	guint b_sent = net->b.sent;
+	replay_last_to(net, &net->b);
+	net_flush(net);
+	g_assert_cmpuint(net->b.sent, ==, b_sent + 1);
+	g_assert_cmpuint(ike_engine_get_counters(net->b.engine)->retransmits_answered, ==, 1);
 	IkeAction *ch_a = peer_find(&net->a, IKE_ACTION_CHILD_UPDOWN, 0);
 	IkeAction *ch_b = peer_find(&net->b, IKE_ACTION_CHILD_UPDOWN, 0);
 	g_assert_true(ch_a && ch_a->up && ch_b && ch_b->up);

@@ -215,6 +215,25 @@ terminate() { # by the unique id --list-sas shows
 		[ -z "$(swanctl a --list-sas)" ]
 }
 
+# a keeps SA views only while a client is registered for SA events: one that registers
+# once the SA is up still gets the full SA in its down events
+late_listener_sees_down() {
+	python3 "$(dirname "$0")/vici-events.py" "$TMP/a/vici" 3 20 ike-updown child-updown \
+		>"$TMP/late-events.out" 2>&1 &
+	local ev=$! rc _
+	for _ in $(seq 50); do
+		grep -qx ready "$TMP/late-events.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	swanctl a --terminate --ike site >"$TMP/terminate2.out" 2>&1
+	wait "$ev"
+	rc=$?
+	cat "$TMP/terminate2.out" "$TMP/late-events.out"
+	[ "$rc" = 0 ] &&
+		grep -Eq '^child-updown \{site \{uniqueid=[0-9]+ .*local-host=[0-9a-f.:]+ .*child-sas \{net-[0-9]+ \{name=net .*state=DELETED .*local-ts=\[10\.1\.' "$TMP/late-events.out" &&
+		grep -Eq '^ike-updown \{site \{uniqueid=[0-9]+ version=2 state=DELETING .*remote-host=[0-9a-f.:]+ ' "$TMP/late-events.out"
+}
+
 load_starts() { # a connection loaded with start_action = start comes up at once
 	sed -i 's/esp_proposals = aes256gcm16/&\n\t\t\t\tstart_action = start/' "$TMP/a/swanctl.conf"
 	swanctl a --load-conns --file "$TMP/a/swanctl.conf" >"$TMP/load2.out" 2>&1
@@ -280,6 +299,7 @@ kill "$MONITOR" 2>/dev/null
 wait "$MONITOR" 2>/dev/null
 check "b: swanctl --monitor-sa saw ike-updown and child-updown" monitor_saw_updown
 check "a: --load-conns with start_action = start brings the tunnel up" load_starts
+check "a: a client registered once the SA is up gets the full SA in its down events" late_listener_sees_down
 check "vpnd a stops on SIGTERM with status 0" stop_vpnd a
 check "vpnd b stops on SIGTERM with status 0" stop_vpnd b
 PIDS=()

@@ -210,6 +210,46 @@ test_parse_override(void)
 	g_assert_null(settings_section_get_origin(s, "missing"));
 }
 
+/* Past 16 keys or sections a section indexes them: every one is still found, a value
+ * given again replaces the first (in its place), across the switch to the index. */
+static void
+test_parse_many(void)
+{
+	g_autoptr(Settings) settings = settings_new();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GString) text = g_string_new("s {\n");
+	SettingsSection *s;
+
+	for (guint i = 0; i < 40; i++)
+		g_string_append_printf(text, "\tk%u = %u\n\tsub%u { v = %u }\n", i, i, i, i);
+	/* again, after the index exists, and one before it would exist */
+	g_string_append(text, "\tk3 = again\n\tk30 = again\n\tsub3 { w = 1 }\n}\n");
+	g_assert_true(settings_load_string(settings, text->str, text->len, "many", &error));
+	g_assert_no_error(error);
+	s = settings_get_section(settings, "s");
+	g_assert_nonnull(s);
+	for (guint i = 0; i < 40; i++) {
+		g_autofree char *key = g_strdup_printf("k%u", i);
+		g_autofree char *sub = g_strdup_printf("sub%u", i);
+		g_autofree char *value = g_strdup_printf("%u", i);
+		SettingsSection *child = settings_section_get_section(s, sub);
+
+		g_assert_cmpstr(settings_section_get_value(s, key), ==,
+		                i == 3 || i == 30 ? "again" : value);
+		g_assert_nonnull(child);
+		g_assert_cmpstr(settings_section_get_value(child, "v"), ==, value);
+	}
+	g_assert_cmpstr(settings_section_get_value(settings_section_get_section(s, "sub3"), "w"),
+	                ==, "1");
+	g_autoptr(GPtrArray) keys = settings_section_list_keys(s);
+	g_autoptr(GPtrArray) sections = settings_section_list_sections(s);
+	g_assert_cmpuint(keys->len, ==, 40);
+	g_assert_cmpuint(sections->len, ==, 40);
+	g_assert_cmpstr(keys->pdata[3], ==, "k3");
+	g_assert_null(settings_section_get_value(s, "k40"));
+	g_assert_null(settings_section_get_section(s, "sub40"));
+}
+
 static void
 test_parse_order(void)
 {
@@ -917,6 +957,7 @@ main(int argc, char **argv)
 	g_test_add_func("/settings/parse/merge", test_parse_merge);
 	g_test_add_func("/settings/parse/override", test_parse_override);
 	g_test_add_func("/settings/parse/order", test_parse_order);
+	g_test_add_func("/settings/parse/many", test_parse_many);
 	for (gsize i = 0; i < G_N_ELEMENTS(quoted_cases); i++) {
 		g_autofree char *name =
 		        g_strdup_printf("/settings/parse/quoted/%s", quoted_cases[i].key);
