@@ -259,20 +259,20 @@ hook_initiate_child(gpointer user_data, const char *name, const char *child, GEr
 }
 
 static gboolean
-hook_rekey(gpointer user_data, const char *name, const char *child, guint *matches, GError **error)
+hook_rekey(gpointer user_data, const ControlSaSelector *sel, guint *matches, GError **error)
 {
 	Daemon *d = user_data;
 
-	return have_sa(d, error) && sa_manager_rekey(d->sa, name, child, matches, error);
+	return have_sa(d, error) && sa_manager_rekey(d->sa, sel, matches, error);
 }
 
 static gboolean
-hook_terminate_child(gpointer user_data, const char *name, const char *child, guint *matches,
-		     GError **error)
+hook_terminate_sas(gpointer user_data, const ControlSaSelector *sel, guint *matches,
+		   GError **error)
 {
 	Daemon *d = user_data;
 
-	return have_sa(d, error) && sa_manager_terminate_child(d->sa, name, child, matches, error);
+	return have_sa(d, error) && sa_manager_terminate_sas(d->sa, sel, matches, error);
 }
 
 static gboolean
@@ -384,7 +384,7 @@ start_control(Daemon *d)
 		.terminate = hook_terminate,
 		.initiate_child = hook_initiate_child,
 		.rekey = hook_rekey,
-		.terminate_child = hook_terminate_child,
+		.terminate_sas = hook_terminate_sas,
 		.load = hook_load,
 		.unload = hook_unload,
 		.list_conn_configs = hook_list_conn_configs,

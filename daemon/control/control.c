@@ -897,30 +897,29 @@ control_initiate_child(Control *ctl, const char *name, const char *child, GError
 }
 
 gboolean
-control_rekey(Control *ctl, const char *name, const char *child, guint *matches, GError **error)
+control_rekey(Control *ctl, const ControlSaSelector *sel, guint *matches, GError **error)
 {
-	g_autoptr(ControlConn) conn = control_lookup_connection(ctl, name, error);
+	g_autoptr(ControlConn) conn = control_lookup_connection(ctl, sel->conn, error);
 
 	*matches = 0;
 	if (!conn)
 		return FALSE;
 	if (!ctl->hooks.rekey)
 		return unsupported(error, "rekeying");
-	return ctl->hooks.rekey(ctl->hooks.user_data, name, child, matches, error);
+	return ctl->hooks.rekey(ctl->hooks.user_data, sel, matches, error);
 }
 
 gboolean
-control_terminate_child(Control *ctl, const char *name, const char *child, guint *matches,
-			GError **error)
+control_terminate_sas(Control *ctl, const ControlSaSelector *sel, guint *matches, GError **error)
 {
-	g_autoptr(ControlConn) conn = control_lookup_connection(ctl, name, error);
+	g_autoptr(ControlConn) conn = control_lookup_connection(ctl, sel->conn, error);
 
 	*matches = 0;
 	if (!conn)
 		return FALSE;
-	if (!ctl->hooks.terminate_child)
-		return unsupported(error, "deleting a CHILD SA");
-	return ctl->hooks.terminate_child(ctl->hooks.user_data, name, child, matches, error);
+	if (!ctl->hooks.terminate_sas)
+		return unsupported(error, "deleting an SA");
+	return ctl->hooks.terminate_sas(ctl->hooks.user_data, sel, matches, error);
 }
 
 static void

@@ -66,6 +66,17 @@ ControlConn *control_conn_copy(const ControlConn *conn);
 void control_conn_free(ControlConn *conn);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlConn, control_conn_free)
 
+/*
+ * The SAs of connection @conn a rekey or terminate means: its IKE SAs, or with @child its
+ * CHILD SAs of that name; narrowed to one IKE SA by the unique id listings show
+ * (@ike_id) and to one CHILD SA (@child_id); 0: no narrowing.
+ */
+typedef struct {
+	const char *conn;
+	const char *child;
+	guint32 ike_id, child_id;
+} ControlSaSelector;
+
 /* One algorithm a crypto plugin offers, as listings name it ("AES_GCM_16"). */
 typedef void (*ControlAlgFunc)(const char *name, const char *plugin, gpointer user_data);
 
@@ -105,14 +116,13 @@ typedef struct {
 	/* Start negotiating @child of connection @name (NULL: its first child). */
 	gboolean (*initiate_child)(gpointer user_data, const char *name, const char *child,
 				   GError **error);
-	/* Rekey the IKE SAs of connection @name, or with @child its CHILD SAs of that name;
-	 * sets *matches to how many rekeyings were started. */
-	gboolean (*rekey)(gpointer user_data, const char *name, const char *child, guint *matches,
+	/* Rekey the SAs @sel means; sets *matches to how many rekeyings were started. */
+	gboolean (*rekey)(gpointer user_data, const ControlSaSelector *sel, guint *matches,
 			  GError **error);
-	/* Delete the CHILD SAs named @child of connection @name (their IKE SA stays);
-	 * *matches: how many deletions were started. */
-	gboolean (*terminate_child)(gpointer user_data, const char *name, const char *child,
-				    guint *matches, GError **error);
+	/* Delete the SAs @sel means (CHILD SAs: their IKE SA stays); *matches: how many
+	 * deletions were started. */
+	gboolean (*terminate_sas)(gpointer user_data, const ControlSaSelector *sel,
+				  guint *matches, GError **error);
 	/* Counters of the IKE runtime; FALSE: vpnd runs no IKE (yet). */
 	gboolean (*get_counters)(gpointer user_data, struct ControlCounters *counters);
 	void (*reset_counters)(gpointer user_data);
@@ -346,19 +356,18 @@ typedef struct ControlCounters {
 gboolean control_initiate_child(Control *ctl, const char *name, const char *child, GError **error);
 
 /*
- * Starts rekeying the IKE SAs of connection @name, or (@child) its CHILD SAs of that
- * name; *@matches says how many. The outcome comes as SA events; CONTROL_ERROR_NOT_FOUND
- * for an unknown connection.
+ * Starts rekeying the SAs @sel means; *@matches says how many. The outcome comes as SA
+ * events; CONTROL_ERROR_NOT_FOUND for an unknown connection.
  */
-gboolean control_rekey(Control *ctl, const char *name, const char *child, guint *matches,
+gboolean control_rekey(Control *ctl, const ControlSaSelector *sel, guint *matches,
 		       GError **error);
 
 /*
- * Starts deleting the CHILD SAs named @child of connection @name, keeping their IKE SA;
- * *@matches says how many. The outcome comes as CHILD_DOWN events.
+ * Starts deleting the SAs @sel means (CHILD SAs keep their IKE SA); *@matches says how
+ * many. The outcome comes as IKE_DOWN or CHILD_DOWN events.
  */
-gboolean control_terminate_child(Control *ctl, const char *name, const char *child, guint *matches,
-				 GError **error);
+gboolean control_terminate_sas(Control *ctl, const ControlSaSelector *sel, guint *matches,
+			       GError **error);
 
 /*
  * Every line up to @level logged in the main thread whatever the log thresholds, with

@@ -1864,24 +1864,25 @@ sa_manager_initiate(SaManager *mgr, const char *name, GError **error)
 	return sa_manager_initiate_child(mgr, name, NULL, error);
 }
 
-/* The inbound SPIs of @sa's installed children named @child. */
+/* The inbound SPIs of @sa's installed children @sel names. */
 static GArray *
-installed_children(IkeSa *sa, const char *child)
+installed_children(IkeSa *sa, const ControlSaSelector *sel)
 {
 	GArray *spis = g_array_new(FALSE, FALSE, sizeof(guint32));
 
 	for (guint i = 0; i < sa->children->len; i++) {
 		ChildSa *c = sa->children->pdata[i];
-		if (c->cfg && g_strcmp0(c->cfg->name, child) == 0 &&
-		    c->state == CHILD_SA_STATE_INSTALLED)
+		if (c->cfg && g_strcmp0(c->cfg->name, sel->child) == 0 &&
+		    c->state == CHILD_SA_STATE_INSTALLED &&
+		    (!sel->child_id || c->unique_id == sel->child_id))
 			g_array_append_val(spis, c->spi_in);
 	}
 	return spis;
 }
 
-/* Rekeys one IKE SA, or its children named @child; how many rekeyings started. */
+/* Rekeys one IKE SA, or its children @sel names; how many rekeyings started. */
 static guint
-rekey_ike_sa(SaManager *mgr, guint32 id, const char *child)
+rekey_ike_sa(SaManager *mgr, guint32 id, const ControlSaSelector *sel)
 {
 	IkeSa *sa = ike_engine_get_sa(mgr->engine, id);
 	gint64 now = g_get_monotonic_time();
@@ -1890,67 +1891,78 @@ rekey_ike_sa(SaManager *mgr, guint32 id, const char *child)
 
 	if (!sa || sa->state != IKE_SA_STATE_ESTABLISHED)
 		return 0;
-	if (!child)
+	if (!sel->child)
 		return ike_engine_rekey_ike(mgr->engine, id, now) ? 1 : 0;
 	/* the SPIs first: rekeying adds children to the array */
-	spis = installed_children(sa, child);
+	spis = installed_children(sa, sel);
 	for (guint i = 0; i < spis->len; i++)
 		n += ike_engine_rekey_child(mgr->engine, id, g_array_index(spis, guint32, i), now);
 	return n;
 }
 
-/* Deletes @child's installed CHILD SAs on IKE SA @id; how many deletions started. */
+/* Deletes IKE SA @id, or its installed CHILD SAs @sel names; how many deletions started
+ * (an IKE SA still negotiating is dropped on the spot). */
 static guint
-delete_children(SaManager *mgr, guint32 id, const char *child)
+delete_sas(SaManager *mgr, guint32 id, const ControlSaSelector *sel)
 {
 	IkeSa *sa = ike_engine_get_sa(mgr->engine, id);
 	g_autoptr(GArray) spis = NULL;
 	guint n = 0;
 
-	if (!sa || sa->state != IKE_SA_STATE_ESTABLISHED)
+	if (!sa)
 		return 0;
-	spis = installed_children(sa, child);
+	if (!sel->child) {
+		if (!ike_engine_delete_ike(mgr->engine, id, g_get_monotonic_time()))
+			ike_engine_abort_ike(mgr->engine, id);
+		return 1;
+	}
+	if (sa->state != IKE_SA_STATE_ESTABLISHED)
+		return 0;
+	spis = installed_children(sa, sel);
 	for (guint j = 0; j < spis->len; j++)
 		n += ike_engine_delete_child(mgr->engine, id, g_array_index(spis, guint32, j),
 					     g_get_monotonic_time());
 	return n;
 }
 
-typedef guint (*IkeSaAction)(SaManager *mgr, guint32 id, const char *child);
+typedef guint (*IkeSaAction)(SaManager *mgr, guint32 id, const ControlSaSelector *sel);
 
-/* @action on each IKE SA of connection @name; *@matches sums what it returns. */
+/* @action on each IKE SA @sel means; *@matches sums what it returns. */
 static gboolean
-act_on_ike_sas(SaManager *mgr, const char *name, IkeSaAction action, const char *child,
-	       guint *matches, GError **error)
+act_on_ike_sas(SaManager *mgr, const ControlSaSelector *sel, IkeSaAction action, guint *matches,
+	       GError **error)
 {
-	SaConn *c = find_conn(mgr, name);
+	SaConn *c = find_conn(mgr, sel->conn);
 	g_autoptr(GArray) ids = NULL;
 
 	*matches = 0;
 	if (!c) {
 		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND,
-			    "connection \"%s\" not found", name);
+			    "connection \"%s\" not found", sel->conn);
 		return FALSE;
 	}
 	ids = g_array_copy(c->ike_sas); /* the actions may change the list */
-	for (guint i = 0; i < ids->len; i++)
-		*matches += action(mgr, g_array_index(ids, guint32, i), child);
+	for (guint i = 0; i < ids->len; i++) {
+		guint32 id = g_array_index(ids, guint32, i);
+
+		if (!sel->ike_id || id == sel->ike_id)
+			*matches += action(mgr, id, sel);
+	}
 	run_actions(mgr);
 	return TRUE;
 }
 
 gboolean
-sa_manager_terminate_child(SaManager *mgr, const char *name, const char *child, guint *matches,
-			   GError **error)
+sa_manager_terminate_sas(SaManager *mgr, const ControlSaSelector *sel, guint *matches,
+			 GError **error)
 {
-	return act_on_ike_sas(mgr, name, delete_children, child, matches, error);
+	return act_on_ike_sas(mgr, sel, delete_sas, matches, error);
 }
 
 gboolean
-sa_manager_rekey(SaManager *mgr, const char *name, const char *child, guint *matches,
-		 GError **error)
+sa_manager_rekey(SaManager *mgr, const ControlSaSelector *sel, guint *matches, GError **error)
 {
-	return act_on_ike_sas(mgr, name, rekey_ike_sa, child, matches, error);
+	return act_on_ike_sas(mgr, sel, rekey_ike_sa, matches, error);
 }
 
 /* Established SAs get a Delete; those still negotiating are dropped on the spot. */

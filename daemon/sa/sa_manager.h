@@ -45,10 +45,10 @@ GPtrArray *sa_manager_list_connections(SaManager *mgr);
 gboolean sa_manager_initiate(SaManager *mgr, const char *name, GError **error);
 gboolean sa_manager_initiate_child(SaManager *mgr, const char *name, const char *child,
 				   GError **error);
-gboolean sa_manager_rekey(SaManager *mgr, const char *name, const char *child, guint *matches,
+gboolean sa_manager_rekey(SaManager *mgr, const ControlSaSelector *sel, guint *matches,
 			  GError **error);
-gboolean sa_manager_terminate_child(SaManager *mgr, const char *name, const char *child,
-				    guint *matches, GError **error);
+gboolean sa_manager_terminate_sas(SaManager *mgr, const ControlSaSelector *sel, guint *matches,
+				  GError **error);
 gboolean sa_manager_terminate(SaManager *mgr, const char *name, GError **error);
 /* Connections, keys and pools in swanctl.conf syntax (the only way into the store);
  * names of the connections loaded. (transfer full) */

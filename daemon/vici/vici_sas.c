@@ -21,6 +21,7 @@ typedef struct {
 	guint remaining; /* terminate of children: CHILD_DOWN still to come */
 	int loglevel;    /* control-log lines up to this charon level */
 	guint32 ike_id;  /* the IKE SA once known, for ikesa-uniqueid */
+	gboolean one_ike; /* terminate of the IKE SA ike_id only (by ike-id) */
 	guint trace;     /* control_trace_add() id */
 	guint timeout;   /* GSource id, 0: none */
 	char *timeout_msg;
@@ -339,7 +340,7 @@ static gboolean
 check_pending(Pending *p, ControlSaEvent event, const ControlIkeSa *sa, const char *child,
 	      const char *reason)
 {
-	if (g_strcmp0(sa->name, p->conn) != 0)
+	if (g_strcmp0(sa->name, p->conn) != 0 || (p->one_ike && sa->unique_id != p->ike_id))
 		return FALSE;
 	if (!p->ike_id)
 		p->ike_id = sa->unique_id;
@@ -466,42 +467,54 @@ conn_of_child(Control *ctl, const char *child)
 }
 
 /*
- * The connection terminate or rekey means: by `ike`, by `ike-id` or `child-id` (the
- * unique ids list-sas shows), or as the connection of `child`; *@child is the child
- * named or identified, if any. (transfer full) (nullable), @child too
+ * The SAs terminate or rekey means (vici.md §3.3): by `ike` a connection's IKE SAs, by
+ * `ike-id` one of them, by `child` a connection's CHILD SAs of that name, by `child-id`
+ * one of them (and its IKE SA). Fills @sel, whose strings *@conn and *@child hold;
+ * FALSE when nothing that exists is named.
  */
-static char *
-selected_conn(ViciSas *self, const ViciMsg *request, char **child)
+static gboolean
+select_sas(ViciSas *self, const ViciMsg *request, ControlSaSelector *sel, char **conn,
+	   char **child)
 {
 	const char *ike = vici_msg_get_str(request, "ike", NULL);
 	const char *ike_id = vici_msg_get_str(request, "ike-id", NULL);
 	const char *child_id = vici_msg_get_str(request, "child-id", NULL);
 	g_autoptr(GPtrArray) sas = NULL;
 
+	*sel = (ControlSaSelector){ 0 };
 	*child = g_strdup(vici_msg_get_str(request, "child", NULL));
-	if (ike)
-		return g_strdup(ike);
-	if (!ike_id && !child_id)
-		return *child ? conn_of_child(self->ctl, *child) : NULL;
-	sas = control_list_sas(self->ctl);
-	for (guint i = 0; i < sas->len; i++) {
+	*conn = ike ? g_strdup(ike) : NULL;
+	if (!*conn && !ike_id && !child_id && *child)
+		*conn = conn_of_child(self->ctl, *child);
+	sas = ike_id || child_id ? control_list_sas(self->ctl) : NULL;
+	for (guint i = 0; sas && i < sas->len && !sel->ike_id; i++) {
 		const ControlIkeSa *sa = sas->pdata[i];
 		g_autofree char *id = g_strdup_printf("%u", sa->unique_id);
 
-		if (ike_id && g_strcmp0(ike_id, id) == 0)
-			return g_strdup(sa->name);
+		if (ike_id && g_strcmp0(ike_id, id) == 0) {
+			sel->ike_id = sa->unique_id;
+			g_free(*conn);
+			*conn = g_strdup(sa->name);
+		}
 		for (guint j = 0; child_id && j < sa->n_children; j++) {
 			const ControlChildSa *c = sa->children[j];
 			g_autofree char *cid = g_strdup_printf("%u", c->unique_id);
 
 			if (g_strcmp0(child_id, cid) == 0) {
+				sel->ike_id = sa->unique_id;
+				sel->child_id = c->unique_id;
 				g_free(*child);
 				*child = g_strdup(c->name);
-				return g_strdup(sa->name);
+				g_free(*conn);
+				*conn = g_strdup(sa->name);
 			}
 		}
 	}
-	return NULL;
+	if ((ike_id || child_id) && !sel->ike_id)
+		return FALSE; /* no SA has that id (any more) */
+	sel->conn = *conn;
+	sel->child = *child;
+	return *conn != NULL;
 }
 
 static Pending *
@@ -592,15 +605,15 @@ nothing_to_terminate(void)
 	return vici_commands_finish(b);
 }
 
-/* The CHILD SAs named @child; FALSE without @error when there are none. */
+/* The SAs @sel names; FALSE without @error when there are none. */
 static gboolean
-terminate_children(ViciSas *self, const char *conn, const char *child, Pending *p, GError **error)
+terminate_sas(ViciSas *self, const ControlSaSelector *sel, Pending *p, GError **error)
 {
 	guint matches = 0;
 
-	if (!control_terminate_child(self->ctl, conn, child, &matches, error))
+	if (!control_terminate_sas(self->ctl, sel, &matches, error))
 		return FALSE;
-	/* the CHILD SAs go when the peer answers the Delete, not before: none went yet */
+	/* the SAs go when the peer answers the Delete, not before: none went yet */
 	if (p && g_ptr_array_find(self->pending, p, NULL))
 		p->matches = p->remaining = matches;
 	return matches > 0;
@@ -614,11 +627,12 @@ cmd_terminate(ViciServer *server, ViciClient *client, const char *command, const
 {
 	ViciSas *self = user_data;
 	g_autoptr(GError) error = NULL;
-	g_autofree char *child = NULL;
+	g_autofree char *conn = NULL, *child = NULL;
 	const char *ike = vici_msg_get_str(request, "ike", NULL);
-	g_autofree char *conn = selected_conn(self, request, &child);
+	ControlSaSelector sel;
+	gboolean named = select_sas(self, request, &sel, &conn, &child);
 	g_autoptr(ControlConn) state =
-		conn ? control_lookup_connection(self->ctl, conn, NULL) : NULL;
+		named ? control_lookup_connection(self->ctl, conn, NULL) : NULL;
 	gboolean wait = g_ascii_strtoll(vici_msg_get_str(request, "timeout", "0"), NULL, 10) >= 0;
 	Pending *p = NULL;
 
@@ -627,10 +641,14 @@ cmd_terminate(ViciServer *server, ViciClient *client, const char *command, const
 		return vici_commands_reply_result(FALSE, "missing terminate selector");
 	if (!state || state->state == CONTROL_CONN_DOWN)
 		return nothing_to_terminate();
-	if (wait)
+	if (wait) {
 		p = pending_new(self, client, request, conn, child, TRUE);
-	if (!(child ? terminate_children(self, conn, child, p, &error)
-		    : control_terminate(self->ctl, conn, &error))) {
+		p->ike_id = sel.ike_id;
+		p->one_ike = sel.ike_id != 0;
+	}
+	/* a whole connection by name: its state says disconnecting, as from D-Bus */
+	if (!(child || sel.ike_id ? terminate_sas(self, &sel, p, &error)
+				  : control_terminate(self->ctl, conn, &error))) {
 		if (p)
 			g_ptr_array_remove(self->pending, p);
 		return error ? vici_commands_reply_result(FALSE, error->message)
@@ -650,9 +668,10 @@ cmd_rekey(ViciServer *server, ViciClient *client, const char *command, const Vic
 	ViciSas *self = user_data;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ViciBuilder) b = vici_builder_new();
-	g_autofree char *child = NULL;
+	g_autofree char *conn = NULL, *child = NULL;
 	const char *ike = vici_msg_get_str(request, "ike", NULL);
-	g_autofree char *conn = selected_conn(self, request, &child);
+	ControlSaSelector sel;
+	gboolean named = select_sas(self, request, &sel, &conn, &child);
 	guint matches = 0;
 
 	if (!child && !ike && !vici_msg_get_str(request, "ike-id", NULL) &&
@@ -661,7 +680,7 @@ cmd_rekey(ViciServer *server, ViciClient *client, const char *command, const Vic
 	if (!child && g_strcmp0(vici_msg_get_str(request, "reauth", "no"), "yes") == 0)
 		return vici_commands_reply_result(
 			FALSE, "reauthentication is not supported by vpnd yet (rekeying is)");
-	if (conn && !control_rekey(self->ctl, conn, child, &matches, &error) &&
+	if (named && !control_rekey(self->ctl, &sel, &matches, &error) &&
 	    !g_error_matches(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND))
 		return vici_commands_reply_result(FALSE, error->message);
 	vici_builder_add_kv(b, "success", matches ? "yes" : "no");

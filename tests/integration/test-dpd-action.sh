@@ -9,9 +9,10 @@
 #   responding"); site1 initiates again at once, site2 installs its trap policy, site3
 #   (dpd_action none) stays down; once b runs again, net1 comes back by itself and net2
 #   with the first packet for it (a ping), both pinged through;
-# - b deletes net3's child (swanctl --terminate --child on b): a creates it again on the
-#   same IKE SA (close_action = restart), and it is pinged through;
-# - b deletes site1's IKE SA: a does not restart it (its close_action is none).
+# - b deletes net3's child (swanctl --terminate --child-id on b): a creates it again on
+#   the same IKE SA (close_action = restart), and it is pinged through; net1 stays;
+# - b deletes site1's IKE SA (--terminate --ike-id): a does not restart it (its
+#   close_action is none); site2 and site3, IKE SAs of the same connection on b, stay.
 # Needs root (exit 77 otherwise).
 set -u
 
@@ -82,15 +83,13 @@ write_a() {
 	echo "$SETTINGS" >>"$TMP/a/vpnd.conf"
 }
 
-# b: one connection gwN per identity of a, child lanN
+# b: one connection for all of a's identities, its selectors narrowed per child: the
+# terminations below pick one SA of it by unique id
 write_b() {
-	local n
 	vpnd_conf b
-	{
-		echo "connections {"
-		for n in 1 2 3; do
-			cat <<CONF
-	gw$n {
+	cat >"$TMP/b/conf.d/site.conf" <<CONF
+connections {
+	gw {
 		local_addrs = 192.0.2.2
 		remote_addrs = 192.0.2.1
 		proposals = aes256gcm16-prfsha256-curve25519
@@ -100,21 +99,19 @@ write_b() {
 		}
 		remote {
 			auth = psk
-			id = a$n.example.org
+			id = %any
 		}
 		children {
-			lan$n {
-				local_ts = 10.2.$n.1/32
-				remote_ts = 10.1.$n.1/32
+			lan {
+				local_ts = 10.2.0.0/16
+				remote_ts = 10.1.0.0/16
 				esp_proposals = aes256gcm16
 			}
 		}
 	}
+}
 CONF
-		done
-		echo "}"
-		secrets
-	} >"$TMP/b/conf.d/site.conf"
+	secrets >>"$TMP/b/conf.d/site.conf"
 	echo "$SETTINGS" >>"$TMP/b/vpnd.conf"
 }
 
@@ -168,30 +165,53 @@ swanctl_a() {
 		"$SWANCTL" "$@" --uri "unix://$TMP/a/vici"
 }
 
+# ike_id_of_b ID, child_id_of_b ID: the unique ids of b's IKE SA (and of its child)
+# whose peer is ID, read off swanctl --list-sas
+ike_id_of_b() {
+	swanctl_b --list-sas | awk -v id="'$1'" '
+		/^[^ ].*: #[0-9]+,/ { cur = $2; gsub(/[#,]/, "", cur) }
+		$1 == "remote" && $2 == id { print cur; exit }'
+}
+child_id_of_b() {
+	swanctl_b --list-sas | awk -v id="'$1'" '
+		/^[^ ].*: #[0-9]+,/ { mine = 0 }
+		$1 == "remote" && $2 == id { mine = 1 }
+		mine && /^  [^ ].*: #[0-9]+,/ { c = $2; gsub(/[#,]/, "", c); print c; exit }'
+}
+
 # site3 has no tunnel since b was frozen: up again, then b closes its child
 closed_child() {
-	local from
+	local from id
 	swanctl_a --initiate --child net3 >/dev/null && wait_log a "site3: CHILD SA net3 up" 10 2 ||
 		return 1
 	from=$(lines a)
-	swanctl_b --terminate --child lan3 >/dev/null 2>&1
+	id=$(child_id_of_b a3.example.org)
+	echo "b's child with a3: #$id"
+	# by child-id: that one child, not every child named lan
+	[ -n "$id" ] && swanctl_b --terminate --child-id "$id" >/dev/null 2>&1
 	wait_log a "site3: CHILD SA net3 down: deleted by peer" 10 1 "$from" &&
 		wait_log a "site3: restarting CHILD SA net3 (deleted by peer)" 5 1 "$from" &&
 		wait_log a "site3: CHILD SA net3 up" 10 1 "$from" &&
 		! tail -n +"$((from + 1))" "$TMP/a.log" | grep -q "site3: IKE SA [0-9]* down" &&
-		pings "$NS1" 10.1.3.1 10.2.3.1
+		! tail -n +"$((from + 1))" "$TMP/a.log" | grep -q "site[12]: CHILD SA net[12] down" &&
+		pings "$NS1" 10.1.3.1 10.2.3.1 && pings "$NS1" 10.1.1.1 10.2.1.1
 }
-check "b deletes net3's child: a creates it again on the same IKE SA (close_action)" closed_child
+check "b deletes net3's child by id: a creates it again on the same IKE SA (close_action)" closed_child
 
 closed_ike() {
-	local from
+	local from id
 	from=$(lines a)
-	swanctl_b --terminate --ike gw1 >/dev/null 2>&1
+	id=$(ike_id_of_b a1.example.org)
+	echo "b's IKE SA with a1: #$id"
+	# by ike-id: that one IKE SA of gw, the others stay
+	[ -n "$id" ] && swanctl_b --terminate --ike-id "$id" >/dev/null 2>&1
 	wait_log a "site1: IKE SA [0-9]* down: deleted by peer" 10 1 "$from" &&
 		sleep 1 &&
-		! tail -n +"$((from + 1))" "$TMP/a.log" | grep -q "site1: initiating IKE SA\|site1: restarting"
+		! tail -n +"$((from + 1))" "$TMP/a.log" | grep -q "site1: initiating IKE SA\|site1: restarting" &&
+		! tail -n +"$((from + 1))" "$TMP/a.log" | grep -q "site[23]: IKE SA [0-9]* down" &&
+		pings "$NS1" 10.1.2.1 10.2.2.1 && pings "$NS1" 10.1.3.1 10.2.3.1
 }
-check "b deletes site1's IKE SA: no restart (its close_action is none)" closed_ike
+check "b deletes site1's IKE SA by id: no restart (close_action none), the others stay" closed_ike
 
 check "vpnd a stops on SIGTERM with status 0" stop_vpnd a
 check "vpnd b stops on SIGTERM with status 0" stop_vpnd b
