@@ -74,13 +74,14 @@ refill_one(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+/* @delay_ms: 0 when nothing is under way (a group prepared), else after a take */
 static void
-schedule_refill(KePool *pool)
+schedule_refill(KePool *pool, guint delay_ms)
 {
 	if (pool->refill)
 		return;
 	/* below every I/O source: a pair is made only when nothing else waits */
-	pool->refill = g_timeout_source_new(KE_POOL_REFILL_DELAY_MS);
+	pool->refill = g_timeout_source_new(delay_ms);
 	g_source_set_priority(pool->refill, G_PRIORITY_LOW);
 	g_source_set_callback(pool->refill, refill_one, pool, NULL);
 	g_source_set_static_name(pool->refill, "vpnd key exchange pool");
@@ -110,7 +111,7 @@ ke_pool_take(KePool *pool, const HostProvider *provider, VpndKeId id)
 	PoolEntry *e = find_entry(pool, provider, id);
 	VpndKe *ke = g_steal_pointer(&e->ready);
 
-	schedule_refill(pool);
+	schedule_refill(pool, KE_POOL_REFILL_DELAY_MS);
 	return ke;
 }
 
@@ -118,7 +119,7 @@ void
 ke_pool_prepare(KePool *pool, const HostProvider *provider, VpndKeId id)
 {
 	if (!find_entry(pool, provider, id)->ready)
-		schedule_refill(pool);
+		schedule_refill(pool, 0);
 }
 
 guint
