@@ -97,26 +97,30 @@ same_identity(const ConnIdentity *a, const ConnIdentity *b)
 	return a && b && a->type == b->type && a->data && b->data && g_bytes_equal(a->data, b->data);
 }
 
+/* @s is between our identity of @sa and @sa's peer host: a tunnel of the same pair. */
+static gboolean
+same_pair(IkeSa *s, IkeSa *sa)
+{
+	const ConnIdentity *mine = conn_config_get_id(s->conn, TRUE);
+	const ConnIdentity *me = conn_config_get_id(sa->conn, TRUE);
+
+	return ike_same_host(&s->remote, &sa->remote) && (mine == me || same_identity(mine, me));
+}
+
 /* RFC 7296 §2.4: INITIAL_CONTACT says no other IKE SA exists between the two
  * identities; another identity of ours to the same peer host is another tunnel. */
 gboolean
 ike_engine_has_sibling(IkeEngine *e, IkeSa *sa)
 {
-	const ConnIdentity *me = conn_config_get_id(sa->conn, TRUE);
 	GHashTableIter it;
 	gpointer value;
 
 	g_hash_table_iter_init(&it, e->sas);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		IkeSa *s = value;
-		const ConnIdentity *mine;
 
-		if (s == sa || s->state != IKE_SA_STATE_ESTABLISHED)
-			continue;
-		if (s->conn == sa->conn)
-			return TRUE;
-		mine = conn_config_get_id(s->conn, TRUE);
-		if (ike_same_host(&s->remote, &sa->remote) && (mine == me || same_identity(mine, me)))
+		if (s != sa && s->state == IKE_SA_STATE_ESTABLISHED &&
+		    (s->conn == sa->conn || same_pair(s, sa)))
 			return TRUE;
 	}
 	return FALSE;
@@ -126,22 +130,18 @@ void
 ike_engine_initial_contact(IkeEngine *e, IkeSa *sa)
 {
 	g_autoptr(GPtrArray) stale = g_ptr_array_new();
-	const ConnIdentity *me = conn_config_get_id(sa->conn, TRUE);
 	GHashTableIter it;
 	gpointer value;
 
 	g_hash_table_iter_init(&it, e->sas);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		IkeSa *s = value;
-		const ConnIdentity *my_id;
 
 		/* same identities from the same host: the peer restarted; an SA from another
-		 * address of it (another outer family) is a different tunnel */
-		if (s == sa || s->state == IKE_SA_STATE_DESTROYING ||
-		    !same_identity(s->peer_id, sa->peer_id) || !ike_same_host(&s->remote, &sa->remote))
-			continue;
-		my_id = conn_config_get_id(s->conn, TRUE);
-		if (my_id == me || same_identity(my_id, me))
+		 * address of it (another outer family) is a different tunnel. The peer's
+		 * identity first: it tells most SAs of a gateway apart at once */
+		if (s != sa && s->state != IKE_SA_STATE_DESTROYING &&
+		    same_identity(s->peer_id, sa->peer_id) && same_pair(s, sa))
 			g_ptr_array_add(stale, s);
 	}
 	for (guint i = 0; i < stale->len; i++) {
