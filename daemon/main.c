@@ -258,6 +258,14 @@ hook_initiate_child(gpointer user_data, const char *name, const char *child, GEr
 	return have_sa(d, error) && sa_manager_initiate_child(d->sa, name, child, error);
 }
 
+static ControlConn *
+hook_lookup_connection(gpointer user_data, const char *name)
+{
+	Daemon *d = user_data;
+
+	return d->sa ? sa_manager_lookup_connection(d->sa, name) : NULL;
+}
+
 static gboolean
 hook_rekey(gpointer user_data, const ControlSaSelector *sel, guint *matches, GError **error)
 {
@@ -380,6 +388,7 @@ start_control(Daemon *d)
 		.list_plugins = hook_list_plugins,
 		.list_algorithms = hook_list_algorithms,
 		.list_connections = hook_list_connections,
+		.lookup_connection = hook_lookup_connection,
 		.initiate = hook_initiate,
 		.terminate = hook_terminate,
 		.initiate_child = hook_initiate_child,

@@ -413,8 +413,18 @@ control_list_connections(Control *ctl)
 ControlConn *
 control_lookup_connection(Control *ctl, const char *name, GError **error)
 {
-	g_autoptr(GPtrArray) conns = control_list_connections(ctl);
+	g_autoptr(GPtrArray) conns = NULL;
+	ControlConn *one;
 
+	/* one connection, not a copy of all of them with their counters read */
+	if (ctl->hooks.lookup_connection) {
+		if ((one = ctl->hooks.lookup_connection(ctl->hooks.user_data, name)))
+			return one;
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND,
+			    "connection \"%s\" not found", name);
+		return NULL;
+	}
+	conns = control_list_connections(ctl);
 	for (guint i = 0; i < conns->len; i++) {
 		ControlConn *conn = conns->pdata[i];
 		if (g_strcmp0(conn->name, name) == 0)

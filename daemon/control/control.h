@@ -97,6 +97,8 @@ typedef struct {
 	 */
 	/* Every connection, by name. (transfer full: ControlConn, freeing) */
 	GPtrArray *(*list_connections)(gpointer user_data);
+	/* One connection, its counters read now. (transfer full) (nullable) */
+	ControlConn *(*lookup_connection)(gpointer user_data, const char *name);
 	/* Start or stop negotiating @name, which exists; the outcome comes as events. */
 	gboolean (*initiate)(gpointer user_data, const char *name, GError **error);
 	gboolean (*terminate)(gpointer user_data, const char *name, GError **error);

@@ -1799,6 +1799,18 @@ sa_manager_list_connections(SaManager *mgr)
 	return list;
 }
 
+ControlConn *
+sa_manager_lookup_connection(SaManager *mgr, const char *name)
+{
+	SaConn *c = find_conn(mgr, name);
+
+	if (!c)
+		return NULL;
+	if (c->sas->len && refresh_counters(mgr, c))
+		control_publish_conn(mgr->control, CONTROL_CONN_CHANGED, c->state);
+	return control_conn_copy(c->state);
+}
+
 /* @child on the connection's established IKE SA (CREATE_CHILD_SA), unless it is up. */
 static gboolean
 create_child(SaManager *mgr, SaConn *c, const char *child, GError **error)
