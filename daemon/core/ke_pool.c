@@ -2,7 +2,7 @@
 #include "core/crypto.h"
 #include "core/ke_pool.h"
 
-/* Groups in use at once are few; a pool that saw more forgets the oldest. */
+/* Groups in use at once are few; a pool that saw more forgets the first it saw. */
 #define KE_POOL_MAX_GROUPS 8
 /* A pair is made this long after one was taken: not in the middle of the handshake
  * that took it, which waits for its peer only a fraction of a millisecond at a time. */
@@ -15,7 +15,7 @@ typedef struct {
 } PoolEntry;
 
 struct KePool {
-	GArray *entries; /* PoolEntry, most recently used last */
+	GArray *entries; /* PoolEntry, in the order the groups were first asked for */
 	GMainContext *context;
 	GSource *refill; /* (nullable) while entries wait for a pair */
 };
