@@ -343,6 +343,16 @@ hook_list_shared(gpointer user_data)
 }
 
 static GPtrArray *
+hook_list_policies(gpointer user_data)
+{
+	Daemon *d = user_data;
+
+	if (!d->sa)
+		return g_ptr_array_new_with_free_func((GDestroyNotify)control_policy_free);
+	return sa_manager_list_policies(d->sa);
+}
+
+static GPtrArray *
 hook_list_sas(gpointer user_data)
 {
 	Daemon *d = user_data;
@@ -401,6 +411,7 @@ start_control(Daemon *d)
 		.unload_shared = hook_unload_shared,
 		.list_shared = hook_list_shared,
 		.list_sas = hook_list_sas,
+		.list_policies = hook_list_policies,
 		.get_counters = hook_get_counters,
 		.reset_counters = hook_reset_counters,
 		.sa_views_changed = hook_sa_views_changed,

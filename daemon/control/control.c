@@ -878,6 +878,26 @@ control_list_sas(Control *ctl)
 }
 
 void
+control_policy_free(ControlPolicy *policy)
+{
+	if (!policy)
+		return;
+	g_free(policy->conn);
+	g_free(policy->child);
+	g_strfreev(policy->local_ts);
+	g_strfreev(policy->remote_ts);
+	g_free(policy);
+}
+
+GPtrArray *
+control_list_policies(Control *ctl)
+{
+	if (!ctl->hooks.list_policies)
+		return g_ptr_array_new_with_free_func((GDestroyNotify)control_policy_free);
+	return ctl->hooks.list_policies(ctl->hooks.user_data);
+}
+
+void
 control_get_counters(Control *ctl, ControlCounters *counters)
 {
 	*counters = (ControlCounters){ 0 };

@@ -115,6 +115,8 @@ typedef struct {
 	GStrv (*list_shared)(gpointer user_data);
 	/* IKE SAs with their children. (transfer full: ControlIkeSa) */
 	GPtrArray *(*list_sas)(gpointer user_data);
+	/* Trap policies, one entry per child. (transfer full: ControlPolicy) */
+	GPtrArray *(*list_policies)(gpointer user_data);
 	/* Start negotiating @child of connection @name (NULL: its first child). */
 	gboolean (*initiate_child)(gpointer user_data, const char *name, const char *child,
 				   GError **error);
@@ -340,6 +342,18 @@ char *control_format_ts(const VpndTs *ts, gboolean dynamic);
 
 /* Every IKE SA. (transfer full: ControlIkeSa) */
 GPtrArray *control_list_sas(Control *ctl);
+
+/* The trap policies of one child (start_action, dpd_action or close_action = trap). */
+typedef struct {
+	char *conn, *child;
+	VpndIpsecMode mode;
+	GStrv local_ts, remote_ts; /* as control_format_ts() writes them */
+} ControlPolicy;
+
+void control_policy_free(ControlPolicy *policy);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlPolicy, control_policy_free)
+/* Every child's trap policies. (transfer full: ControlPolicy) */
+GPtrArray *control_list_policies(Control *ctl);
 
 /* Counters of the IKE runtime, as charon's get-counters names them. */
 typedef struct ControlCounters {

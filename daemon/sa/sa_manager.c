@@ -1799,6 +1799,66 @@ sa_manager_list_connections(SaManager *mgr)
 	return list;
 }
 
+/* @text once in @list. */
+static void
+add_unique(GPtrArray *list, char *text)
+{
+	for (guint i = 0; i < list->len; i++) {
+		if (g_str_equal(list->pdata[i], text)) {
+			g_free(text);
+			return;
+		}
+	}
+	g_ptr_array_add(list, text);
+}
+
+/* @c's traps of @child as one listing entry: its selectors, each once. */
+static ControlPolicy *
+list_child_traps(SaConn *c, ChildConfig *child)
+{
+	g_autoptr(GPtrArray) local = g_ptr_array_new();
+	g_autoptr(GPtrArray) remote = g_ptr_array_new();
+	ControlPolicy *p = g_new0(ControlPolicy, 1);
+
+	for (guint i = 0; i < c->traps->len; i++) {
+		const SaTrap *t = &g_array_index(c->traps, SaTrap, i);
+
+		if (t->child != child)
+			continue;
+		add_unique(local, control_format_ts(&t->policy.src_ts, FALSE));
+		add_unique(remote, control_format_ts(&t->policy.dst_ts, FALSE));
+	}
+	g_ptr_array_add(local, NULL);
+	g_ptr_array_add(remote, NULL);
+	p->conn = g_strdup(c->conn->name);
+	p->child = g_strdup(child->name);
+	p->mode = child->mode;
+	p->local_ts = (GStrv)g_ptr_array_free(g_steal_pointer(&local), FALSE);
+	p->remote_ts = (GStrv)g_ptr_array_free(g_steal_pointer(&remote), FALSE);
+	return p;
+}
+
+GPtrArray *
+sa_manager_list_policies(SaManager *mgr)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)control_policy_free);
+
+	for (guint i = 0; i < mgr->conns->len; i++) {
+		SaConn *c = mgr->conns->pdata[i];
+
+		for (guint j = 0; j < c->conn->children->len; j++) {
+			ChildConfig *child = c->conn->children->pdata[j];
+			gboolean trapped = FALSE;
+
+			for (guint k = 0; k < c->traps->len && !trapped; k++)
+				trapped = g_array_index(c->traps, SaTrap, k).child == child;
+			if (trapped)
+				g_ptr_array_add(list, list_child_traps(c, child));
+		}
+	}
+	return list;
+}
+
 ControlConn *
 sa_manager_lookup_connection(SaManager *mgr, const char *name)
 {

@@ -42,6 +42,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SaManager, sa_manager_free)
 
 /* ControlHooks: every connection (transfer full), start and stop negotiating one. */
 GPtrArray *sa_manager_list_connections(SaManager *mgr);
+/* Trap policies, one entry per child. (transfer full: ControlPolicy) */
+GPtrArray *sa_manager_list_policies(SaManager *mgr);
 /* One connection, its counters read now. (transfer full) (nullable) */
 ControlConn *sa_manager_lookup_connection(SaManager *mgr, const char *name);
 gboolean sa_manager_initiate(SaManager *mgr, const char *name, GError **error);

@@ -186,12 +186,46 @@ cmd_list_sas(ViciServer *server, ViciClient *client, const char *command, const 
 	return g_bytes_new(NULL, 0);
 }
 
-/* list-policies lists trap, drop and pass policies (not those of CHILD_SAs): vpnd
- * installs none of these yet, so there is nothing to stream. */
+static void
+add_str_list(ViciBuilder *b, const char *name, GStrv items)
+{
+	vici_builder_begin_list(b, name);
+	for (guint i = 0; items && items[i]; i++)
+		vici_builder_list_item(b, items[i]);
+	vici_builder_end_list(b);
+}
+
+/* list-policies lists trap, drop and pass policies (not those of CHILD SAs), as
+ * charon: one list-policy event per child, "CONN/CHILD" { child, ike, mode, local-ts,
+ * remote-ts }. vpnd has trap policies only. */
 static GBytes *
 cmd_list_policies(ViciServer *server, ViciClient *client, const char *command,
 		  const ViciMsg *request, gpointer user_data)
 {
+	ViciSas *self = user_data;
+	const char *child = vici_msg_get_str(request, "child", NULL);
+	g_autoptr(GPtrArray) policies = NULL;
+
+	if (g_strcmp0(vici_msg_get_str(request, "trap", "no"), "yes") != 0)
+		return g_bytes_new(NULL, 0);
+	policies = control_list_policies(self->ctl);
+	for (guint i = 0; i < policies->len; i++) {
+		const ControlPolicy *p = policies->pdata[i];
+		g_autofree char *name = g_strdup_printf("%s/%s", p->conn, p->child);
+		g_autoptr(ViciBuilder) b = vici_builder_new();
+
+		if (child && g_strcmp0(child, p->child) != 0)
+			continue;
+		vici_builder_begin_section(b, name);
+		vici_builder_add_kv(b, "child", p->child);
+		vici_builder_add_kv(b, "ike", p->conn);
+		vici_builder_add_kv(b, "mode", p->mode == VPND_MODE_TRANSPORT ? "TRANSPORT" : "TUNNEL");
+		add_str_list(b, "local-ts", p->local_ts);
+		add_str_list(b, "remote-ts", p->remote_ts);
+		vici_builder_end_section(b);
+		g_autoptr(GBytes) event = vici_commands_finish(b);
+		vici_server_send_event(server, client, "list-policy", event);
+	}
 	return g_bytes_new(NULL, 0);
 }
 

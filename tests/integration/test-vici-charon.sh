@@ -6,7 +6,8 @@
 # namespace A, vpnd (kernel-tun) in B (tests/interop/lib.sh). First charon initiates,
 # then vpnd does (through swanctl --initiate against vpnd); each time the initiator's
 # and the responder's list-sa trees are compared with the other daemon's in the same
-# role, and what swanctl prints of them (names, addresses, SPIs and times aside).
+# role, and what swanctl prints of them (names, addresses, SPIs and times aside); then
+# swanctl --list-pols of a start_action = trap connection against each.
 # Needs root (exit 77 otherwise).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -117,6 +118,22 @@ compare_printed "initiator" "$INTEROP_DIR/c-init.txt" "$INTEROP_DIR/v-init.txt"
 ok "swanctl --list-sas prints the same for vpnd as for charon (initiator)" $?
 compare_printed "responder" "$INTEROP_DIR/c-resp.txt" "$INTEROP_DIR/v-resp.txt"
 ok "and for the responder" $?
+
+# ---- trap policies: swanctl --list-pols ----
+# each side swaps its connection for one with start_action = trap (--load-all
+# unloads what the file does not name)
+interop_site_conf "$A" "$B" | sed 's/start_action = none/start_action = trap/; s/\btun\b/trapped/g' \
+	>"$INTEROP_DIR/trap-a.conf"
+interop_site_conf "$B" "$A" | sed 's/start_action = none/start_action = trap/; s/\btun\b/trapped/g' \
+	>"$INTEROP_DIR/trap-b.conf"
+interop_swanctl "$A" --load-all --file "$INTEROP_DIR/trap-a.conf" >/dev/null 2>&1 &&
+	vpnd_swanctl --load-all --file "$INTEROP_DIR/trap-b.conf" >/dev/null 2>&1
+ok "a connection with start_action = trap loads into both" $?
+interop_swanctl "$A" --list-pols >"$INTEROP_DIR/c-pols.txt" 2>&1
+vpnd_swanctl --list-pols >"$INTEROP_DIR/v-pols.txt" 2>&1
+grep -q '^trapped/trapped, TUNNEL$' "$INTEROP_DIR/v-pols.txt" &&
+	compare_printed "list-pols" "$INTEROP_DIR/c-pols.txt" "$INTEROP_DIR/v-pols.txt"
+ok "swanctl --list-pols prints the trap policy as for charon" $?
 
 echo "1..$n"
 exit "$failed"
