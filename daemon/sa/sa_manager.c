@@ -61,6 +61,7 @@ struct SaManager {
 	NetConfig *net_cfg; /* the sockets to open with the first connection */
 	char *conf_dir;
 	gboolean force_encap; /* kernel-tun carries ESP in UDP only */
+	gboolean answers_first; /* the data plane runs in this main loop (kernel-tun) */
 	SaTimers *timers;
 	guint counter_timer;  /* while any child SA is installed */
 	GPtrArray *gone;      /* GoneChild: dpd_action, close_action still to carry out */
@@ -1577,6 +1578,20 @@ run_actions(SaManager *mgr)
 
 		if (actions->len == 0)
 			return;
+		/*
+		 * kernel-tun reads ESP in this main loop, so nothing can use an SA before this
+		 * event's actions are done: its datagrams go out first, and the peer does not
+		 * wait for our installs. (A kernel data plane could get ESP at once: there the
+		 * SAs go in first, in the engine's order.)
+		 */
+		for (guint i = 0; mgr->answers_first && i < actions->len; i++) {
+			IkeAction *a = actions->pdata[i];
+
+			if (a->kind == IKE_ACTION_SEND) {
+				do_send(mgr, a);
+				ike_action_free(g_ptr_array_steal_index(actions, i--));
+			}
+		}
 		for (guint i = 0; i < actions->len; i++) {
 			IkeAction *a = actions->pdata[i];
 
@@ -1737,6 +1752,7 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 	mgr->held_out = g_ptr_array_new_with_free_func((GDestroyNotify)ike_action_free);
 	mgr->engine = ike_engine_new(&cfg);
 	mgr->force_encap = kernel_is_tun(mgr);
+	mgr->answers_first = mgr->force_encap;
 	/* checked now, used when the first connection arrives (none: UDP 500 stays free) */
 	mgr->net_cfg = net_config_new_from_settings(settings, error);
 	if (!mgr->net_cfg)
