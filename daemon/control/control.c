@@ -926,30 +926,35 @@ control_initiate_child(Control *ctl, const char *name, const char *child, GError
 	return ctl->hooks.initiate_child(ctl->hooks.user_data, name, child, error);
 }
 
-gboolean
-control_rekey(Control *ctl, const ControlSaSelector *sel, guint *matches, GError **error)
+typedef gboolean (*SelectorHook)(gpointer user_data, const ControlSaSelector *sel,
+				 guint *matches, GError **error);
+
+/* Unknown connections first, as call_name_hook(). */
+static gboolean
+call_selector_hook(Control *ctl, SelectorHook hook, const ControlSaSelector *sel, const char *what,
+		   guint *matches, GError **error)
 {
 	g_autoptr(ControlConn) conn = control_lookup_connection(ctl, sel->conn, error);
 
 	*matches = 0;
 	if (!conn)
 		return FALSE;
-	if (!ctl->hooks.rekey)
-		return unsupported(error, "rekeying");
-	return ctl->hooks.rekey(ctl->hooks.user_data, sel, matches, error);
+	if (!hook)
+		return unsupported(error, what);
+	return hook(ctl->hooks.user_data, sel, matches, error);
+}
+
+gboolean
+control_rekey(Control *ctl, const ControlSaSelector *sel, guint *matches, GError **error)
+{
+	return call_selector_hook(ctl, ctl->hooks.rekey, sel, "rekeying", matches, error);
 }
 
 gboolean
 control_terminate_sas(Control *ctl, const ControlSaSelector *sel, guint *matches, GError **error)
 {
-	g_autoptr(ControlConn) conn = control_lookup_connection(ctl, sel->conn, error);
-
-	*matches = 0;
-	if (!conn)
-		return FALSE;
-	if (!ctl->hooks.terminate_sas)
-		return unsupported(error, "deleting an SA");
-	return ctl->hooks.terminate_sas(ctl->hooks.user_data, sel, matches, error);
+	return call_selector_hook(ctl, ctl->hooks.terminate_sas, sel, "deleting an SA", matches,
+				  error);
 }
 
 static void
