@@ -12,8 +12,14 @@ G_BEGIN_DECLS
 
 /* The plugins every crypto test runs through: "gnutls", "openssl" (when built). */
 extern const char *const crypto_test_backends[];
+/*
+ * Plugins that offer a few algorithms and rank above the others for those: "sodium"
+ * (Curve25519, when built). Loaded with the rest; each test names what it runs
+ * through them.
+ */
+extern const char *const crypto_test_partial_backends[];
 
-/* Loads every crypto plugin into one host for the whole test program. */
+/* Loads every crypto plugin (both lists) into one host for the whole test program. */
 void crypto_test_init(void);
 void crypto_test_shutdown(void);
 VpndHost *crypto_test_host(void);

@@ -355,27 +355,182 @@ test_bad_ke_ecp(gconstpointer data)
 	}
 }
 
+/* Curve25519 u-coordinates of small order: the output is all zero for every scalar
+ * (RFC 7748 §6.1 asks to refuse it). Little-endian; p = 2^255 - 19. */
+static void
+x25519_small_order_points(guint8 pts[][32], guint *n)
+{
+	/* an order-8 point (its x-coordinate is a root of x^2 + 1 on the Edwards curve) */
+	static const guint8 order8[32] = {
+	        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3,
+	        0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
+	        0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00,
+	};
+	const guint8 low[] = {0, 1, 0xec, 0xed, 0xee}; /* 0, 1, p - 1, p, p + 1 */
+
+	*n = 0;
+	for (guint i = 0; i < G_N_ELEMENTS(low); i++) {
+		guint8 *u = pts[(*n)++];
+		memset(u, low[i] >= 0xec ? 0xff : 0, 32);
+		u[0] = low[i];
+		if (low[i] >= 0xec)
+			u[31] = 0x7f;
+	}
+	memcpy(pts[(*n)++], order8, 32);
+	/* the top bit is ignored (RFC 7748 §5): the same points with it set */
+	for (guint i = 0, m = *n; i < m; i++) {
+		memcpy(pts[*n], pts[i], 32);
+		pts[(*n)++][31] |= 0x80;
+	}
+}
+
+static void
+assert_x25519_refuses_small_order(VpndKe *ke)
+{
+	guint8 pts[16][32];
+	guint n;
+
+	x25519_small_order_points(pts, &n);
+	for (guint i = 0; i < n; i++)
+		assert_ke_refuses(ke, pts[i], 32);
+}
+
+static void
+check_bad_montgomery(const char *backend, VpndKeId id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(VpndKe) ke = crypto_ke_new_from(crypto_test_provider(backend), id, 0, &error);
+	g_assert_no_error(error);
+	gsize n = ke->public_len;
+	guint8 v[57] = {0};
+
+	assert_ke_refuses(ke, v, n); /* u = 0: all-zero output */
+	v[0] = 1;
+	assert_ke_refuses(ke, v, n); /* u = 1: small order, all-zero output */
+	assert_ke_refuses(ke, v, n - 1);
+	assert_ke_refuses(ke, v, n + 1);
+	assert_ke_refuses(ke, NULL, 0);
+	if (id == VPND_KE_CURVE25519)
+		assert_x25519_refuses_small_order(ke);
+}
+
 static void
 test_bad_ke_montgomery(gconstpointer data)
 {
-	const char *backend = data;
-	const VpndKeId ids[] = {VPND_KE_CURVE25519, VPND_KE_CURVE448};
+	check_bad_montgomery(data, VPND_KE_CURVE25519);
+	check_bad_montgomery(data, VPND_KE_CURVE448);
+}
 
-	for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
-		g_autoptr(GError) error = NULL;
-		g_autoptr(VpndKe) ke =
-		        crypto_ke_new_from(crypto_test_provider(backend), ids[i], 0, &error);
-		g_assert_no_error(error);
-		gsize n = ke->public_len;
-		guint8 v[57] = {0};
+/* ---- partial backends: crypto-sodium ------------------------------------------------------- */
 
-		assert_ke_refuses(ke, v, n); /* u = 0: all-zero output */
-		v[0] = 1;
-		assert_ke_refuses(ke, v, n); /* u = 1: small order, all-zero output */
-		assert_ke_refuses(ke, v, n - 1);
-		assert_ke_refuses(ke, v, n + 1);
+static void
+test_partial_bad_x25519(gconstpointer data)
+{
+	check_bad_montgomery(data, VPND_KE_CURVE25519);
+}
+
+/* A partial backend's X25519 against every full one, random keys, both directions. */
+static void
+test_partial_cross_x25519(gconstpointer data)
+{
+	const char *partial = data;
+
+	for (guint b = 0; crypto_test_backends[b]; b++) {
+		for (guint round = 0; round < 8; round++) {
+			g_autoptr(GError) error = NULL;
+			g_autoptr(VpndKe) a = crypto_ke_new_from(crypto_test_provider(partial),
+			                                         VPND_KE_CURVE25519, 0, &error);
+			g_assert_no_error(error);
+			g_autoptr(VpndKe) f = crypto_ke_new_from(
+			        crypto_test_provider(crypto_test_backends[b]), VPND_KE_CURVE25519,
+			        0, &error);
+			g_assert_no_error(error);
+			g_assert_cmpuint(a->public_len, ==, 32);
+			g_assert_cmpuint(a->secret_len, ==, 32);
+			g_autoptr(VpndSecret) sa = vpnd_ke_compute(a, vpnd_ke_get_public(f), 32, &error);
+			g_assert_no_error(error);
+			g_autoptr(VpndSecret) sf = vpnd_ke_compute(f, vpnd_ke_get_public(a), 32, &error);
+			g_assert_no_error(error);
+			g_assert_cmpuint(sa->len, ==, 32);
+			assert_same(sa->data, sf->data, 32);
+		}
 	}
 }
+
+/* The same scalar gives the same public value in a partial and a full backend. */
+static void
+test_partial_same_public(gconstpointer data)
+{
+	g_autoptr(GRand) r = g_rand_new_with_seed(SEED);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(VpndKe) a = crypto_ke_new_from(crypto_test_provider(data), VPND_KE_CURVE25519,
+	                                         0, &error);
+	g_autoptr(VpndKe) f = crypto_ke_new_from(crypto_test_provider("gnutls"),
+	                                         VPND_KE_CURVE25519, 0, &error);
+
+	g_assert_no_error(error);
+	for (guint round = 0; round < ROUNDS; round++) {
+		g_autofree guint8 *priv = random_buf(r, 32);
+		g_assert_true(a->ops->set_private(a, priv, 32, &error));
+		g_assert_true(f->ops->set_private(f, priv, 32, &error));
+		g_assert_no_error(error);
+		assert_same(vpnd_ke_get_public(a), vpnd_ke_get_public(f), 32);
+	}
+	g_assert_false(a->ops->set_private(a, vpnd_ke_get_public(f), 31, &error));
+	g_assert_error(error, VPND_CRYPTO_ERROR, VPND_CRYPTO_ERROR_KEY_LENGTH);
+}
+
+static void
+assert_unsupported(gpointer made, GError **error)
+{
+	g_assert_null(made);
+	g_assert_error(*error, VPND_CRYPTO_ERROR, VPND_CRYPTO_ERROR_UNSUPPORTED);
+	g_clear_error(error);
+}
+
+#ifdef VPND_HAVE_SODIUM
+/* crypto-sodium says yes to Curve25519 only; everything else fails cleanly. */
+static void
+test_sodium_only_x25519(void)
+{
+	const HostProvider *p = crypto_test_provider("sodium");
+	const VpndCryptoOps *ops = crypto_provider_ops(p);
+	guint8 key[32] = {1}, buf[32] = {0}, zero[32] = {0};
+	GError *error = NULL;
+
+	g_assert_true(ops->supports(VPND_ALG_KE, VPND_KE_CURVE25519, 0));
+	g_assert_false(ops->supports(VPND_ALG_KE, VPND_KE_CURVE448, 0));
+	g_assert_false(ops->supports(VPND_ALG_KE, VPND_KE_ECP_256, 0));
+	g_assert_false(ops->supports(VPND_ALG_ENCR, VPND_ENCR_CHACHA20_POLY1305, 0));
+	g_assert_false(ops->supports(VPND_ALG_HASH, VPND_HASH_SHA2_256, 0));
+	g_assert_false(ops->supports(VPND_ALG_X509, 0, 0));
+	g_assert_false(ops->supports(VPND_ALG_SIGN, VPND_SIGN_ED25519, 0));
+
+	assert_unsupported(crypto_ke_new_from(p, VPND_KE_CURVE448, 0, &error), &error);
+	assert_unsupported(ops->ke_new(VPND_KE_MODP_2048, &error), &error);
+	assert_unsupported(ops->hasher_new(VPND_HASH_SHA2_256, &error), &error);
+	assert_unsupported(ops->prf_new(VPND_PRF_HMAC_SHA2_256, key, 32, &error), &error);
+	assert_unsupported(ops->integrity_new(VPND_INTEG_HMAC_SHA2_256_128, key, 32, &error),
+	                   &error);
+	assert_unsupported(ops->cipher_new(VPND_ENCR_AES_CBC, key, 16, &error), &error);
+	assert_unsupported(ops->aead_new(VPND_ENCR_AES_GCM_16, key, 20, &error), &error);
+	assert_unsupported(ops->privkey_load(key, 32, &error), &error);
+	assert_unsupported(ops->privkey_generate(VPND_KEY_ED25519, 0, &error), &error);
+	assert_unsupported(ops->pubkey_load(key, 32, &error), &error);
+	assert_unsupported(ops->cert_load(key, 32, &error), &error);
+	g_assert_false(ops->cert_verify(NULL, NULL, 0, NULL, 0, &error));
+	g_assert_error(error, VPND_CRYPTO_ERROR, VPND_CRYPTO_ERROR_UNSUPPORTED);
+	g_clear_error(&error);
+
+	/* random bytes it has, for nonces and keys */
+	g_assert_true(ops->random(buf, sizeof(buf), FALSE, &error));
+	g_assert_false(vpnd_memeq_const(buf, zero, sizeof(buf)));
+	memset(buf, 0, sizeof(buf));
+	g_assert_true(ops->random(buf, sizeof(buf), TRUE, &error));
+	g_assert_false(vpnd_memeq_const(buf, zero, sizeof(buf)));
+	g_assert_no_error(error);
+}
+#endif
 
 /* ---- bad input: symmetric ---------------------------------------------------------------------
  */
@@ -905,7 +1060,67 @@ test_facade_listing(void)
 	g_assert_true(listed(kdf, "KDF_PRF_PLUS[vpnd]"));
 	if (crypto_test_provider("openssl"))
 		g_assert_true(listed(aead, "AES_GCM_16[crypto-openssl]"));
+#ifdef VPND_HAVE_SODIUM
+	/* the highest priority lists first, and a partial backend only what it offers */
+	g_assert_cmpstr(dh->pdata[0], ==, "CURVE_25519[crypto-sodium]");
+	g_assert_true(listed(dh, "CURVE_25519[crypto-gnutls]"));
+	g_assert_false(listed(dh, "CURVE_448[crypto-sodium]"));
+	for (guint i = 0; i < aead->len; i++)
+		g_assert_null(strstr(aead->pdata[i], "crypto-sodium"));
+#endif
 }
+
+#ifdef VPND_HAVE_SODIUM
+static const char *
+provider_of(VpndAlgType type, guint id, guint key_bits)
+{
+	const HostProvider *p = crypto_find(crypto_test_host(), type, id, key_bits);
+
+	g_assert_nonnull(p);
+	return p->name;
+}
+
+/* crypto-sodium ranks first (30 > 20 > 10) for Curve25519 and nothing else. */
+static void
+test_facade_partial(void)
+{
+	VpndHost *host = crypto_test_host();
+	g_autoptr(GError) error = NULL;
+
+	g_assert_cmpstr(provider_of(VPND_ALG_KE, VPND_KE_CURVE25519, 0), ==, "sodium");
+	g_assert_cmpstr(provider_of(VPND_ALG_KE, VPND_KE_CURVE448, 0), ==, "gnutls");
+	g_assert_cmpstr(provider_of(VPND_ALG_KE, VPND_KE_ECP_256, 0), ==, "gnutls");
+	g_assert_cmpstr(provider_of(VPND_ALG_KE, VPND_KE_MODP_2048, 0), ==, "gnutls");
+	g_assert_cmpstr(provider_of(VPND_ALG_ENCR, VPND_ENCR_AES_GCM_16, 256), ==, "gnutls");
+	g_assert_cmpstr(provider_of(VPND_ALG_ENCR, VPND_ENCR_CHACHA20_POLY1305, 0), ==, "gnutls");
+	g_assert_cmpstr(provider_of(VPND_ALG_HASH, VPND_HASH_SHA2_256, 0), ==, "gnutls");
+	g_assert_cmpstr(provider_of(VPND_ALG_PRF, VPND_PRF_HMAC_SHA2_256, 0), ==, "gnutls");
+	g_assert_cmpstr(provider_of(VPND_ALG_INTEG, VPND_INTEG_HMAC_SHA2_256_128, 0), ==,
+	                "gnutls");
+	g_assert_cmpstr(provider_of(VPND_ALG_SIGN, VPND_SIGN_ED25519, 0), ==, "gnutls");
+	g_assert_cmpstr(provider_of(VPND_ALG_X509, 0, 0), ==, "gnutls");
+	g_assert_true(vpnd_host_get_crypto(host, VPND_ALG_KE, VPND_KE_CURVE25519, 0) ==
+	              crypto_provider_ops(crypto_test_provider("sodium")));
+
+	/* the objects the host makes come from the same providers */
+	g_autoptr(VpndKe) ke = crypto_ke_new(host, VPND_KE_CURVE25519, 0, &error);
+	g_assert_no_error(error);
+	g_autoptr(VpndKe) direct =
+	        crypto_ke_new_from(crypto_test_provider("sodium"), VPND_KE_CURVE25519, 0, &error);
+	g_assert_no_error(error);
+	g_assert_true(ke->ops == direct->ops);
+	g_autoptr(VpndHasher) h = crypto_hasher_new(host, VPND_HASH_SHA2_256, &error);
+	g_assert_no_error(error);
+	g_autoptr(GBytes) pem = read_key_file("leaf.key");
+	g_autoptr(VpndPrivKey) key = crypto_privkey_load(host, DATA(pem), LEN(pem), &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(key->type, ==, VPND_KEY_ED25519);
+	g_autoptr(GBytes) der = key->ops->get_public_der(key, &error);
+	g_assert_no_error(error);
+	g_autoptr(VpndPubKey) pub = crypto_pubkey_load(host, DATA(der), LEN(der), &error);
+	g_assert_no_error(error);
+}
+#endif
 
 int
 main(int argc, char **argv)
@@ -993,6 +1208,25 @@ main(int argc, char **argv)
 	g_test_add_func("/crypto/facade/ke-pool", test_facade_ke_pool);
 	g_test_add_func("/crypto/facade/prf-plus", test_facade_prf_plus);
 	g_test_add_func("/crypto/facade/listing", test_facade_listing);
+#ifdef VPND_HAVE_SODIUM
+	g_test_add_func("/crypto/facade/partial", test_facade_partial);
+	g_test_add_func("/crypto/sodium/only-x25519", test_sodium_only_x25519);
+#endif
+	for (guint b = 0; crypto_test_partial_backends[b]; b++) {
+		const char *be = crypto_test_partial_backends[b];
+		const struct {
+			const char *name;
+			GTestDataFunc func;
+		} tests[] = {
+		        {"bad/ke-x25519", test_partial_bad_x25519},
+		        {"cross/ke-x25519", test_partial_cross_x25519},
+		        {"same-public/x25519", test_partial_same_public},
+		};
+		for (guint i = 0; i < G_N_ELEMENTS(tests); i++) {
+			g_autofree char *path = g_strdup_printf("/crypto/%s/%s", be, tests[i].name);
+			g_test_add_data_func(path, be, tests[i].func);
+		}
+	}
 
 	rc = g_test_run();
 	crypto_test_shutdown();
