@@ -373,6 +373,11 @@ crypto_cert_verify_from(const HostProvider *p, VpndCert *leaf, VpndCert *const *
 	                                           n_anchors, error);
 }
 
+/*
+ * Random bytes have no algorithm to choose a provider by: the highest-priority one
+ * serves them, even a provider that offers a single algorithm (crypto-sodium). The ABI
+ * requires every provider's random() to be a cryptographic generator.
+ */
 gboolean
 crypto_random(VpndHost *host, guint8 *buf, gsize len, gboolean key, GError **error)
 {

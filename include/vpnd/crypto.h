@@ -587,7 +587,11 @@ typedef struct {
 	                        guint n_intermediates, VpndCert *const *anchors, guint n_anchors,
 	                        GError **error);
 
-	/* @key: for key material (slower, stronger), else nonces, SPIs, IVs. */
+	/*
+	 * @key: for key material (slower, stronger), else nonces, SPIs, IVs. Every
+	 * provider must have a cryptographic generator here, whatever else it offers: the
+	 * host takes random bytes from its highest-priority provider.
+	 */
 	gboolean (*random)(guint8 *buf, gsize len, gboolean key, GError **error);
 } VpndCryptoOps;
 
