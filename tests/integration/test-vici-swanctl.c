@@ -326,8 +326,30 @@ test_list_algs(Fixture *f, gconstpointer data)
 	g_assert_true(g_str_has_suffix(out, "\nnonce-gen:\n"));
 	/* the plugin that was not loaded is not listed */
 	g_assert_null(strstr(out, "crypto-openssl"));
+	g_assert_null(strstr(out, "crypto-sodium"));
 	stop_vpnd(f);
 }
+
+#ifdef VPND_HAVE_SODIUM
+/* With crypto-sodium loaded: Curve25519 from it first, everything else as before. */
+static void
+test_list_algs_sodium(Fixture *f, gconstpointer data)
+{
+	g_autofree char *out = NULL, *err = NULL;
+
+	g_assert_cmpint(swanctl(f, &out, &err, "--list-algs", NULL), ==, 0);
+	g_assert_cmpstr(err, ==, "");
+	g_assert_true(g_str_has_prefix(out, "encryption:\n  AES_CBC[crypto-gnutls]\n"));
+	g_assert_nonnull(strstr(out, "\naead:\n  AES_GCM_16[crypto-gnutls]\n"));
+	g_assert_nonnull(strstr(out, "\ndh:\n  CURVE_25519[crypto-sodium]\n"));
+	g_assert_nonnull(strstr(out, "  CURVE_25519[crypto-gnutls]\n"));
+	/* one algorithm: nothing else of crypto-sodium's but its random bytes */
+	g_assert_null(strstr(out, "CURVE_448[crypto-sodium]"));
+	g_assert_null(strstr(out, "AES_GCM_16[crypto-sodium]"));
+	g_assert_nonnull(strstr(out, "  RNG_STRONG[crypto-sodium]\n"));
+	stop_vpnd(f);
+}
+#endif
 
 static void
 test_stats(Fixture *f, gconstpointer data)
@@ -1211,6 +1233,13 @@ main(int argc, char **argv)
 				g_getenv("VPND_PLUGIN_BUILDDIR"));
 	g_test_add("/vici/swanctl/list-algs", Fixture, crypto_conf, fixture_setup, test_list_algs,
 		   fixture_teardown);
+#ifdef VPND_HAVE_SODIUM
+	g_autofree char *sodium_conf = g_strdup_printf(
+		"plugins {\n\tdir = %s\n\tload = crypto-gnutls crypto-sodium auth-psk\n}\n",
+		g_getenv("VPND_PLUGIN_BUILDDIR"));
+	g_test_add("/vici/swanctl/list-algs-sodium", Fixture, sodium_conf, fixture_setup,
+		   test_list_algs_sodium, fixture_teardown);
+#endif
 	g_test_add("/vici/swanctl/stats", Fixture, NULL, fixture_setup, test_stats,
 		   fixture_teardown);
 	g_test_add("/vici/swanctl/reload-settings", Fixture, NULL, fixture_setup,

@@ -29,7 +29,9 @@ for f in ./usr/sbin/vpnd ./usr/bin/vpnctl ./lib/systemd/system/vpnd.service ./et
 done
 plugindir=$(grep -o '^\./usr/lib/[^/]*/vpnd/plugins/$' "$work/contents") ||
 	fail "package has no plugin directory"
-grep -qx "${plugindir}crypto-gnutls.so" "$work/contents" || fail "no crypto-gnutls plugin"
+for plugin in crypto-gnutls crypto-openssl crypto-sodium; do
+	grep -qx "${plugindir}$plugin.so" "$work/contents" || fail "no $plugin plugin"
+done
 dpkg-deb -f "$deb" Depends | grep -q adduser || fail "postinst needs adduser in Depends"
 dpkg-deb -e "$deb" "$work/control"
 grep -q "addgroup --system --quiet vpnd" "$work/control/postinst" || fail "postinst adds no vpnd group"
@@ -55,7 +57,7 @@ for _ in $(seq 100); do
 	grep -q "running, plugins:" "$work/log" && break
 	sleep 0.1
 done
-grep -q "running, plugins: auth-psk crypto-gnutls crypto-openssl" "$work/log" ||
+grep -q "running, plugins: auth-psk crypto-gnutls crypto-openssl crypto-sodium" "$work/log" ||
 	{ cat "$work/log" >&2; fail "packaged vpnd did not start with its plugins"; }
 kill -TERM "$pid"
 wait "$pid" || fail "vpnd exited with $? on SIGTERM"
