@@ -410,7 +410,12 @@ VPNDCONF
 	INTEROP_VPND_PID[$ns]=$pid
 	for _ in $(seq 1 100); do
 		interop_pid_alive "$pid" || interop_fail "vpnd in $ns exited at start"
-		grep -q "vpnd .* running" "$dir/vpnd.log" && return 0
+		if grep -q "vpnd .* running" "$dir/vpnd.log"; then
+			# a plugin asked for and refused would make the run test something else
+			! grep -m1 'plugin ".*" refused' "$dir/vpnd.log" >&2 ||
+				interop_fail "vpnd in $ns refused a plugin of: ${INTEROP_VPND_LOAD:-the default list}"
+			return 0
+		fi
 		sleep 0.05
 	done
 	interop_fail "vpnd in $ns: not running after 5 s"
