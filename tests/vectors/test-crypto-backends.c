@@ -480,6 +480,7 @@ test_partial_same_public(gconstpointer data)
 	g_assert_error(error, VPND_CRYPTO_ERROR, VPND_CRYPTO_ERROR_KEY_LENGTH);
 }
 
+#ifdef VPND_HAVE_SODIUM
 static void
 assert_unsupported(gpointer made, GError **error)
 {
@@ -488,7 +489,6 @@ assert_unsupported(gpointer made, GError **error)
 	g_clear_error(error);
 }
 
-#ifdef VPND_HAVE_SODIUM
 /* crypto-sodium says yes to Curve25519 only; everything else fails cleanly. */
 static void
 test_sodium_only_x25519(void)
