@@ -23,7 +23,8 @@
 # Medians of RUNS runs each; METRIC VALUE UNIT lines, ratios are vpnd / charon.
 # Environment: VS_PARTS (rate instr mem ping), VS_IMPLS (vpnd charon), VS_RUNS, VS_BURST,
 # VS_MEM_SAS, VS_MEM_RUNS, VS_PING_RUNS; VS_PERF=DIR keeps a perf profile of each
-# rate run's responder there; VS_LOGS=DIR both daemons' logs of every run.
+# rate run's responder there; VS_CALLGRIND=DIR the instr part's callgrind files;
+# VS_LOGS=DIR both daemons' logs of every run.
 # Usage: vs-strongswan.sh VPND PLUGIN_DIR. Needs root and scripts/install-deps.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -310,6 +311,10 @@ instr_run() {
 	stop_all
 	out=$(awk '$1 == "totals:" || $1 == "summary:" { t += $2 } END { printf "%d", t }' \
 		"$INTEROP_DIR"/callgrind.*)
+	if [ -n "${VS_CALLGRIND:-}" ]; then
+		mkdir -p "$VS_CALLGRIND"
+		for f in "$INTEROP_DIR"/callgrind.*; do cp "$f" "$VS_CALLGRIND/$1-${f##*.}.callgrind"; done
+	fi
 	rm -f "$INTEROP_DIR"/callgrind.*
 	awk -v t="$out" -v n="$BURST" 'BEGIN { printf "%.0f\n", t / n }'
 }

@@ -648,7 +648,7 @@ start_socket(NetSocket *sock)
 
 	/* G_IO_ERR too: a pending socket error is read (and cleared) by recvmsg(), never
 	 * left to make every poll return at once */
-	sock->source_id = g_unix_fd_add(sock->fd, G_IO_IN | G_IO_ERR, on_readable, sock);
+	sock->source_id = vpnd_unix_fd_add(sock->fd, G_IO_IN | G_IO_ERR, on_readable, sock);
 	vpnd_info("listening on UDP %s%s", net_addr_format(&sock->bound, buf, sizeof(buf)),
 	       sock->nat_t ? " (NAT-T)" : "");
 }

@@ -100,12 +100,6 @@ sift_down(SaTimers *t, guint pos)
 	place(t, pos, e);
 }
 
-static void
-update_source(SaTimers *t)
-{
-	g_source_set_ready_time(t->source, t->heap->len ? at(t, 0)->next : -1);
-}
-
 /* After @e's times changed: back to its place in the heap, or out and freed if none is
  * armed any more. */
 static void
@@ -149,11 +143,43 @@ dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 		t->func(id, (IkeTimerKind)kind, now, t->data);
 		now = g_get_monotonic_time();
 	}
-	update_source(t);
 	return G_SOURCE_CONTINUE;
 }
 
-static GSourceFuncs timer_source_funcs = { .dispatch = dispatch };
+/*
+ * The poll timeout comes from the heap's first entry each loop round, rather than from
+ * g_source_set_ready_time() on every change: that call wakes the loop (an eventfd
+ * write and one more poll round) even from the loop's own thread.
+ */
+static gboolean
+prepare(GSource *source, gint *timeout)
+{
+	SaTimers *t = ((TimerSource *)source)->timers;
+	gint64 wait;
+
+	if (!t->heap->len) {
+		*timeout = -1;
+		return FALSE;
+	}
+	wait = at(t, 0)->next - g_source_get_time(source);
+	if (wait <= 0) {
+		*timeout = 0;
+		return TRUE;
+	}
+	/* round up: poll() waking a little early would only go round again */
+	*timeout = (gint)MIN((wait + 999) / 1000, G_MAXINT);
+	return FALSE;
+}
+
+static gboolean
+check(GSource *source)
+{
+	SaTimers *t = ((TimerSource *)source)->timers;
+
+	return t->heap->len && at(t, 0)->next <= g_source_get_time(source);
+}
+
+static GSourceFuncs timer_source_funcs = { .prepare = prepare, .check = check, .dispatch = dispatch };
 
 SaTimers *
 sa_timers_new(SaTimerFunc func, gpointer data)
@@ -167,7 +193,6 @@ sa_timers_new(SaTimerFunc func, gpointer data)
 	t->source = g_source_new(&timer_source_funcs, sizeof(TimerSource));
 	((TimerSource *)t->source)->timers = t;
 	g_source_set_name(t->source, "vpnd IKE timers");
-	update_source(t);
 	g_source_attach(t->source, NULL);
 	return t;
 }
@@ -205,7 +230,6 @@ sa_timers_set(SaTimers *t, guint32 ike_sa_id, IkeTimerKind kind, gint64 when)
 	t->count += (when >= 0) - (e->when[kind] >= 0);
 	e->when[kind] = when < 0 ? -1 : when;
 	reorder(t, e);
-	update_source(t);
 }
 
 guint

@@ -46,6 +46,7 @@ watch_input(ViciClient *c)
 		return;
 	c->in_source = g_socket_create_source(c->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
 	g_source_set_callback(c->in_source, G_SOURCE_FUNC(on_readable), c, NULL);
+	g_source_set_can_recurse(c->in_source, TRUE); /* see vpnd_unix_fd_add() */
 	g_source_attach(c->in_source, g_main_context_get_thread_default());
 }
 
@@ -56,6 +57,7 @@ watch_output(ViciClient *c)
 		return;
 	c->out_source = g_socket_create_source(c->socket, G_IO_OUT | G_IO_HUP | G_IO_ERR, NULL);
 	g_source_set_callback(c->out_source, G_SOURCE_FUNC(on_writable), c, NULL);
+	g_source_set_can_recurse(c->out_source, TRUE); /* see vpnd_unix_fd_add() */
 	g_source_attach(c->out_source, g_main_context_get_thread_default());
 }
 

@@ -3,11 +3,31 @@
 #pragma once
 
 #include <glib.h>
+#include <glib-unix.h>
 #include <string.h>
 
 G_BEGIN_DECLS
 
 #define VPND_EXPORT __attribute__((visibility("default")))
+
+/*
+ * g_unix_fd_add() for a source whose callback never runs a nested main loop. GLib takes
+ * a source's fds out of the poll set while it dispatches and puts them back after;
+ * each change wakes the loop (an eventfd write, then one more poll round): four
+ * syscalls per datagram or packet. A source allowed to recurse stays in the set.
+ */
+static inline guint
+vpnd_unix_fd_add(int fd, GIOCondition condition, GUnixFDSourceFunc func, gpointer data)
+{
+	GSource *source = g_unix_fd_source_new(fd, condition);
+	guint id;
+
+	g_source_set_callback(source, G_SOURCE_FUNC(func), data, NULL);
+	g_source_set_can_recurse(source, TRUE);
+	id = g_source_attach(source, NULL);
+	g_source_unref(source);
+	return id;
+}
 
 /*
  * Key material. The bytes follow the header in one allocation; vpnd_secret_free()

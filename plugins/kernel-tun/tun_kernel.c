@@ -790,7 +790,7 @@ tun_open(VpndHost *host, const VpndKernelEvents *events, gpointer user_data, GEr
 		tun_close(k);
 		return NULL;
 	}
-	k->io_source = g_unix_fd_add(k->fd, G_IO_IN, on_tun_readable, k);
+	k->io_source = vpnd_unix_fd_add(k->fd, G_IO_IN, on_tun_readable, k);
 	k->timer_source = g_timeout_add_seconds(1, on_timer, k);
 	g_message("TUN device %s up, MTU %u", k->name, k->mtu);
 	return k;

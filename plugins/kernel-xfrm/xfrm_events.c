@@ -157,7 +157,7 @@ xfrm_events_start(VpndKernel *k, GError **error)
 	k->events = xfrm_nl_new(groups, error);
 	if (!k->events)
 		return FALSE;
-	k->events_source = g_unix_fd_add(xfrm_nl_get_fd(k->events), G_IO_IN, events_ready, k);
+	k->events_source = vpnd_unix_fd_add(xfrm_nl_get_fd(k->events), G_IO_IN, events_ready, k);
 	return TRUE;
 }
 
