@@ -32,6 +32,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../tests/interop/lib.sh"
 
 export INTEROP_VPND=${1:?usage: $0 VPND PLUGIN_DIR} INTEROP_VPND_PLUGINS=${2:?usage: $0 VPND PLUGIN_DIR}
+# vpnd loads what a packaged daemon would of these: crypto-sodium (Curve25519) when built
+if [ -e "$INTEROP_VPND_PLUGINS/crypto-sodium.so" ]; then
+	export INTEROP_VPND_LOAD=${INTEROP_VPND_LOAD:-crypto-gnutls crypto-sodium kernel-tun auth-psk}
+fi
 RUNS=${VS_RUNS:-5}
 BURST=${VS_BURST:-64}
 MEM_SAS=${VS_MEM_SAS:-1000}
