@@ -231,6 +231,9 @@ measure() {
 		for _ in $(seq 1 "$runs"); do "$run" "$impl"; done >"$INTEROP_DIR/$run-$impl"
 		one[$impl]=$(awk '{ print $1 }' "$INTEROP_DIR/$run-$impl" | median)
 		two[$impl]=$(awk '{ print $2 }' "$INTEROP_DIR/$run-$impl" | median)
+		# the spread, for a reader: these machines are shared
+		echo "# ${3}_$impl runs: $(awk '{ printf "%s ", $1 }' "$INTEROP_DIR/$run-$impl")"
+		echo "# ${5}_$impl runs: $(awk '{ printf "%s ", $2 }' "$INTEROP_DIR/$run-$impl")"
 		echo "${3}_$impl ${one[$impl]} $4"
 		echo "${5}_$impl ${two[$impl]} $6"
 	done
