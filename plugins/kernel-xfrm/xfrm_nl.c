@@ -113,7 +113,9 @@ xfrm_nl_put_header(XfrmNl *nl, void *buf, guint16 type, guint16 flags)
 {
 	struct nlmsghdr *nlh;
 
-	memset(buf, 0, XFRM_NL_BUF_SIZE);
+	/* no memset of the buffer: libmnl zeroes each header, extra header and attribute
+	 * padding it puts (32 KB cleared per request was a quarter of the CPU time of
+	 * removing 300 children in the VM bench) */
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;

@@ -29,7 +29,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(XfrmNl, xfrm_nl_free)
 
 int xfrm_nl_get_fd(XfrmNl *nl);
 
-/* Clears @buf (XFRM_NL_BUF_SIZE bytes) and puts a request header there. */
+/* Puts a request header at the start of @buf (XFRM_NL_BUF_SIZE bytes); the rest is left as
+ * it is: the libmnl calls that add to the message zero what they add. */
 struct nlmsghdr *xfrm_nl_put_header(XfrmNl *nl, void *buf, guint16 type, guint16 flags);
 
 /*

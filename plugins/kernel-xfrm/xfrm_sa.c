@@ -387,7 +387,7 @@ xfrm_sa_add(VpndKernel *k, const VpndSaParams *params, GError **error)
 	} else {
 		prefix_sa_error(error, params->spi, "install");
 	}
-	explicit_bzero(buf, XFRM_NL_BUF_SIZE);
+	explicit_bzero(buf, nlh->nlmsg_len); /* the keys; nothing was written past them */
 	return ok;
 }
 
