@@ -351,6 +351,9 @@ ike_engine_new(const IkeEngineConfig *config)
 	e->half_open = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	e->half_open_by_host = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 						     (GDestroyNotify)g_bytes_unref, NULL);
+	e->by_peer_id = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+					      (GDestroyNotify)g_bytes_unref,
+					      (GDestroyNotify)g_ptr_array_unref);
 	e->conns = g_ptr_array_new_with_free_func((GDestroyNotify)conn_config_unref);
 	e->actions = g_ptr_array_new_with_free_func((GDestroyNotify)ike_action_free);
 	e->keys_pending = g_array_new(FALSE, FALSE, sizeof(guint32));
@@ -364,6 +367,7 @@ ike_engine_free(IkeEngine *e)
 		return;
 	g_hash_table_unref(e->by_spi);
 	g_hash_table_unref(e->half_open);
+	g_hash_table_unref(e->by_peer_id); /* borrowed SAs: before they go */
 	g_hash_table_unref(e->sas);
 	g_hash_table_unref(e->half_open_by_host);
 	g_ptr_array_unref(e->conns);
@@ -447,6 +451,7 @@ reap_one(gpointer key, gpointer value, gpointer user_data)
 		g_hash_table_remove(e->by_spi, &ours);
 	if (!sa->initiator && lookup_spi(e->half_open, sa->spi_i) == sa)
 		g_hash_table_remove(e->half_open, &sa->spi_i);
+	ike_engine_unindex_peer(e, sa);
 	return TRUE;
 }
 

@@ -126,22 +126,72 @@ ike_engine_has_sibling(IkeEngine *e, IkeSa *sa)
 	return FALSE;
 }
 
+/* The index key of a peer identity: type || data; NULL for one without data, which
+ * same_identity() never matches. (transfer full) */
+static GBytes *
+peer_key(const ConnIdentity *id)
+{
+	gsize len;
+	const guint8 *data;
+	guint8 *buf;
+
+	if (!id || !id->data)
+		return NULL;
+	data = g_bytes_get_data(id->data, &len);
+	buf = g_malloc(len + 1);
+	buf[0] = id->type;
+	if (len)
+		memcpy(buf + 1, data, len);
+	return g_bytes_new_take(buf, len + 1);
+}
+
+void
+ike_engine_unindex_peer(IkeEngine *e, IkeSa *sa)
+{
+	g_autoptr(GBytes) key = peer_key(sa->peer_id);
+	GPtrArray *sas = key ? g_hash_table_lookup(e->by_peer_id, key) : NULL;
+
+	if (!sas)
+		return;
+	g_ptr_array_remove_fast(sas, sa);
+	if (sas->len == 0)
+		g_hash_table_remove(e->by_peer_id, key);
+}
+
+void
+ike_engine_set_peer_id(IkeSa *sa, ConnIdentity *peer)
+{
+	IkeEngine *e = sa->engine;
+	GBytes *key;
+	GPtrArray *sas;
+
+	ike_engine_unindex_peer(e, sa);
+	conn_identity_free(sa->peer_id);
+	sa->peer_id = peer;
+	if (!(key = peer_key(peer)))
+		return;
+	sas = g_hash_table_lookup(e->by_peer_id, key);
+	if (!sas) {
+		sas = g_ptr_array_new();
+		g_hash_table_insert(e->by_peer_id, g_bytes_ref(key), sas);
+	}
+	g_ptr_array_add(sas, sa);
+	g_bytes_unref(key);
+}
+
 void
 ike_engine_initial_contact(IkeEngine *e, IkeSa *sa)
 {
+	g_autoptr(GBytes) key = peer_key(sa->peer_id);
+	GPtrArray *same_id = key ? g_hash_table_lookup(e->by_peer_id, key) : NULL;
 	g_autoptr(GPtrArray) stale = g_ptr_array_new();
-	GHashTableIter it;
-	gpointer value;
 
-	g_hash_table_iter_init(&it, e->sas);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		IkeSa *s = value;
+	for (guint i = 0; same_id && i < same_id->len; i++) {
+		IkeSa *s = g_ptr_array_index(same_id, i);
 
 		/* same identities from the same host: the peer restarted; an SA from another
-		 * address of it (another outer family) is a different tunnel. The peer's
-		 * identity first: it tells most SAs of a gateway apart at once */
-		if (s != sa && s->state != IKE_SA_STATE_DESTROYING &&
-		    same_identity(s->peer_id, sa->peer_id) && same_pair(s, sa))
+		 * address of it (another outer family) is a different tunnel */
+		if (s != sa && s->state != IKE_SA_STATE_DESTROYING && same_pair(s, sa))
 			g_ptr_array_add(stale, s);
 	}
 	for (guint i = 0; i < stale->len; i++) {

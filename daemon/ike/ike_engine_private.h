@@ -24,6 +24,9 @@ struct _IkeEngine {
 	guint n_destroying;           /* SAs marked gone, freed by the next reap() */
 	GArray *keys_pending;          /* guint32 ids: responders that answered IKE_SA_INIT */
 	GHashTable *half_open_by_host; /* peer address (GBytes) -> GUINT_TO_POINTER(count) */
+	/* peer identity (type || data, GBytes) -> GPtrArray of the IkeSa (borrowed) that
+	 * authenticated it, until reaped: INITIAL_CONTACT looks there, not at every SA */
+	GHashTable *by_peer_id;
 	IkeEngineCounters counters;
 };
 
@@ -34,5 +37,7 @@ void ike_engine_destroy_sa(IkeSa *sa, IkeReason reason, guint16 notify);
 gboolean ike_same_host(const VpndAddr *a, const VpndAddr *b);
 /* The first connection that fits these addresses. (nullable) (transfer none) */
 ConnConfig *ike_engine_find_conn(IkeEngine *e, const VpndAddr *local, const VpndAddr *remote);
+/* Takes @sa out of the index by peer identity (before it is freed). */
+void ike_engine_unindex_peer(IkeEngine *e, IkeSa *sa);
 /* Half-open responder SAs from @host's address. */
 guint ike_engine_half_open_from(IkeEngine *e, const VpndAddr *host);

@@ -124,9 +124,10 @@ ike_sa_inherit(IkeSa *sa, IkeSa *old)
 	sa->nat_remote = old->nat_remote;
 	sa->last_inbound = old->last_inbound;
 	if (old->peer_id)
-		sa->peer_id = conn_identity_new_from_payload(
-			old->peer_id->type, g_bytes_get_data(old->peer_id->data, NULL),
-			old->peer_id->data ? g_bytes_get_size(old->peer_id->data) : 0);
+		ike_engine_set_peer_id(
+			sa, conn_identity_new_from_payload(
+				    old->peer_id->type, g_bytes_get_data(old->peer_id->data, NULL),
+				    old->peer_id->data ? g_bytes_get_size(old->peer_id->data) : 0));
 }
 
 static gboolean

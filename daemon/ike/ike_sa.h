@@ -217,6 +217,9 @@ void ike_engine_half_open(IkeSa *sa, gboolean opening);
 /* Another IKE SA of @sa's connection or to its peer's address is up (then
  * INITIAL_CONTACT is not sent). */
 gboolean ike_engine_has_sibling(IkeEngine *engine, IkeSa *sa);
+/* @sa's authenticated peer identity (@peer: transfer full), indexed for
+ * INITIAL_CONTACT. */
+void ike_engine_set_peer_id(IkeSa *sa, ConnIdentity *peer);
 /* INITIAL_CONTACT from @sa's peer: its other IKE SAs between the same identities and
  * from the same address go. */
 void ike_engine_initial_contact(IkeEngine *engine, IkeSa *sa);

@@ -131,6 +131,61 @@ test_initial_contact(void)
 	conn_config_unref(cb);
 }
 
+/*
+ * The IKE SAs INITIAL_CONTACT retires are found through an index by peer identity: the
+ * successor of a rekeyed IKE SA must be in it (it inherits the identity), the SA it
+ * replaced must have left it when reaped. b rekeys (responder side of the index), a
+ * then forgets everything and comes back.
+ */
+static void
+test_initial_contact_after_rekey(void)
+{
+	ConnConfig *ca, *cb;
+	guint32 id;
+	Net *net = connect_pair(63, &ca, &cb, &id);
+
+	net_flush(net);
+	assert_ike_pair(net, id);
+	guint32 old_b = 0;
+	g_assert_cmpuint(ike_engine_count_sas(net->b.engine), ==, 1);
+	for (old_b = 1; !ike_engine_get_sa(net->b.engine, old_b); old_b++)
+		;
+	g_assert_true(ike_engine_rekey_ike(net->b.engine, old_b, net->now));
+	net_flush(net);
+	net_advance(net, net->now + SEC(1));
+	/* the old SA is gone (reaped), its successor holds the peer identity */
+	g_assert_null(ike_engine_get_sa(net->b.engine, old_b));
+	g_assert_cmpuint(ike_engine_count_sas(net->b.engine), ==, 1);
+	/* a forgets its SA without b noticing, then comes back */
+	net->filter = drop_all;
+	g_assert_cmpuint(ike_engine_count_sas(net->a.engine), ==, 1);
+	guint32 a_id = 0;
+	for (a_id = 1; !ike_engine_get_sa(net->a.engine, a_id); a_id++)
+		;
+	g_assert_true(ike_engine_delete_ike(net->a.engine, a_id, net->now));
+	net_advance(net, net->now + SEC(300));
+	g_assert_cmpuint(ike_engine_count_sas(net->a.engine), ==, 0);
+	g_assert_cmpuint(ike_engine_count_sas(net->b.engine), ==, 1);
+	net->filter = NULL;
+	guint32 id2 = ike_engine_initiate(net->a.engine, ca, NULL, net->now, NULL);
+	net_flush(net);
+	g_assert_cmpint(ike_engine_get_sa(net->a.engine, id2)->state, ==, IKE_SA_STATE_ESTABLISHED);
+	/* the rekeyed SA was found and replaced: b holds only the new one */
+	g_assert_cmpuint(ike_engine_count_sas(net->b.engine), ==, 1);
+	IkeAction *down = NULL;
+	for (guint i = 0; i < net->b.log->len; i++) {
+		IkeAction *a = g_ptr_array_index(net->b.log, i);
+
+		if (a->kind == IKE_ACTION_IKE_UPDOWN && !a->up)
+			down = a;
+	}
+	g_assert_nonnull(down);
+	g_assert_cmpint(down->reason, ==, IKE_REASON_REPLACED);
+	net_free(net);
+	conn_config_unref(ca);
+	conn_config_unref(cb);
+}
+
 static void
 test_tfc(void)
 {
@@ -208,6 +263,8 @@ main(int argc, char **argv)
 	harness_init();
 	g_test_add_func("/ikev2/notify/signature-hash-algorithms", test_signature_hashes);
 	g_test_add_func("/ikev2/notify/initial-contact", test_initial_contact);
+	g_test_add_func("/ikev2/notify/initial-contact-after-rekey",
+			test_initial_contact_after_rekey);
 	g_test_add_func("/ikev2/notify/esp-tfc-padding-not-supported", test_tfc);
 	g_test_add_data_func("/ikev2/notify/transport-mode/both", &mode_cases[0],
 			     test_transport_mode);

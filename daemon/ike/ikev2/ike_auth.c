@@ -288,8 +288,7 @@ auth_process_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 		conn_identity_free(peer);
 		return auth_failed(task, sa);
 	}
-	conn_identity_free(sa->peer_id);
-	sa->peer_id = peer;
+	ike_engine_set_peer_id(sa, peer);
 	if (ike_msg_find_notify(msg, IKE_NOTIFY_INITIAL_CONTACT))
 		ike_engine_initial_contact(sa->engine, sa);
 	return IKE_TASK_DONE;
@@ -333,8 +332,7 @@ auth_process_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 		ike_task_set_error(task, 0, IKE_REASON_AUTH_FAILED);
 		return IKE_TASK_FAIL;
 	}
-	conn_identity_free(sa->peer_id);
-	sa->peer_id = peer;
+	ike_engine_set_peer_id(sa, peer);
 	if (ike_msg_find_notify(msg, IKE_NOTIFY_INITIAL_CONTACT))
 		ike_engine_initial_contact(sa->engine, sa);
 	ike_sa_set_state(sa, IKE_SA_STATE_ESTABLISHED);
