@@ -470,7 +470,7 @@ acquire(VpndKernel *k, TunPolicy *policy, const TunFlow *flow)
 
 	if (policy->params.action != VPND_POLICY_TRAP || policy->acquired || !k->events.acquire)
 		return;
-	policy->acquired = TRUE;
+	tun_table_set_acquired(k->table, policy);
 	flow_to_ts(flow, flow->src, flow->sport, &src);
 	flow_to_ts(flow, flow->dst, flow->dport, &dst);
 	vpnd_info("acquiring an SA for reqid %u", policy->params.reqid);

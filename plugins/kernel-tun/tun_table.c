@@ -6,13 +6,14 @@
 #include "tun_table.h"
 
 struct TunTable {
-	GPtrArray *sas;        /* TunSa, installation order */
-	GHashTable *in_by_spi; /* SPI -> TunSa (inbound only; borrowed from @sas) */
-	GHashTable *by_spi;    /* SPI -> GSList of TunSa, either direction (borrowed) */
-	GHashTable *reserved;  /* SPI -> gint64 * time of get_spi */
-	GPtrArray *policies;   /* TunPolicy, sorted by rank then order */
+	GPtrArray *sas;         /* TunSa, installation order */
+	GHashTable *in_by_spi;  /* SPI -> TunSa (inbound only; borrowed from @sas) */
+	GHashTable *by_spi;     /* SPI -> GSList of TunSa, either direction (borrowed) */
+	GHashTable *reserved;   /* SPI -> gint64 * time of get_spi */
+	GPtrArray *policies;    /* TunPolicy, sorted by rank then order */
 	GHashTable *policy_set; /* TunPolicy -> itself, by policy_same(): finds duplicates */
 	guint64 next_order;
+	guint n_acquired; /* policies with acquired set: only then does an OUT SA look */
 	guint64 drops[TUN_N_DROPS];
 };
 
@@ -179,12 +180,15 @@ tun_table_add_sa(TunTable *table, TunSa *sa)
 			return FALSE;
 		g_hash_table_insert(table->in_by_spi, GUINT_TO_POINTER(sa->id.spi), sa);
 		g_hash_table_remove(table->reserved, GUINT_TO_POINTER(sa->id.spi));
-	} else {
-		/* a new SA for these policies: a later miss may acquire again */
+	} else if (table->n_acquired) {
+		/* a new SA for these policies: a later miss may acquire again (a walk over
+		 * all policies, so only while some ACQUIRE is outstanding) */
 		for (guint i = 0; i < table->policies->len; i++) {
 			TunPolicy *p = table->policies->pdata[i];
-			if (p->params.reqid == sa->reqid)
+			if (p->acquired && p->params.reqid == sa->reqid) {
 				p->acquired = FALSE;
+				table->n_acquired--;
+			}
 		}
 	}
 	sa->order = ++table->next_order;
@@ -323,9 +327,19 @@ tun_table_del_policy(TunTable *table, const VpndPolicyParams *params)
 
 	if (!p)
 		return FALSE;
+	if (p->acquired)
+		table->n_acquired--;
 	g_hash_table_remove(table->policy_set, p);
 	g_ptr_array_remove_index(table->policies, policy_position(table, p->rank, p->order));
 	return TRUE;
+}
+
+void
+tun_table_set_acquired(TunTable *table, TunPolicy *policy)
+{
+	if (!policy->acquired)
+		table->n_acquired++;
+	policy->acquired = TRUE;
 }
 
 guint

@@ -90,6 +90,8 @@ void tun_table_expire_reservations(TunTable *table, gint64 now, gint64 max_age);
 /* FALSE when an identical policy (direction, selectors, mark, if_id) is installed. */
 gboolean tun_table_add_policy(TunTable *table, const VpndPolicyParams *params);
 gboolean tun_table_del_policy(TunTable *table, const VpndPolicyParams *params);
+/* An ACQUIRE went out for @policy: none again until an OUT SA of its reqid comes. */
+void tun_table_set_acquired(TunTable *table, TunPolicy *policy);
 guint tun_table_n_policies(TunTable *table);
 
 typedef enum {

@@ -371,6 +371,54 @@ test_table_route_out(void)
 	g_assert_cmpuint(tun_table_n_policies(table), ==, 3);
 }
 
+/* A trap policy acquires once; an OUT SA of its reqid (and only of its reqid) lets it
+ * acquire again, also after other acquired policies came and went. */
+static void
+test_table_acquired(void)
+{
+	g_autoptr(TunTable) table = tun_table_new();
+	VpndPolicyParams t1 =
+		policy(VPND_DIR_OUT, VPND_POLICY_TRAP, 1, "10.1.0.0/24", "10.2.1.0/24");
+	VpndPolicyParams t2 =
+		policy(VPND_DIR_OUT, VPND_POLICY_TRAP, 2, "10.1.0.0/24", "10.2.2.0/24");
+	VpndSaParams out1 = sa_params(0x1111, VPND_DIR_OUT, 1, NULL, NULL);
+	VpndSaParams out2 = sa_params(0x2222, VPND_DIR_OUT, 2, NULL, NULL);
+	VpndSaParams out2b = sa_params(0x2223, VPND_DIR_OUT, 2, NULL, NULL);
+	TunSa *sa;
+	TunPolicy *p1, *p2;
+	guint8 buf[64];
+	TunFlow flow;
+
+	g_assert_true(tun_table_add_policy(table, &t1));
+	g_assert_true(tun_table_add_policy(table, &t2));
+	g_assert_true(tun_flow_parse(
+		buf, ipv4_packet(buf, IPPROTO_TCP, "10.1.0.1", "10.2.1.1", 1000, 80, 0), &flow));
+	g_assert_cmpint(tun_table_route_out(table, &flow, &p1, &sa), ==, TUN_ROUTE_NO_SA);
+	g_assert_true(tun_flow_parse(
+		buf, ipv4_packet(buf, IPPROTO_TCP, "10.1.0.1", "10.2.2.1", 1000, 80, 0), &flow));
+	g_assert_cmpint(tun_table_route_out(table, &flow, &p2, &sa), ==, TUN_ROUTE_NO_SA);
+	g_assert_cmpuint(p1->params.reqid, ==, 1);
+	g_assert_cmpuint(p2->params.reqid, ==, 2);
+
+	tun_table_set_acquired(table, p1);
+	tun_table_set_acquired(table, p2);
+	g_assert_true(tun_table_add_sa(table, tun_sa_new(&out1, 0)));
+	g_assert_false(p1->acquired);
+	g_assert_true(p2->acquired);
+	/* p1 acquired again, then its policy goes: only p2 is still outstanding */
+	tun_table_set_acquired(table, p1);
+	g_assert_true(tun_table_del_policy(table, &t1));
+	g_assert_true(tun_table_add_sa(table, tun_sa_new(&out2, 0)));
+	g_assert_false(p2->acquired);
+	/* nothing outstanding: another SA leaves the policy as it is */
+	g_assert_true(tun_table_add_sa(table, tun_sa_new(&out2b, 0)));
+	g_assert_false(p2->acquired);
+	tun_table_set_acquired(table, p2);
+	tun_table_set_acquired(table, p2); /* twice: still one outstanding */
+	g_assert_true(tun_table_del_policy(table, &t2));
+	g_assert_cmpuint(tun_table_n_policies(table), ==, 0);
+}
+
 /* The reqid of the policy an outbound TCP packet src -> dst hits (0: none). */
 static guint32
 policy_hit(TunTable *table, const char *src, const char *dst)
@@ -380,8 +428,8 @@ policy_hit(TunTable *table, const char *src, const char *dst)
 	TunPolicy *p;
 	TunSa *sa;
 
-	g_assert_true(tun_flow_parse(buf, ipv4_packet(buf, IPPROTO_TCP, src, dst, 1000, 80, 0),
-				     &flow));
+	g_assert_true(
+		tun_flow_parse(buf, ipv4_packet(buf, IPPROTO_TCP, src, dst, 1000, 80, 0), &flow));
 	tun_table_route_out(table, &flow, &p, &sa);
 	return p ? p->params.reqid : 0;
 }
@@ -398,8 +446,8 @@ test_table_policy_order(void)
 		g_autofree char *host = g_strdup_printf("10.2.%u.%u/32", i / 250, i % 250 + 1);
 		VpndPolicyParams narrow =
 			policy(VPND_DIR_OUT, VPND_POLICY_PROTECT, 1000 + i, "10.1.0.0/16", host);
-		VpndPolicyParams wide =
-			policy(VPND_DIR_OUT, VPND_POLICY_PROTECT, i + 1, "10.1.0.0/16", "10.2.0.0/16");
+		VpndPolicyParams wide = policy(VPND_DIR_OUT, VPND_POLICY_PROTECT, i + 1,
+					       "10.1.0.0/16", "10.2.0.0/16");
 
 		g_assert_true(tun_table_add_policy(table, &narrow));
 		/* the same selectors under another reqid: a duplicate */
@@ -408,8 +456,10 @@ test_table_policy_order(void)
 	}
 	g_assert_cmpuint(tun_table_n_policies(table), ==, N + 1);
 	/* equally narrow: 10.1.0.0/17 -> 10.2.0.0/16 ranks as 10.1.0.0/16 -> 10.2.0.0/17 */
-	VpndPolicyParams left = policy(VPND_DIR_OUT, VPND_POLICY_PROTECT, 2, "10.1.0.0/17", "10.2.0.0/16");
-	VpndPolicyParams right = policy(VPND_DIR_OUT, VPND_POLICY_PROTECT, 3, "10.1.0.0/16", "10.2.0.0/17");
+	VpndPolicyParams left =
+		policy(VPND_DIR_OUT, VPND_POLICY_PROTECT, 2, "10.1.0.0/17", "10.2.0.0/16");
+	VpndPolicyParams right =
+		policy(VPND_DIR_OUT, VPND_POLICY_PROTECT, 3, "10.1.0.0/16", "10.2.0.0/17");
 	g_assert_true(tun_table_add_policy(table, &left));
 	g_assert_true(tun_table_add_policy(table, &right));
 
@@ -520,6 +570,7 @@ main(int argc, char **argv)
 	g_test_add_func("/kernel-tun/table/route-out", test_table_route_out);
 	g_test_add_func("/kernel-tun/table/policy-order", test_table_policy_order);
 	g_test_add_func("/kernel-tun/table/inbound", test_table_inbound);
+	g_test_add_func("/kernel-tun/table/acquired", test_table_acquired);
 	g_test_add_func("/kernel-tun/table/lifetime", test_lifetime);
 	return g_test_run();
 }
