@@ -17,7 +17,8 @@
 #      (vici-initiate.py) to its answer, which both send once the child is installed
 #      (the first initiate of fresh daemons); then, after a terminate, a second
 #      initiate to the first echo reply seen by a prober in A that sends an ICMP echo
-#      every 0.5 ms.
+#      every 0.5 ms. Next to them the floor of this machine: the same six hops between
+#      processes that do nothing else (bench-wake-floor), and each daemon's median above it.
 #  Also per establishment the responder's CPU time (all threads, schedstat): steadier
 #  than the rate on a shared machine, where a busy neighbour slows both sides.
 # Medians of RUNS runs each; METRIC VALUE UNIT lines, ratios are vpnd / charon.
@@ -430,9 +431,43 @@ ping_run() {
 	reply=$(cat "$INTEROP_DIR/prober")
 	keep_logs "$1" ping
 	stop_all
+	floor_run >>"$INTEROP_DIR/floor" # interleaved with the daemons' runs: the same machine
 	awk -v s="$sent" -v i="$installed" -v r="$reply" \
 		'BEGIN { printf "%.2f %.2f\n", i, (r - s) * 1000 }'
 }
 
-part ping && measure ping_run "$PING_RUNS" vs_initiate_to_installed ms \
-	vs_initiate_to_ping_reply ms
+# floor_run: the machine's wake-up floor under (c) (bench-wake-floor): the same six hops
+# between fresh processes that do nothing else, in ms
+floor_run() {
+	local b a port=5599 _
+	rm -f "$INTEROP_DIR/floor.ready" "$INTEROP_DIR/floor.sock"
+	ip netns exec "$B" "$FLOOR" responder "${INTEROP_ADDR[$B]}" "$port" \
+		"$INTEROP_DIR/floor.ready" &
+	b=$!
+	interop_track_pid "$b"
+	for _ in $(seq 1 100); do [ -e "$INTEROP_DIR/floor.ready" ] && break; sleep 0.02; done
+	ip netns exec "$A" "$FLOOR" initiator "$INTEROP_DIR/floor.sock" \
+		"${INTEROP_ADDR[$B]}" "$port" &
+	a=$!
+	interop_track_pid "$a"
+	for _ in $(seq 1 100); do [ -S "$INTEROP_DIR/floor.sock" ] && break; sleep 0.02; done
+	sleep 0.2 # idle, as the daemons are before their first initiate
+	"$FLOOR" client "$INTEROP_DIR/floor.sock" || interop_fail "wake-floor failed"
+	wait "$a" "$b" || interop_fail "wake-floor: a relay failed"
+}
+
+# built next to vpnd by bench/run
+FLOOR=$(dirname "$INTEROP_VPND")/../bench/bench-wake-floor
+if part ping; then
+	[ -x "$FLOOR" ] || interop_fail "$FLOOR missing: meson compile bench-wake-floor"
+	: >"$INTEROP_DIR/floor"
+	measure ping_run "$PING_RUNS" vs_initiate_to_installed ms vs_initiate_to_ping_reply ms
+	floor=$(median <"$INTEROP_DIR/floor")
+	echo "# vs_six_hop_floor runs: $(tr '\n' ' ' <"$INTEROP_DIR/floor")"
+	echo "vs_six_hop_floor $floor ms"
+	# the daemons' own share: their median over the floor's, same run
+	for impl in $IMPLS; do
+		awk '{ print $1 }' "$INTEROP_DIR/ping_run-$impl" | median |
+			awk -v f="$floor" -v i="$impl" '{ printf "vs_initiate_to_installed_above_floor_%s %.2f ms\n", i, $1 - f }'
+	done
+fi
