@@ -454,6 +454,7 @@ open_listener(ViciServer *s, const char *uri, GError **error)
 	g_socket_set_blocking(l->socket, FALSE);
 	l->accept_source = g_socket_create_source(l->socket, G_IO_IN, NULL);
 	g_source_set_callback(l->accept_source, G_SOURCE_FUNC(on_accept), s, NULL);
+	g_source_set_can_recurse(l->accept_source, TRUE); /* see vpnd_unix_fd_add() */
 	g_source_attach(l->accept_source, g_main_context_get_thread_default());
 	vpnd_info("VICI listening on %s", uri);
 	return TRUE;
