@@ -112,11 +112,39 @@ test_free_armed(void)
 	g_array_unref(r.fired);
 }
 
+/*
+ * One blocking loop round sleeps until the first timer is due and fires it: the source
+ * gives poll() its timeout (no ready time) and, after the poll, sees the timer due.
+ */
+static void
+test_one_round(void)
+{
+	Run r = { g_array_new(FALSE, FALSE, sizeof(guint32)), NULL, g_main_loop_new(NULL, FALSE) };
+	GMainContext *ctx = g_main_context_default();
+	gint64 t0;
+
+	r.timers = sa_timers_new(on_fire, &r);
+	while (g_main_context_iteration(ctx, FALSE)) /* whatever else is pending */
+		;
+	t0 = g_get_monotonic_time();
+	sa_timers_set(r.timers, 3, IKE_TIMER_RETRANSMIT, t0 + 20 * 1000);
+	sa_timers_set(r.timers, 4, IKE_TIMER_RETRANSMIT, t0 + 2 * G_USEC_PER_SEC);
+	g_assert_true(g_main_context_iteration(ctx, TRUE));
+	g_assert_cmpuint(r.fired->len, ==, 1);
+	g_assert_cmpuint(fired(&r, 0), ==, 3 * 16 + IKE_TIMER_RETRANSMIT);
+	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 20 * 1000);
+	g_assert_cmpuint(sa_timers_count(r.timers), ==, 1);
+	sa_timers_free(r.timers);
+	g_main_loop_unref(r.loop);
+	g_array_unref(r.fired);
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/sa/timers/order", test_order);
 	g_test_add_func("/sa/timers/free-armed", test_free_armed);
+	g_test_add_func("/sa/timers/one-round", test_one_round);
 	return g_test_run();
 }
