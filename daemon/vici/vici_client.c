@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <vpnd/log.h>
 #include "vici/vici_client.h"
@@ -162,19 +164,22 @@ process_frames(ViciClient *c)
 		clear_source(&c->in_source);
 }
 
-static gboolean
-on_readable(GSocket *socket, GIOCondition cond, gpointer user_data)
+void
+vici_client_read(ViciClient *c)
 {
-	ViciClient *c = user_data;
-	g_autoptr(GError) error = NULL;
 	guint8 buf[VICI_CLIENT_READ_CHUNK];
-	gssize n = g_socket_receive(socket, (gchar *)buf, sizeof(buf), NULL, &error);
+	gssize n;
 
-	if (n < 0 && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-		return G_SOURCE_CONTINUE;
+	if (!c->in_source)
+		return; /* closed, or input waits for the client to read or be answered */
+	/* recv() itself, not g_socket_receive(): "nothing yet" is no error to build (its
+	 * message costs a locale conversion, and the first one loads iconv) */
+	n = recv(g_socket_get_fd(c->socket), buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
 	if (n <= 0) {
-		vici_client_close(c, n == 0 ? "disconnected" : error->message);
-		return G_SOURCE_CONTINUE; /* close destroyed this source already */
+		vici_client_close(c, n == 0 ? "disconnected" : g_strerror(errno));
+		return;
 	}
 	g_byte_array_append(c->in, buf, (guint)n);
 	explicit_bzero(buf, (gsize)n);
@@ -182,7 +187,13 @@ on_readable(GSocket *socket, GIOCondition cond, gpointer user_data)
 	/* a held client may hang up, so it is read; but what it piles up is bounded */
 	if (c->held && c->in->len >= VICI_CLIENT_OUTPUT_HIGH)
 		clear_source(&c->in_source);
-	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_readable(GSocket *socket, GIOCondition cond, gpointer user_data)
+{
+	vici_client_read(user_data);
+	return G_SOURCE_CONTINUE; /* a close destroyed this source already */
 }
 
 /* Writes what the socket takes; TRUE when nothing is left. */

@@ -374,29 +374,31 @@ static const ViciClientHandlers client_handlers = {
 	.closed = on_client_closed,
 };
 
+/* One client per call: more waiting keep the listener readable for the next round, and
+ * no accept() ends in "would block" (an error built, with a locale conversion). */
 static gboolean
 on_accept(GSocket *listener, GIOCondition cond, gpointer user_data)
 {
 	ViciServer *s = user_data;
+	g_autoptr(GError) error = NULL;
+	GSocket *sock = g_socket_accept(listener, NULL, &error);
+	ViciClient *client;
 
-	for (;;) {
-		g_autoptr(GError) error = NULL;
-		GSocket *sock = g_socket_accept(listener, NULL, &error);
-
-		if (!sock) {
-			if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-				vpnd_info("accepting a VICI client failed: %s", error->message);
-			break;
-		}
-		if (s->clients->len >= VICI_MAX_CLIENTS) {
-			vpnd_info("refusing a VICI client: %u are connected already", s->clients->len);
-			g_object_unref(sock);
-			continue;
-		}
-		guint id = ++s->last_client_id;
-		vpnd_debug("client %u connected", id);
-		g_ptr_array_add(s->clients, vici_client_new(sock, id, &client_handlers, s));
+	if (!sock) {
+		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+			vpnd_info("accepting a VICI client failed: %s", error->message);
+		return G_SOURCE_CONTINUE;
 	}
+	if (s->clients->len >= VICI_MAX_CLIENTS) {
+		vpnd_info("refusing a VICI client: %u are connected already", s->clients->len);
+		g_object_unref(sock);
+		return G_SOURCE_CONTINUE;
+	}
+	client = vici_client_new(sock, ++s->last_client_id, &client_handlers, s);
+	vpnd_debug("client %u connected", vici_client_get_id(client));
+	g_ptr_array_add(s->clients, client);
+	/* clients write their request right after connecting: it is often here already */
+	vici_client_read(client);
 	return G_SOURCE_CONTINUE;
 }
 
