@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/plugin_loader.h"
+#include "core/prefault.h"
 #include "dbus/dbus_service.h"
 #include "sa/sa_manager.h"
 #include "vici/vici_server.h"
@@ -501,6 +502,9 @@ main(int argc, char **argv)
 	notify_ready(status);
 	notify_watchdog_start();
 	sa_manager_start(d.sa);
+	/* last: the reserve goes on top of what start-up allocated */
+	if (!prefault_reserve(PREFAULT_HEAP_BYTES, PREFAULT_STACK_BYTES))
+		g_debug("the allocator keeps no heap reserve (not glibc's malloc)");
 
 	g_main_loop_run(d.loop);
 
