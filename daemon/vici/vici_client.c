@@ -2,13 +2,16 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
 
 #include <vpnd/log.h>
 #include "vici/vici_client.h"
 
 struct ViciClient {
 	guint id;
-	GSocket *socket;
+	int fd; /* owned: closed with the client */
 	ViciClientHandlers handlers;
 	gpointer user_data;
 	GSource *in_source;  /* NULL while paused or closed */
@@ -23,8 +26,8 @@ struct ViciClient {
 	GHashTable *events; /* name -> registration count */
 };
 
-static gboolean on_readable(GSocket *socket, GIOCondition cond, gpointer user_data);
-static gboolean on_writable(GSocket *socket, GIOCondition cond, gpointer user_data);
+static gboolean on_readable(gint fd, GIOCondition cond, gpointer user_data);
+static gboolean on_writable(gint fd, GIOCondition cond, gpointer user_data);
 
 static gsize
 output_pending(const ViciClient *c)
@@ -46,7 +49,7 @@ watch_input(ViciClient *c)
 {
 	if (c->in_source || c->closed)
 		return;
-	c->in_source = g_socket_create_source(c->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+	c->in_source = g_unix_fd_source_new(c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
 	g_source_set_callback(c->in_source, G_SOURCE_FUNC(on_readable), c, NULL);
 	g_source_set_can_recurse(c->in_source, TRUE); /* see vpnd_unix_fd_add() */
 	g_source_attach(c->in_source, g_main_context_get_thread_default());
@@ -57,25 +60,25 @@ watch_output(ViciClient *c)
 {
 	if (c->out_source || c->closed)
 		return;
-	c->out_source = g_socket_create_source(c->socket, G_IO_OUT | G_IO_HUP | G_IO_ERR, NULL);
+	c->out_source = g_unix_fd_source_new(c->fd, G_IO_OUT | G_IO_HUP | G_IO_ERR);
 	g_source_set_callback(c->out_source, G_SOURCE_FUNC(on_writable), c, NULL);
 	g_source_set_can_recurse(c->out_source, TRUE); /* see vpnd_unix_fd_add() */
 	g_source_attach(c->out_source, g_main_context_get_thread_default());
 }
 
 ViciClient *
-vici_client_new(GSocket *socket, guint id, const ViciClientHandlers *handlers, gpointer user_data)
+vici_client_new(int fd, guint id, const ViciClientHandlers *handlers, gpointer user_data)
 {
 	ViciClient *c = g_new0(ViciClient, 1);
 
 	c->id = id;
-	c->socket = socket;
+	c->fd = fd;
 	c->handlers = *handlers;
 	c->user_data = user_data;
 	c->in = g_byte_array_new();
 	c->out = g_byte_array_new();
 	c->events = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	g_socket_set_blocking(socket, FALSE);
+	g_unix_set_fd_nonblocking(fd, TRUE, NULL);
 	watch_input(c);
 	return c;
 }
@@ -87,7 +90,8 @@ vici_client_free(ViciClient *c)
 		return;
 	clear_source(&c->in_source);
 	clear_source(&c->out_source);
-	g_object_unref(c->socket);
+	if (!c->closed)
+		close(c->fd);
 	if (c->in->len) /* data is NULL while empty, and explicit_bzero wants a pointer */
 		explicit_bzero(c->in->data, c->in->len);
 	g_byte_array_unref(c->in);
@@ -117,7 +121,7 @@ vici_client_close(ViciClient *c, const char *reason)
 	c->closed = TRUE;
 	clear_source(&c->in_source);
 	clear_source(&c->out_source);
-	g_socket_close(c->socket, NULL);
+	close(c->fd);
 	c->handlers.closed(c, c->user_data);
 }
 
@@ -174,7 +178,7 @@ vici_client_read(ViciClient *c)
 		return; /* closed, or input waits for the client to read or be answered */
 	/* recv() itself, not g_socket_receive(): "nothing yet" is no error to build (its
 	 * message costs a locale conversion, and the first one loads iconv) */
-	n = recv(g_socket_get_fd(c->socket), buf, sizeof(buf), MSG_DONTWAIT);
+	n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -190,10 +194,23 @@ vici_client_read(ViciClient *c)
 }
 
 static gboolean
-on_readable(GSocket *socket, GIOCondition cond, gpointer user_data)
+on_readable(gint fd, GIOCondition cond, gpointer user_data)
 {
 	vici_client_read(user_data);
 	return G_SOURCE_CONTINUE; /* a close destroyed this source already */
+}
+
+/* One send() of what waits; MSG_NOSIGNAL: a client gone is an error, not SIGPIPE. */
+static gssize
+send_pending(ViciClient *c)
+{
+	gssize n;
+
+	do
+		n = send(c->fd, c->out->data + c->out_off, output_pending(c),
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n;
 }
 
 /* Writes what the socket takes; TRUE when nothing is left. */
@@ -201,13 +218,12 @@ static gboolean
 flush_output(ViciClient *c)
 {
 	while (!c->closed && output_pending(c) > 0) {
-		g_autoptr(GError) error = NULL;
-		gssize n = g_socket_send(c->socket, (const gchar *)c->out->data + c->out_off,
-					 output_pending(c), NULL, &error);
-		if (n < 0 && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+		gssize n = send_pending(c);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return FALSE;
 		if (n <= 0) {
-			vici_client_close(c, error ? error->message : "write failed");
+			vici_client_close(c, n < 0 ? g_strerror(errno) : "write failed");
 			return FALSE;
 		}
 		c->out_off += (gsize)n;
@@ -218,7 +234,7 @@ flush_output(ViciClient *c)
 }
 
 static gboolean
-on_writable(GSocket *socket, GIOCondition cond, gpointer user_data)
+on_writable(gint fd, GIOCondition cond, gpointer user_data)
 {
 	ViciClient *c = user_data;
 
@@ -239,8 +255,7 @@ on_writable(GSocket *socket, GIOCondition cond, gpointer user_data)
 static void
 send_now(ViciClient *c)
 {
-	gssize n = g_socket_send(c->socket, (const gchar *)c->out->data + c->out_off,
-				 output_pending(c), NULL, NULL);
+	gssize n = send_pending(c);
 
 	if (n > 0)
 		c->out_off += (gsize)n;

@@ -9,7 +9,7 @@
  */
 #pragma once
 
-#include <gio/gio.h>
+#include <glib.h>
 
 #include "vici/vici_msg.h"
 
@@ -29,9 +29,9 @@ typedef struct {
 	void (*closed)(ViciClient *client, gpointer user_data);
 } ViciClientHandlers;
 
-/* Takes @socket (connected, any blocking mode) and starts reading on the thread-default
- * main context. */
-ViciClient *vici_client_new(GSocket *socket, guint id, const ViciClientHandlers *handlers,
+/* Takes @fd (a connected stream socket, any blocking mode; closed with the client) and
+ * starts reading on the thread-default main context. */
+ViciClient *vici_client_new(int fd, guint id, const ViciClientHandlers *handlers,
 			    gpointer user_data);
 void vici_client_free(ViciClient *client);
 /* Reads and handles what @client has sent already, if anything, without waiting for a

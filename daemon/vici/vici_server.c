@@ -374,27 +374,27 @@ static const ViciClientHandlers client_handlers = {
 	.closed = on_client_closed,
 };
 
-/* One client per call: more waiting keep the listener readable for the next round, and
- * no accept() ends in "would block" (an error built, with a locale conversion). */
+/* One client per call: more waiting keep the listener readable for the next round.
+ * accept4() itself: one syscall, where a GSocket for the client took nine. */
 static gboolean
 on_accept(GSocket *listener, GIOCondition cond, gpointer user_data)
 {
 	ViciServer *s = user_data;
-	g_autoptr(GError) error = NULL;
-	GSocket *sock = g_socket_accept(listener, NULL, &error);
+	int fd = accept4(g_socket_get_fd(listener), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	ViciClient *client;
 
-	if (!sock) {
-		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-			vpnd_info("accepting a VICI client failed: %s", error->message);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			vpnd_info("accepting a VICI client failed: %s", g_strerror(errno));
 		return G_SOURCE_CONTINUE;
 	}
 	if (s->clients->len >= VICI_MAX_CLIENTS) {
 		vpnd_info("refusing a VICI client: %u are connected already", s->clients->len);
-		g_object_unref(sock);
+		close(fd);
 		return G_SOURCE_CONTINUE;
 	}
-	client = vici_client_new(sock, ++s->last_client_id, &client_handlers, s);
+	client = vici_client_new(fd, ++s->last_client_id, &client_handlers, s);
 	vpnd_debug("client %u connected", vici_client_get_id(client));
 	g_ptr_array_add(s->clients, client);
 	/* clients write their request right after connecting: it is often here already */

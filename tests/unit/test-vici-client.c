@@ -3,12 +3,13 @@
  * One VICI client over a socketpair: what the peer wrote before the client existed is
  * handled by vici_client_read() at once, with no main loop round (the server calls it
  * right after accept()); "nothing yet" leaves the client open and waiting; what comes
- * later is read by the main loop; a hang-up or an oversized frame closes it.
+ * later is read by the main loop; a hang-up or an oversized frame closes it; answers
+ * go out at once, and one to a peer gone closes the client instead of raising SIGPIPE.
  */
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <gio/gio.h>
+#include <glib.h>
 
 #include "vici/vici_client.h"
 
@@ -41,15 +42,12 @@ static const ViciClientHandlers handlers = { .packet = on_packet, .closed = on_c
 static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
 	int sv[2];
 
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
 	f->peer = sv[0];
-	GSocket *sock = g_socket_new_from_fd(sv[1], &error);
-	g_assert_no_error(error);
 	f->packets = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
-	f->client = vici_client_new(sock, 1, &handlers, f);
+	f->client = vici_client_new(sv[1], 1, &handlers, f);
 }
 
 static void
@@ -57,7 +55,8 @@ fixture_teardown(Fixture *f, gconstpointer data)
 {
 	vici_client_free(f->client);
 	g_ptr_array_unref(f->packets);
-	close(f->peer);
+	if (f->peer >= 0)
+		close(f->peer);
 	while (g_main_context_iteration(NULL, FALSE))
 		;
 }
@@ -154,6 +153,31 @@ test_oversized(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(f->closed, ==, 1);
 }
 
+/* Answers go out at once, whole; to a peer that hung up, they close the client (EPIPE),
+ * they do not kill the daemon (SIGPIPE). */
+static void
+test_send(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GBytes) frame = vici_packet_encode(VICI_PACKET_CMD_UNKNOWN, NULL, NULL, NULL);
+	gsize len;
+	const guint8 *want = g_bytes_get_data(frame, &len);
+	guint8 got[64];
+
+	g_assert_cmpuint(len, <=, sizeof(got));
+	vici_client_send_frame(f->client, frame);
+	g_assert_cmpint(recv(f->peer, got, sizeof(got), MSG_DONTWAIT), ==, (gssize)len);
+	g_assert_cmpmem(got, len, want, len);
+
+	close(f->peer);
+	f->peer = -1;
+	vici_client_send_frame(f->client, frame);
+	for (guint i = 0; i < 10 && !f->closed; i++) {
+		vici_client_send_frame(f->client, frame);
+		g_main_context_iteration(NULL, FALSE);
+	}
+	g_assert_cmpuint(f->closed, ==, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -164,5 +188,6 @@ main(int argc, char **argv)
 	ADD("/vici/client/split-frame", test_split_frame);
 	ADD("/vici/client/hang-up", test_hang_up);
 	ADD("/vici/client/oversized", test_oversized);
+	ADD("/vici/client/send", test_send);
 	return g_test_run();
 }
