@@ -15,13 +15,13 @@
 #  (c) time from initiate to the child installed and to the first ping reply: the
 #      same VICI initiate request (swanctl's) to both daemons, timed by a client
 #      (vici-initiate.py) to its answer, which both send once the child is installed
-#      (the first initiate of fresh daemons); then, after a terminate, a second
+#      (the first initiate of fresh daemons, idle for 0.2 s after start); then, after a terminate, a second
 #      initiate to the first echo reply seen by a prober in A that sends an ICMP echo
 #      every 0.5 ms. Next to them the floor of this machine: the same six hops between
 #      processes that do nothing else (bench-wake-floor), and each daemon's median above it.
 #  Also per establishment the responder's CPU time (all threads, schedstat): steadier
 #  than the rate on a shared machine, where a busy neighbour slows both sides.
-# Medians of RUNS runs each; METRIC VALUE UNIT lines, ratios are vpnd / charon.
+# Medians of RUNS runs each, vpnd's and charon's runs alternating; METRIC VALUE UNIT lines, ratios are vpnd / charon.
 # Environment: VS_PARTS (rate instr mem ping), VS_IMPLS (vpnd charon), VS_RUNS, VS_BURST,
 # VS_MEM_SAS, VS_MEM_RUNS, VS_PING_RUNS; VS_PERF=DIR keeps a perf profile of each
 # rate run's responder there; VS_CALLGRIND=DIR the instr part's callgrind files;
@@ -41,7 +41,7 @@ RUNS=${VS_RUNS:-5}
 BURST=${VS_BURST:-64}
 MEM_SAS=${VS_MEM_SAS:-1000}
 MEM_RUNS=${VS_MEM_RUNS:-3}
-PING_RUNS=${VS_PING_RUNS:-7}
+PING_RUNS=${VS_PING_RUNS:-21}
 PARTS=${VS_PARTS:-rate instr mem ping}
 IMPLS=${VS_IMPLS:-vpnd charon}
 # both log the lines measured and little more: charon at level 0, vpnd at message
@@ -228,8 +228,12 @@ ratio() { # METRIC VPND CHARON
 measure() {
 	local run=$1 runs=$2 impl _
 	local -A one two
+	# the daemons take turns, run by run: a neighbour's load that comes and goes hits both
+	for impl in $IMPLS; do : >"$INTEROP_DIR/$run-$impl"; done
+	for _ in $(seq 1 "$runs"); do
+		for impl in $IMPLS; do "$run" "$impl" >>"$INTEROP_DIR/$run-$impl"; done
+	done
 	for impl in $IMPLS; do
-		for _ in $(seq 1 "$runs"); do "$run" "$impl"; done >"$INTEROP_DIR/$run-$impl"
 		one[$impl]=$(awk '{ print $1 }' "$INTEROP_DIR/$run-$impl" | median)
 		two[$impl]=$(awk '{ print $2 }' "$INTEROP_DIR/$run-$impl" | median)
 		# the spread, for a reader: these machines are shared
@@ -419,6 +423,7 @@ ping_run() {
 	start "$1" "$B" "$INTEROP_DIR/resp.conf"
 	start "$1" "$A" "$INTEROP_DIR/init.conf"
 	if [ "$1" = vpnd ]; then sock=$INTEROP_DIR/$A/vpnd.vici; else sock=$INTEROP_DIR/$A/charon.vici; fi
+	sleep 0.2 # both idle, their start-up work done, as a running daemon is
 	read -r sent installed < <("$here/vici-initiate.py" "$sock" tun) ||
 		interop_fail "$1: the VICI initiate failed"
 	printf 'swanctl {\n\tload = pem\n}\n' >"$INTEROP_DIR/swanctl-only.conf"
