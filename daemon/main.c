@@ -353,6 +353,22 @@ hook_list_policies(gpointer user_data)
 	return sa_manager_list_policies(d->sa);
 }
 
+static gboolean
+hook_install_trap(gpointer user_data, const char *name, const char *child, GError **error)
+{
+	Daemon *d = user_data;
+
+	return have_sa(d, error) && sa_manager_install_trap(d->sa, name, child, error);
+}
+
+static gboolean
+hook_uninstall_trap(gpointer user_data, const char *name, const char *child, GError **error)
+{
+	Daemon *d = user_data;
+
+	return have_sa(d, error) && sa_manager_uninstall_trap(d->sa, name, child, error);
+}
+
 static GPtrArray *
 hook_list_sas(gpointer user_data)
 {
@@ -413,6 +429,8 @@ start_control(Daemon *d)
 		.list_shared = hook_list_shared,
 		.list_sas = hook_list_sas,
 		.list_policies = hook_list_policies,
+		.install_trap = hook_install_trap,
+		.uninstall_trap = hook_uninstall_trap,
 		.get_counters = hook_get_counters,
 		.reset_counters = hook_reset_counters,
 		.sa_views_changed = hook_sa_views_changed,

@@ -897,6 +897,22 @@ control_list_policies(Control *ctl)
 	return ctl->hooks.list_policies(ctl->hooks.user_data);
 }
 
+gboolean
+control_install_trap(Control *ctl, const char *ike, const char *child, GError **error)
+{
+	if (!ctl->hooks.install_trap)
+		return unsupported(error, "trap policies");
+	return ctl->hooks.install_trap(ctl->hooks.user_data, ike, child, error);
+}
+
+gboolean
+control_uninstall_trap(Control *ctl, const char *ike, const char *child, GError **error)
+{
+	if (!ctl->hooks.uninstall_trap)
+		return unsupported(error, "trap policies");
+	return ctl->hooks.uninstall_trap(ctl->hooks.user_data, ike, child, error);
+}
+
 void
 control_get_counters(Control *ctl, ControlCounters *counters)
 {

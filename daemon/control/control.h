@@ -120,6 +120,12 @@ typedef struct {
 	/* Start negotiating @child of connection @name (NULL: its first child). */
 	gboolean (*initiate_child)(gpointer user_data, const char *name, const char *child,
 				   GError **error);
+	/* Installs / removes the trap policies of @child of connection @name (NULL: the
+	 * first connection, in load order, that has a child so named). */
+	gboolean (*install_trap)(gpointer user_data, const char *name, const char *child,
+				 GError **error);
+	gboolean (*uninstall_trap)(gpointer user_data, const char *name, const char *child,
+				   GError **error);
 	/* Rekey the SAs @sel means; sets *matches to how many rekeyings were started. */
 	gboolean (*rekey)(gpointer user_data, const ControlSaSelector *sel, guint *matches,
 			  GError **error);
@@ -354,6 +360,14 @@ void control_policy_free(ControlPolicy *policy);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlPolicy, control_policy_free)
 /* Every child's trap policies. (transfer full: ControlPolicy) */
 GPtrArray *control_list_policies(Control *ctl);
+/*
+ * Installs the trap policies of @child in connection @ike (NULL: the first connection
+ * with such a child), as start_action = trap does at load; installed already is
+ * success. CONTROL_ERROR_NOT_FOUND without such a child, FAILED when no policy could be
+ * installed. Uninstall removes them; NOT_FOUND when the child has none.
+ */
+gboolean control_install_trap(Control *ctl, const char *ike, const char *child, GError **error);
+gboolean control_uninstall_trap(Control *ctl, const char *ike, const char *child, GError **error);
 
 /* Counters of the IKE runtime, as charon's get-counters names them. */
 typedef struct ControlCounters {

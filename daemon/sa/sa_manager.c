@@ -919,6 +919,22 @@ install_traps(SaManager *mgr, SaConn *c, ChildConfig *child)
 		  c->traps->len - before == 1 ? "y" : "ies", child->name);
 }
 
+/* The traps of one child, uninstalled by hand. */
+static void
+remove_child_traps(SaManager *mgr, SaConn *c, const ChildConfig *child)
+{
+	for (guint i = c->traps->len; i-- > 0;) {
+		SaTrap *t = &g_array_index(c->traps, SaTrap, i);
+
+		if (t->child != child)
+			continue;
+		if (t->installed)
+			trap_remove(mgr, c, t);
+		g_array_remove_index(c->traps, i);
+	}
+	g_message("%s: trap policies of %s uninstalled", c->conn->name, child->name);
+}
+
 /* A connection replaced or unloaded takes its traps along. */
 static void
 remove_traps(SaManager *mgr, SaConn *c)
@@ -1873,6 +1889,65 @@ sa_manager_list_policies(SaManager *mgr)
 		}
 	}
 	return list;
+}
+
+/* Child @child of connection @name, or of the first connection that has one so named
+ * when @name is NULL. */
+static ChildConfig *
+find_conn_child(SaManager *mgr, const char *name, const char *child, SaConn **conn)
+{
+	for (guint i = 0; i < mgr->conns->len; i++) {
+		SaConn *c = mgr->conns->pdata[i];
+		ChildConfig *found;
+
+		if (name && g_strcmp0(c->conn->name, name) != 0)
+			continue;
+		if ((found = conn_config_get_child(c->conn, child))) {
+			*conn = c;
+			return found;
+		}
+	}
+	return NULL;
+}
+
+/* The messages are charon's (vici.md §3.3 install / uninstall): swanctl prints them. */
+gboolean
+sa_manager_install_trap(SaManager *mgr, const char *name, const char *child_name,
+			GError **error)
+{
+	SaConn *c = NULL;
+	ChildConfig *child = find_conn_child(mgr, name, child_name, &c);
+
+	if (!child) {
+		g_set_error_literal(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND,
+				    "configuration name not found");
+		return FALSE;
+	}
+	if (find_child_trap(c, child))
+		return TRUE;
+	install_traps(mgr, c, child);
+	if (!find_child_trap(c, child)) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_FAILED,
+			    "installing policy '%s' failed", child_name);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+sa_manager_uninstall_trap(SaManager *mgr, const char *name, const char *child_name,
+			  GError **error)
+{
+	SaConn *c = NULL;
+	ChildConfig *child = find_conn_child(mgr, name, child_name, &c);
+
+	if (!child || !find_child_trap(c, child)) {
+		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_NOT_FOUND, "policy '%s' not found",
+			    child_name);
+		return FALSE;
+	}
+	remove_child_traps(mgr, c, child);
+	return TRUE;
 }
 
 ControlConn *

@@ -44,6 +44,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SaManager, sa_manager_free)
 GPtrArray *sa_manager_list_connections(SaManager *mgr);
 /* Trap policies, one entry per child. (transfer full: ControlPolicy) */
 GPtrArray *sa_manager_list_policies(SaManager *mgr);
+/* swanctl --install / --uninstall: control_install_trap(), control_uninstall_trap(). */
+gboolean sa_manager_install_trap(SaManager *mgr, const char *name, const char *child,
+				 GError **error);
+gboolean sa_manager_uninstall_trap(SaManager *mgr, const char *name, const char *child,
+				   GError **error);
 /* One connection, its counters read now. (transfer full) (nullable) */
 ControlConn *sa_manager_lookup_connection(SaManager *mgr, const char *name);
 gboolean sa_manager_initiate(SaManager *mgr, const char *name, GError **error);

@@ -229,8 +229,6 @@ static const ViciCommand commands[] = {
 	{ "get-keys", cmd_get_nothing },
 	{ "get-authorities", cmd_get_nothing },
 	{ "redirect", cmd_unsupported },
-	{ "install", cmd_unsupported },
-	{ "uninstall", cmd_unsupported },
 	{ "load-cert", cmd_unsupported },
 	{ "load-key", cmd_unsupported },
 	{ "unload-key", cmd_unsupported },

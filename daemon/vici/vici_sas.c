@@ -724,7 +724,29 @@ cmd_rekey(ViciServer *server, ViciClient *client, const char *command, const Vic
 	return vici_commands_finish(b);
 }
 
+/* install / uninstall (vici.md §3.3): the trap policies of one child. */
+static GBytes *
+cmd_install(ViciServer *server, ViciClient *client, const char *command, const ViciMsg *request,
+	    gpointer user_data)
+{
+	ViciSas *self = user_data;
+	g_autoptr(GError) error = NULL;
+	const char *child = vici_msg_get_str(request, "child", NULL);
+	const char *ike = vici_msg_get_str(request, "ike", NULL);
+	gboolean ok;
+
+	if (!child || !*child)
+		return vici_commands_reply_result(FALSE, "missing configuration name");
+	if (g_str_equal(command, "install"))
+		ok = control_install_trap(self->ctl, ike, child, &error);
+	else
+		ok = control_uninstall_trap(self->ctl, ike, child, &error);
+	return vici_commands_reply_result(ok, ok ? NULL : error->message);
+}
+
 static const ViciCommand commands[] = {
+	{ "install", cmd_install },
+	{ "uninstall", cmd_install },
 	{ "rekey", cmd_rekey },
 	{ "list-sas", cmd_list_sas },
 	{ "list-policies", cmd_list_policies },

@@ -7,7 +7,9 @@
 # then vpnd does (through swanctl --initiate against vpnd); each time the initiator's
 # and the responder's list-sa trees are compared with the other daemon's in the same
 # role, and what swanctl prints of them (names, addresses, SPIs and times aside); then
-# swanctl --list-pols of a start_action = trap connection against each.
+# swanctl --list-pols of a start_action = trap connection against each, and
+# --install / --uninstall of a child's trap policies against each (on vpnd's side a
+# packet then brings the tunnel up).
 # Needs root (exit 77 otherwise).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -134,6 +136,57 @@ vpnd_swanctl --list-pols >"$INTEROP_DIR/v-pols.txt" 2>&1
 grep -q '^trapped/trapped, TUNNEL$' "$INTEROP_DIR/v-pols.txt" &&
 	compare_printed "list-pols" "$INTEROP_DIR/c-pols.txt" "$INTEROP_DIR/v-pols.txt"
 ok "swanctl --list-pols prints the trap policy as for charon" $?
+
+# ---- swanctl --install / --uninstall ----
+# a connection without start_action (--load-all takes "trapped" and its traps away); its
+# child's traps installed by hand on both sides, the same answers from both daemons,
+# and on vpnd's side the first packet for the remote subnet brings the tunnel up
+interop_site_conf "$A" "$B" | sed 's/^\t\tdpd_delay = 0$/&\n\t\tencap = yes/; s/\btun\b/manual/g' \
+	>"$INTEROP_DIR/manual-a.conf"
+interop_site_conf "$B" "$A" | sed 's/\btun\b/manual/g' >"$INTEROP_DIR/manual-b.conf"
+interop_swanctl "$A" --load-all --file "$INTEROP_DIR/manual-a.conf" >/dev/null 2>&1 &&
+	vpnd_swanctl --load-all --file "$INTEROP_DIR/manual-b.conf" >/dev/null 2>&1
+ok "a connection without start_action loads into both" $?
+
+# both NAME ARGS...: swanctl ARGS against charon and vpnd; NAME.c and NAME.v hold what
+# each printed (stdout and stderr) and its exit status
+both() {
+	local out=$INTEROP_DIR/$1
+	shift
+	interop_swanctl "$A" "$@" >"$out.c" 2>&1
+	echo "exit $?" >>"$out.c"
+	vpnd_swanctl "$@" >"$out.v" 2>&1
+	echo "exit $?" >>"$out.v"
+}
+same() { compare_printed "$1" "$INTEROP_DIR/$1.c" "$INTEROP_DIR/$1.v"; }
+
+both pols-none --list-pols
+both install --install --child manual
+grep -qx 'install completed successfully' "$INTEROP_DIR/install.v" && same install
+ok "swanctl --install --child: vpnd answers as charon" $?
+both pols-installed --list-pols
+grep -q '^manual/manual, TUNNEL$' "$INTEROP_DIR/pols-installed.v" && same pols-installed
+ok "swanctl --list-pols then shows the child's trap policy as for charon" $?
+interop_ping "$B" "${INTEROP_INNER[$A]}" 5 >/dev/null
+interop_vpnd_wait_log "$B" "manual: CHILD SA manual up" 5
+ok "the first packet for the remote subnet hits vpnd's trap and brings the tunnel up" $?
+interop_wait_sa "$A" manual 5 && interop_ping "$B" "${INTEROP_INNER[$A]}" 2 >/dev/null
+ok "and a ping crosses it" $?
+both install-again --install --child manual --ike manual
+same install-again
+ok "installing it again (by connection and child) is success for both" $?
+both uninstall --uninstall --child manual
+grep -qx 'uninstall completed successfully' "$INTEROP_DIR/uninstall.v" && same uninstall
+ok "swanctl --uninstall --child: vpnd answers as charon" $?
+both pols-after --list-pols
+same pols-after && diff -q "$INTEROP_DIR/pols-none.v" "$INTEROP_DIR/pols-after.v" >/dev/null
+ok "no trap policy is listed after it" $?
+both uninstall-again --uninstall --child manual
+grep -q '^exit 1$' "$INTEROP_DIR/uninstall-again.v" && same uninstall-again
+ok "uninstalling what is not installed fails as on charon" $?
+both install-unknown --install --child nosuch
+grep -q '^exit 1$' "$INTEROP_DIR/install-unknown.v" && same install-unknown
+ok "installing an unknown child fails as on charon" $?
 
 echo "1..$n"
 exit "$failed"

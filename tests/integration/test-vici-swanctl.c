@@ -538,8 +538,13 @@ test_unsupported(Fixture *f, gconstpointer data)
 	g_assert_cmpint(swanctl(f, &lraw, &lrerr, "--list-conns", "--raw", NULL), ==, 0);
 	g_assert_cmpstr(lraw, ==, "list-conns reply {}\n");
 
+	/* install / uninstall of a child no connection has: charon's messages */
 	g_assert_cmpint(swanctl(f, &cout, &cerr, "--install", "--child", "net", NULL), ==, 1);
-	g_assert_cmpstr(cerr, ==, "install failed: install not supported by vpnd yet\n");
+	g_assert_cmpstr(cerr, ==, "install failed: configuration name not found\n");
+	g_clear_pointer(&cout, g_free);
+	g_clear_pointer(&cerr, g_free);
+	g_assert_cmpint(swanctl(f, &cout, &cerr, "--uninstall", "--child", "net", NULL), ==, 1);
+	g_assert_cmpstr(cerr, ==, "uninstall failed: policy 'net' not found\n");
 	stop_vpnd(f);
 }
 
