@@ -37,8 +37,12 @@ touch_heap(gsize bytes)
 gboolean
 prefault_reserve(gsize heap_bytes, gsize stack_bytes)
 {
+#ifdef M_TRIM_THRESHOLD
 	/* glibc gives the top of the heap back once 128 KiB of it are free (by default) */
 	gboolean kept = mallopt(M_TRIM_THRESHOLD, (int)MIN(2 * heap_bytes, G_MAXINT)) == 1;
+#else
+	gboolean kept = FALSE; /* a C library without glibc's malloc tuning */
+#endif
 
 	touch_heap(heap_bytes);
 	touch_stack(stack_bytes);
