@@ -220,8 +220,12 @@ peer_key(Ke *k, const guint8 *peer, gsize len)
 	EVP_PKEY *key = ec_key_from(k->group, point, len + 1, NULL);
 	EVP_PKEY_CTX *ctx = key ? EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL) : NULL;
 	/* fromdata decodes with EC_POINT_oct2point, which already refuses off-curve points;
-	 * the explicit check keeps that true whatever the OpenSSL version does */
-	if (!ctx || EVP_PKEY_public_check(ctx) <= 0) {
+	 * the explicit check keeps that true whatever the OpenSSL version does. The quick
+	 * one (in range, on the curve, not infinity) is the whole check for these groups:
+	 * P-256/384/521 have cofactor 1, so every such point has the group's prime order.
+	 * The full check multiplies the point by that order, a second scalar
+	 * multiplication per key exchange (for P-384 in OpenSSL's generic code). */
+	if (!ctx || EVP_PKEY_public_check_quick(ctx) <= 0) {
 		EVP_PKEY_free(key);
 		key = NULL;
 	}
@@ -249,7 +253,9 @@ curve_compute(VpndKe *base, const guint8 *peer, gsize peer_len, GError **error)
 	g_autoptr(VpndSecret) secret = vpnd_secret_new(base->secret_len);
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->key, NULL);
 	gboolean ok = ctx && EVP_PKEY_derive_init(ctx) > 0 &&
-	              EVP_PKEY_derive_set_peer(ctx, pk) > 0 &&
+	              /* an EC point was checked above (peer_key()); set_peer() would check
+	               * it again, fully */
+	              EVP_PKEY_derive_set_peer_ex(ctx, pk, !k->group) > 0 &&
 	              EVP_PKEY_derive(ctx, secret->data, &len) > 0 && len == secret->len;
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pk);
