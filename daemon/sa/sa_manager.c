@@ -34,6 +34,9 @@ typedef struct {
 	VpndPolicyParams policy;
 	ChildConfig *child; /* (transfer none) owned by the connection */
 	gboolean installed;
+	/* installed at run time (swanctl --install, dpd_action or close_action = trap),
+	 * not by start_action: kept across a reload while the child is still there */
+	gboolean runtime;
 } SaTrap;
 
 typedef struct {
@@ -42,7 +45,7 @@ typedef struct {
 	GArray *ike_sas;        /* guint32 engine ids of this connection's IKE SAs */
 	GPtrArray *start_later; /* names of children to create once the IKE SA is up */
 	GArray *sas;            /* SaRef: its child SAs in the kernel */
-	GArray *traps;          /* SaTrap: start_action = trap policies of this connection */
+	GArray *traps;          /* SaTrap: the trap policies of this connection */
 	gboolean has_if_id;     /* a child with if_id_in or if_id_out */
 	/* what SAs deleted since the connection went up carried: rekeys keep the totals */
 	VpndSaStats gone_in, gone_out;
@@ -235,21 +238,33 @@ psk_lookup(gpointer user_data, const ConnIdentity *local, const ConnIdentity *re
 static gboolean open_ike(SaManager *mgr, GError **error);
 static void start_conn(SaManager *mgr, SaConn *c);
 
-static void install_traps(SaManager *mgr, SaConn *c, ChildConfig *child);
+static void install_traps(SaManager *mgr, SaConn *c, ChildConfig *child, gboolean runtime);
 static void remove_traps(SaManager *mgr, SaConn *c);
 
-/* Traps follow a replaced connection's new children (they were installed: started). */
+/* Traps follow a replaced connection's new children: those of start_action = trap (the
+ * old one had traps: it was started), and the run-time ones of children still there. */
 static void
 replace_traps(SaManager *mgr, SaConn *old, SaConn *c)
 {
+	g_autoptr(GHashTable) runtime = g_hash_table_new(g_str_hash, g_str_equal);
+
 	if (!old->traps->len)
 		return;
+	/* the names belong to the old configuration, alive until add_conn() drops it */
+	for (guint i = 0; i < old->traps->len; i++) {
+		const SaTrap *t = &g_array_index(old->traps, SaTrap, i);
+
+		if (t->runtime)
+			g_hash_table_add(runtime, t->child->name);
+	}
 	remove_traps(mgr, old);
 	for (guint i = 0; i < c->conn->children->len; i++) {
 		ChildConfig *child = c->conn->children->pdata[i];
 
 		if (child->start_action == CONN_START_TRAP)
-			install_traps(mgr, c, child);
+			install_traps(mgr, c, child, FALSE);
+		else if (g_hash_table_contains(runtime, child->name))
+			install_traps(mgr, c, child, TRUE);
 	}
 }
 
@@ -758,18 +773,22 @@ find_trap(SaConn *c, const VpndPolicyParams *policy, gboolean installed)
 	return NULL;
 }
 
+/* FALSE when the kernel refused the policy. While the connection has an IKE SA, a
+ * policy of the same selectors is its child's own: no refusal, it stands in for the
+ * trap until it is deleted (do_kernel() installs the trap then). */
 static gboolean
 trap_install(SaManager *mgr, SaConn *c, SaTrap *t)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (!mgr->kops->add_policy(mgr->kernel, &t->policy, &error)) {
-		g_warning("%s: cannot install the trap policy of %s: %s", c->conn->name,
-			  t->child->name, error->message);
-		return FALSE;
-	}
-	t->installed = TRUE;
-	return TRUE;
+	t->installed = mgr->kops->add_policy(mgr->kernel, &t->policy, &error);
+	if (t->installed ||
+	    (g_error_matches(error, VPND_KERNEL_ERROR, VPND_KERNEL_ERROR_EXISTS) &&
+	     c->ike_sas->len))
+		return TRUE;
+	g_warning("%s: cannot install the trap policy of %s: %s", c->conn->name, t->child->name,
+		  error->message);
+	return FALSE;
 }
 
 static void
@@ -867,10 +886,10 @@ trap_ts(const ConnTs *cts, const VpndAddr *host, VpndTs *out)
 static const ConnTs dynamic_ts = { .dynamic = TRUE, .ts = { .to_port = 65535 } };
 
 static void
-add_trap(SaManager *mgr, SaConn *c, ChildConfig *child, guint32 reqid, const ConnTs *l,
-	 const ConnTs *r)
+add_trap(SaManager *mgr, SaConn *c, ChildConfig *child, gboolean runtime, guint32 reqid,
+	 const ConnTs *l, const ConnTs *r)
 {
-	SaTrap t = { .child = child };
+	SaTrap t = { .child = child, .runtime = runtime };
 	VpndPolicyParams *p = &t.policy;
 
 	if (!trap_ts(l, &c->conn->local_addr, &p->src_ts) ||
@@ -890,16 +909,17 @@ add_trap(SaManager *mgr, SaConn *c, ChildConfig *child, guint32 reqid, const Con
 		g_array_append_val(c->traps, t);
 }
 
-/* start_action = trap: one outbound trap policy per pair of configured selectors. */
+/* The trap policies of @child (start_action = trap, or @runtime): one outbound trap
+ * policy per pair of configured selectors. */
 static void
-install_traps(SaManager *mgr, SaConn *c, ChildConfig *child)
+install_traps(SaManager *mgr, SaConn *c, ChildConfig *child, gboolean runtime)
 {
 	guint32 reqid = SA_TRAP_REQID_BASE + mgr->next_trap_reqid++;
 	guint nl = MAX(child->local_ts->len, 1), nr = MAX(child->remote_ts->len, 1);
 	guint before = c->traps->len;
 
 	if (!mgr->kops || !c->conn->remote_addr.family) {
-		g_warning("%s: start_action = trap needs %s", child->name,
+		g_warning("%s: a trap policy needs %s", child->name,
 			  mgr->kops ? "remote_addrs" : "a kernel provider");
 		return;
 	}
@@ -912,7 +932,7 @@ install_traps(SaManager *mgr, SaConn *c, ChildConfig *child)
 						   ? &g_array_index(child->remote_ts, ConnTs, r)
 						   : &dynamic_ts;
 
-			add_trap(mgr, c, child, reqid, lt, rt);
+			add_trap(mgr, c, child, runtime, reqid, lt, rt);
 		}
 	}
 	g_message("%s: %u trap polic%s installed for %s", c->conn->name, c->traps->len - before,
@@ -1367,7 +1387,7 @@ carry_out(SaManager *mgr, const GoneChild *g)
 		return;
 	if (gone_action(child, g->reason) == CONN_GONE_TRAP) {
 		if (child->start_action != CONN_START_TRAP) /* those come back by themselves */
-			install_traps(mgr, c, child);
+			install_traps(mgr, c, child, TRUE);
 		return;
 	}
 	if (!c->conn->remote_addr.family) {
@@ -1808,7 +1828,7 @@ start_conn(SaManager *mgr, SaConn *c)
 		else if (child->start_action == CONN_START_START)
 			initiate_child(mgr, c, child->name);
 		else if (child->start_action == CONN_START_TRAP)
-			install_traps(mgr, c, child);
+			install_traps(mgr, c, child, FALSE);
 	}
 }
 
@@ -1925,7 +1945,7 @@ sa_manager_install_trap(SaManager *mgr, const char *name, const char *child_name
 	}
 	if (find_child_trap(c, child))
 		return TRUE;
-	install_traps(mgr, c, child);
+	install_traps(mgr, c, child, TRUE);
 	if (!find_child_trap(c, child)) {
 		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_FAILED,
 			    "installing policy '%s' failed", child_name);

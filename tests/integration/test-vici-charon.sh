@@ -175,6 +175,11 @@ ok "and a ping crosses it" $?
 both install-again --install --child manual --ike manual
 same install-again
 ok "installing it again (by connection and child) is success for both" $?
+interop_swanctl "$A" --load-all --file "$INTEROP_DIR/manual-a.conf" >/dev/null 2>&1 &&
+	vpnd_swanctl --load-all --file "$INTEROP_DIR/manual-b.conf" >/dev/null 2>&1
+both pols-reloaded --list-pols
+grep -q '^manual/manual, TUNNEL$' "$INTEROP_DIR/pols-reloaded.v" && same pols-reloaded
+ok "the installed trap stays through swanctl --load-all, as on charon" $?
 both uninstall --uninstall --child manual
 grep -qx 'uninstall completed successfully' "$INTEROP_DIR/uninstall.v" && same uninstall
 ok "swanctl --uninstall --child: vpnd answers as charon" $?
