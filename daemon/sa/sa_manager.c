@@ -268,6 +268,21 @@ replace_traps(SaManager *mgr, SaConn *old, SaConn *c)
 	}
 }
 
+/* The kernel SAs of a replaced connection, and what its gone SAs carried, go on
+ * counting for the new one; their children are the new configuration's, by name. */
+static void
+carry_sas(const SaConn *old, SaConn *c)
+{
+	for (guint i = 0; i < old->sas->len; i++) {
+		SaRef ref = g_array_index(old->sas, SaRef, i);
+
+		ref.child = ref.child ? conn_config_get_child(c->conn, ref.child->name) : NULL;
+		g_array_append_val(c->sas, ref);
+	}
+	c->gone_in = old->gone_in;
+	c->gone_out = old->gone_out;
+}
+
 /* @conn replaces a connection of the same name; that one's IKE SAs stay up. */
 static void
 add_conn(SaManager *mgr, ConnConfig *conn)
@@ -281,6 +296,7 @@ add_conn(SaManager *mgr, ConnConfig *conn)
 	crypto_ke_prepare(mgr->host, ike_proposal_first_ke(conn->ike_proposals));
 	if (old) {
 		g_array_append_vals(c->ike_sas, old->ike_sas->data, old->ike_sas->len);
+		carry_sas(old, c);
 		c->state->state = old->state->state;
 		c->state->established_at = old->state->established_at;
 		ike_engine_remove_conn(mgr->engine, old->conn);

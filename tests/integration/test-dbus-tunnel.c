@@ -658,14 +658,16 @@ saw_manager_signals(Fixture *f, gconstpointer data)
 
 /*
  * A connection loaded at run time (vpnctl reads the file, vpnd gets its text) comes up
- * like the others; unloading it takes its tunnel down on both sides. A second client
+ * like the others; loaded again, its tunnel stays and its counters go on; unloading it
+ * takes its tunnel down on both sides. A second client
  * sees ConnectionAdded and ConnectionRemoved.
  */
 static void
 test_load_up_unload(Fixture *f, gconstpointer data)
 {
 	g_autofree char *out = NULL, *err = NULL, *uout = NULL, *uerr = NULL, *nout = NULL,
-			*nerr = NULL, *sout = NULL, *serr = NULL, *lout = NULL, *lerr = NULL;
+			*nerr = NULL, *sout = NULL, *serr = NULL, *lout = NULL, *lerr = NULL,
+			*rout = NULL, *rerr = NULL, *sjson = NULL, *sjerr = NULL;
 	g_autofree char *later = conn_text("later", "192.0.2.1", "192.0.2.2", "a.example.org",
 					   "10.1.0.1/32", "10.2.0.1/32");
 	g_autofree char *text = g_strdup_printf("connections {\n%s}\n", later);
@@ -681,6 +683,15 @@ test_load_up_unload(Fixture *f, gconstpointer data)
 	g_assert_cmpint(vpnctl(f, &out, &err, "up", "later", NULL), ==, 0);
 	g_assert_cmpstr(out, ==, "connection \"later\" established (192.0.2.1 - 192.0.2.2)\n");
 	g_assert_true(pings(f));
+	/* loaded again with its tunnel up: the tunnel stays and its counters go on */
+	g_assert_cmpint(vpnctl(f, &rout, &rerr, "load", file, NULL), ==, 0);
+	g_assert_true(pings(f));
+	g_assert_cmpint(vpnctl(f, &sjson, &sjerr, "status", "--json", "later", NULL), ==, 0);
+	json_object *st = harness_parse_json(sjson);
+	g_assert_cmpstr(harness_json_str(st, "state"), ==, "established");
+	g_assert_cmpint(harness_json_int(st, "packets_out"), >=, 6);
+	g_assert_cmpint(harness_json_int(st, "bytes_in"), >=, 6 * 84);
+	json_object_put(st);
 	g_assert_cmpint(vpnctl(f, &uout, &uerr, "unload", "later", NULL), ==, 0);
 	g_assert_cmpstr(uout, ==, "connection \"later\": unloaded\n");
 	wait_log(f, 1, "down: deleted by peer", PEER_DOWN_TIMEOUT_MS);
