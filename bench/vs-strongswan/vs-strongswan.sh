@@ -15,13 +15,15 @@
 #  (c) time from initiate to the child installed and to the first ping reply: the
 #      same VICI initiate request (swanctl's) to both daemons, timed by a client
 #      (vici-initiate.py) to its answer, which both send once the child is installed
-#      (the first initiate of fresh daemons, idle for 0.2 s after start); then, after a terminate, a second
-#      initiate to the first echo reply seen by a prober in A that sends an ICMP echo
-#      every 0.5 ms. Next to them the floor of this machine: the same six hops between
-#      processes that do nothing else (bench-wake-floor), and each daemon's median above it.
+#      (the first initiate of fresh daemons, idle for 0.2 s after start); then, after
+#      a terminate, a second initiate to the first echo reply seen by a prober in A
+#      that sends an ICMP echo every 0.5 ms. Next to them the floor of this machine:
+#      the same six hops between processes that do nothing else (bench-wake-floor),
+#      and each daemon's median above it.
 #  Also per establishment the responder's CPU time (all threads, schedstat): steadier
 #  than the rate on a shared machine, where a busy neighbour slows both sides.
-# Medians of RUNS runs each, vpnd's and charon's runs alternating; METRIC VALUE UNIT lines, ratios are vpnd / charon.
+# Medians of RUNS runs each, vpnd's and charon's runs alternating; METRIC VALUE UNIT
+# lines, ratios are vpnd / charon.
 # Environment: VS_PARTS (rate instr mem ping), VS_IMPLS (vpnd charon), VS_RUNS, VS_BURST,
 # VS_MEM_SAS, VS_MEM_RUNS, VS_PING_RUNS; VS_PERF=DIR keeps a perf profile of each
 # rate run's responder there; VS_CALLGRIND=DIR the instr part's callgrind files;

@@ -78,7 +78,7 @@ vici_client_new(int fd, guint id, const ViciClientHandlers *handlers, gpointer u
 	c->in = g_byte_array_new();
 	c->out = g_byte_array_new();
 	c->events = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	g_unix_set_fd_nonblocking(fd, TRUE, NULL);
+	/* the fd's blocking mode does not matter: every recv() and send() is MSG_DONTWAIT */
 	watch_input(c);
 	return c;
 }

@@ -34,10 +34,11 @@ typedef struct {
 ViciClient *vici_client_new(int fd, guint id, const ViciClientHandlers *handlers,
 			    gpointer user_data);
 void vici_client_free(ViciClient *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ViciClient, vici_client_free)
+
 /* Reads and handles what @client has sent already, if anything, without waiting for a
  * main loop round (the source does the same when the socket becomes readable). */
 void vici_client_read(ViciClient *client);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ViciClient, vici_client_free)
 
 guint vici_client_get_id(ViciClient *client);
 gboolean vici_client_is_closed(ViciClient *client);
