@@ -14,6 +14,8 @@
 
 G_BEGIN_DECLS
 
+/* The largest replay_window a child may ask for: kernel-tun's ESP limit. */
+#define CONN_MAX_REPLAY_WINDOW 4096
 #define CONN_ERROR (conn_error_quark())
 GQuark conn_error_quark(void);
 typedef enum {
@@ -93,6 +95,7 @@ typedef struct {
 	guint life_time;  /* seconds; 0: rekey_time * 1.1 */
 	guint rand_time;  /* seconds taken at random off rekey_time; 0: life_time - rekey_time */
 	guint32 if_id_in, if_id_out; /* XFRM interface ids (route-based); 0: none */
+	guint32 replay_window;       /* inbound anti-replay window, packets; 0: the provider's */
 	ConnGoneAction dpd_action, close_action;
 } ChildConfig;
 

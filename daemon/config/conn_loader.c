@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/conn_keys.h"
 #include "config/conn_loader.h"
 #include "config/proposal.h"
 
@@ -97,6 +98,23 @@ get_if_id(const SettingsSection *s, const char *key, const char *file, guint32 *
 	      g_ascii_string_to_unsigned(text + 2, 16, 1, G_MAXUINT32, &v, NULL)))
 		return invalid(error, s, key, file, "not an interface id (1 to 0xffffffff)");
 	*out = v;
+	return TRUE;
+}
+
+/* replay_window: 1 to ESP's 4096 packets; 0 (charon: no replay check) is refused */
+static gboolean
+get_replay_window(const SettingsSection *s, const char *file, guint32 *out, GError **error)
+{
+	const char *text = settings_section_get_value(s, "replay_window");
+	guint64 v;
+
+	if (!text)
+		return TRUE;
+	if (!g_ascii_string_to_unsigned(text, 10, 1, CONN_MAX_REPLAY_WINDOW, &v, NULL))
+		return invalid(error, s, "replay_window", file,
+			       "expected 1 to " G_STRINGIFY(CONN_MAX_REPLAY_WINDOW)
+			       " packets (vpnd always checks for replays)");
+	*out = (guint32)v;
 	return TRUE;
 }
 
@@ -243,6 +261,7 @@ parse_child(const SettingsSection *s, const char *file, GError **error)
 	    !get_duration(s, "rand_time", file, &child->rand_time, error) ||
 	    !get_if_id(s, "if_id_in", file, &child->if_id_in, error) ||
 	    !get_if_id(s, "if_id_out", file, &child->if_id_out, error) ||
+	    !get_replay_window(s, file, &child->replay_window, error) ||
 	    !get_gone_action(s, "dpd_action", file, &child->dpd_action, error) ||
 	    !get_gone_action(s, "close_action", file, &child->close_action, error))
 		return NULL;
@@ -254,8 +273,7 @@ static gboolean
 parse_auth(const SettingsSection *conn_s, const char *file, ConnConfig *conn, gboolean local,
 	   GError **error)
 {
-	const char *side = local ? "local" : "remote";
-	SettingsSection *s = settings_section_get_section(conn_s, side);
+	const SettingsSection *s = conn_keys_auth_section(conn_s, local);
 	const char *auth = s ? settings_section_get_value(s, "auth") : NULL;
 	const char *id = s ? settings_section_get_value(s, "id") : NULL;
 
@@ -290,6 +308,8 @@ conn_loader_parse_conn(const SettingsSection *s, const char *file, GError **erro
 
 	conn->rekey_time = CONN_LOADER_IKE_REKEY_TIME;
 
+	if (!conn_keys_check_conn(s, file, error))
+		return NULL;
 	if (version && strcmp(version, "2") != 0 && strcmp(version, "0") != 0) {
 		invalid(error, s, "version", file, "only IKEv2 is supported");
 		return NULL;

@@ -10,11 +10,15 @@
  *           rekey_time = 4h  over_time = (10 % of rekey_time)  rand_time = (over_time)
  *           local { auth = psk  id = moon }   remote { auth = psk  id = sun }
  *           children { NAME { local_ts, remote_ts, esp_proposals, start_action, mode,
- *                             rekey_time = 1h, life_time = (110 %), rand_time } }
+ *                             rekey_time = 1h, life_time = (110 %), rand_time,
+ *                             if_id_in, if_id_out, replay_window, dpd_action,
+ *                             close_action } }
  *       }
  *   }
  *   secrets { ike-X { id = moon  id-2 = sun  secret = "…" (or 0x… hex) } }
  *
+ * Other keys are checked first (config/conn_keys.h): unknown ones, and those vpnd cannot
+ * honour, are errors.
  * One section becomes one ConnConfig (VICI load-conn reuses conn_loader_parse_conn()).
  * Errors name FILE:LINE where the settings parser knows it. Secrets are never logged.
  */

@@ -310,6 +310,7 @@ sa_action(ChildSa *child, IkeActionKind kind, gboolean in)
 	p->dir = in ? VPND_DIR_IN : VPND_DIR_OUT;
 	p->mode = child->mode;
 	p->reqid = child->reqid;
+	p->replay_window = child->cfg ? child->cfg->replay_window : 0;
 	p->src = in ? sa->remote : sa->local;
 	p->dst = in ? sa->local : sa->remote;
 	p->encap = sa->nat_local || sa->nat_remote;

@@ -183,6 +183,8 @@ test_forced_encap(void)
 					    "aes256gcm16", NULL, NULL);
 
 	ca->encap = TRUE;
+	/* b's child asks for its own replay window; a's takes its provider's */
+	conn_config_get_child(cb, "net")->replay_window = 256;
 	ike_engine_add_conn(net->b.engine, cb);
 	guint32 id = ike_engine_initiate(net->a.engine, ca, NULL, net->now, &error);
 	net_flush(net);
@@ -197,6 +199,8 @@ test_forced_encap(void)
 	g_assert_false(up_b->nat_local);
 	IkeAction *in_b = peer_find_sa(&net->b, VPND_DIR_IN, 0);
 	g_assert_true(in_b->sa.encap);
+	g_assert_cmpuint(in_b->sa.replay_window, ==, 256);
+	g_assert_cmpuint(peer_find_sa(&net->a, VPND_DIR_IN, 0)->sa.replay_window, ==, 0);
 	g_assert_cmpuint(in_b->sa.src.port, ==, 4500);
 	assert_child_pair(peer_find_sa(&net->a, VPND_DIR_OUT, 0), in_b);
 	net_free(net);

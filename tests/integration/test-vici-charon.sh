@@ -193,5 +193,34 @@ both install-unknown --install --child nosuch
 grep -q '^exit 1$' "$INTEROP_DIR/install-unknown.v" && same install-unknown
 ok "installing an unknown child fails as on charon" $?
 
+# ---- settings vpnd does not know, or cannot honour ----
+# a typo: both daemons refuse the connection (vpnd names the key and the closest known
+# one) and neither lists it; a setting charon has and vpnd lacks: vpnd refuses it and
+# says why, where it would otherwise make another tunnel than the one configured
+typo_conf() { # KEY = VALUE line for the connection, for its child
+	printf 'connections {\n\ttypo {\n\t\tremote_addrs = 192.0.2.1\n%s\n' "$1"
+	printf '\t\tchildren {\n\t\t\tnet {\n\t\t\t\tremote_ts = 10.1.0.0/24\n%s\n' "$2"
+	printf '\t\t\t}\n\t\t}\n\t}\n}\n'
+}
+typo_conf $'\t\trekey_tme = 1h' '' >"$INTEROP_DIR/typo.conf"
+both typo --load-conns --file "$INTEROP_DIR/typo.conf"
+both typo-list --list-conns
+grep -q "^loading connection 'typo' failed: .*rekey_tme: unknown setting (did you mean rekey_time?)" \
+	"$INTEROP_DIR/typo.v" && grep -q "^loading connection 'typo' failed" "$INTEROP_DIR/typo.c" &&
+	! grep -q '^exit 0$' "$INTEROP_DIR/typo.v" && ! grep -q '^exit 0$' "$INTEROP_DIR/typo.c" &&
+	! grep -q '^typo:' "$INTEROP_DIR/typo-list.v" && ! grep -q '^typo:' "$INTEROP_DIR/typo-list.c"
+ok "a misspelt setting: charon and vpnd refuse the connection, vpnd names the key" $?
+grep "^loading connection" "$INTEROP_DIR/typo.c" "$INTEROP_DIR/typo.v" | sed 's/^/# /'
+typo_conf '' $'\t\t\t\tipcomp = yes' >"$INTEROP_DIR/ipcomp.conf"
+vpnd_swanctl --load-conns --file "$INTEROP_DIR/ipcomp.conf" >"$INTEROP_DIR/ipcomp.v" 2>&1
+rc=$?
+[ "$rc" != 0 ] && grep -q "^loading connection 'typo' failed: .*ipcomp: \"yes\" is not supported by vpnd yet (IPComp)" \
+	"$INTEROP_DIR/ipcomp.v"
+ok "a setting vpnd cannot honour (ipcomp = yes) is refused with the reason" $?
+sed -i 's/ipcomp = yes/ipcomp = no/' "$INTEROP_DIR/ipcomp.conf"
+vpnd_swanctl --load-conns --file "$INTEROP_DIR/ipcomp.conf" >/dev/null 2>&1 &&
+	vpnd_swanctl --list-conns | grep -q '^typo:'
+ok "the same at the value vpnd has (ipcomp = no) loads" $?
+
 echo "1..$n"
 exit "$failed"

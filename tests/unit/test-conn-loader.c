@@ -23,6 +23,7 @@ static const char good[] = "connections {\n"
 			   "        rekey_time = 1h\n"
 			   "        if_id_in = 42\n"
 			   "        if_id_out = 0x2b\n"
+			   "        replay_window = 128\n"
 			   "        dpd_action = restart\n"
 			   "        close_action = trap\n"
 			   "      }\n"
@@ -86,6 +87,7 @@ test_good(void)
 	g_assert_cmpuint(child->rekey_time, ==, 3600);
 	g_assert_cmpuint(child->if_id_in, ==, 42);
 	g_assert_cmpuint(child->if_id_out, ==, 0x2b);
+	g_assert_cmpuint(child->replay_window, ==, 128);
 	g_assert_cmpint(child->dpd_action, ==, CONN_GONE_RESTART);
 	g_assert_cmpint(child->close_action, ==, CONN_GONE_TRAP);
 	g_assert_cmpuint(conn_secrets_count(secrets), ==, 3);
@@ -152,9 +154,97 @@ test_errors(void)
 	assert_fails("connections {\n c {\n  children {\n   n {\n    if_id_in = %unique\n"
 		     "   }\n  }\n }\n}\n",
 		     "interface id");
+	assert_fails("connections {\n c {\n  children {\n   n {\n    replay_window = 0\n"
+		     "   }\n  }\n }\n}\n",
+		     "t.conf:5: n: replay_window: expected 1 to 4096 packets");
 	assert_fails("secrets {\n ike-x {\n  id = a\n }\n}\n", "no secret");
 	assert_fails("secrets {\n ike-x {\n  secret = 0xsekrit\n }\n}\n", "t.conf:3");
 	assert_fails("connections {\n c {\n", "t.conf");
+}
+
+/* A connection "c" with @conn_lines inside it and a child "n" with @child_lines. */
+static char *
+conn_text(const char *conn_lines, const char *child_lines)
+{
+	return g_strdup_printf("connections {\n c {\n%s  children {\n   n {\n%s   }\n  }\n"
+			       " }\n}\n",
+			       conn_lines, child_lines);
+}
+
+static void
+assert_conn_fails(const char *conn_lines, const char *child_lines, const char *expected)
+{
+	g_autofree char *text = conn_text(conn_lines, child_lines);
+
+	assert_fails(text, expected);
+}
+
+static ConnConfig *
+load_one(const char *conn_lines, const char *child_lines)
+{
+	g_autofree char *text = conn_text(conn_lines, child_lines);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ConnLoad) load = conn_loader_parse_text(text, "t.conf", &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpuint(load->conns->len, ==, 1);
+	return conn_config_ref(load->conns->pdata[0]);
+}
+
+/* swanctl.conf keys vpnd does not know, or cannot honour, are refused with the reason;
+ * a typo would otherwise change the tunnel in silence. */
+static void
+test_vocabulary(void)
+{
+	/* unknown: with the closest known name where one is close */
+	assert_conn_fails("  rekey_tme = 1h\n", "",
+			  "t.conf:3: c: rekey_tme: unknown setting "
+			  "(did you mean rekey_time?)");
+	assert_conn_fails(
+		"", "    esp_proposal = aes256gcm16\n",
+		"t.conf:5: n: esp_proposal: unknown setting (did you mean esp_proposals?)");
+	g_autofree char *far = conn_text("  frobnicate = 1\n", "");
+	g_autoptr(GError) error = NULL;
+	g_assert_null(conn_loader_parse_text(far, "t.conf", &error));
+	g_assert_cmpstr(error->message, ==, "t.conf:3: c: frobnicate: unknown setting");
+	assert_conn_fails("  chidren {\n  }\n", "",
+			  "chidren: unknown section (did you mean children?)");
+	assert_conn_fails("", "    tun {\n    }\n", "tun: unknown section in a child");
+	assert_conn_fails("  local {\n   auth = psk\n   idd = a\n  }\n", "",
+			  "t.conf:5: local: idd: unknown setting (did you mean id?)");
+	/* known, not supported: refused whatever the value, or unless it is vpnd's way */
+	assert_conn_fails("  vips = 0.0.0.0\n", "",
+			  "t.conf:3: c: vips: not supported by vpnd yet "
+			  "(virtual IP addresses)");
+	assert_conn_fails("", "    ah_proposals = sha256\n",
+			  "ah_proposals: not supported by vpnd yet (AH)");
+	assert_conn_fails(
+		"", "    ipcomp = yes\n",
+		"t.conf:5: n: ipcomp: \"yes\" is not supported by vpnd yet (IPComp); it takes: no");
+	assert_conn_fails("  reauth_time = 4h\n", "", "reauthentication");
+	assert_conn_fails("  unique = replace\n", "", "duplicate IKE SAs");
+	assert_conn_fails("", "    life_bytes = 1000000\n", "limits by volume");
+	assert_conn_fails("", "    updown = /usr/lib/ipsec/_updown iptables\n", "updown scripts");
+	assert_conn_fails("  remote {\n   auth = psk\n   certs = peer.pem\n  }\n", "",
+			  "certs: not supported by vpnd yet (certificates and public keys)");
+	assert_conn_fails("  local {\n   cert-1 {\n    file = a.pem\n   }\n  }\n", "",
+			  "cert-1: not supported by vpnd yet (certificates");
+	assert_conn_fails("  local {\n   auth = psk\n  }\n  local-2 {\n   auth = psk\n  }\n", "",
+			  "local-2: not supported by vpnd yet (more than one authentication round");
+
+	/* vpnd's own behaviour, however it is spelled: accepted */
+	g_autoptr(ConnConfig) same =
+		load_one("  mobike = yes\n  fragmentation = accept\n"
+			 "  reauth_time = 0s\n  unique = no\n  keyingtries = 1\n"
+			 "  local_port = 500\n  send_certreq = no\n",
+			 "    ipcomp = false\n    policies = true\n"
+			 "    mark_in = 0x0\n    inactivity = 0\n"
+			 "    hostaccess = yes\n    copy_dscp = out\n");
+	g_assert_nonnull(conn_config_get_child(same, "n"));
+	/* one round a side, whatever its suffix, is read */
+	g_autoptr(ConnConfig) round = load_one(
+		"  local-1 {\n   auth = psk\n   id = moon.example.org\n   round = 1\n  }\n", "");
+	g_assert_cmpstr(conn_config_get_id(round, TRUE)->text, ==, "moon.example.org");
 }
 
 /* Texts (VICI, D-Bus) parse as files do, but may not make vpnd open a path. */
@@ -204,6 +294,7 @@ main(int argc, char **argv)
 	g_test_add_func("/conn-loader/good", test_good);
 	g_test_add_func("/conn-loader/psk-lookup", test_psk_lookup);
 	g_test_add_func("/conn-loader/errors", test_errors);
+	g_test_add_func("/conn-loader/vocabulary", test_vocabulary);
 	g_test_add_func("/conn-loader/missing-dir", test_missing_dir);
 	g_test_add_func("/conn-loader/text", test_text);
 	return g_test_run();
