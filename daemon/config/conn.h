@@ -84,6 +84,14 @@ typedef enum {
 	CONN_GONE_RESTART = 2, /* initiate it again at once, under a new IKE SA */
 } ConnGoneAction;
 
+/* What an IKE SA that authenticates a peer does to the others between the same
+ * identities (swanctl.conf's unique). */
+typedef enum {
+	CONN_UNIQUE_NO = 0,  /* nothing, except for INITIAL_CONTACT (RFC 7296 §2.4) */
+	CONN_UNIQUE_NEVER,   /* nothing, even for INITIAL_CONTACT */
+	CONN_UNIQUE_REPLACE, /* the older ones are deleted */
+} ConnUnique;
+
 typedef struct {
 	char *name;
 	GArray *local_ts;         /* ConnTs; empty means one "dynamic" */
@@ -118,6 +126,7 @@ typedef struct {
 	gboolean encap;                      /* force ESP in UDP: pretend a NAT is in the way */
 	gboolean prefer_initiator_proposals; /* responder: pick by the initiator's order */
 	guint dpd_delay;                     /* seconds; 0: no liveness checks */
+	ConnUnique unique;
 	guint rekey_time; /* IKE SA, seconds; 0: no rekeying */
 	guint over_time;  /* IKE SA lives rekey_time + over_time at most; 0: 10 % of rekey_time */
 	guint rand_time;  /* seconds taken at random off rekey_time; 0: over_time */

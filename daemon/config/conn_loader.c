@@ -212,6 +212,25 @@ get_start_action(const SettingsSection *s, const char *file, ChildConfig *child,
 	return TRUE;
 }
 
+static gboolean
+get_unique(const SettingsSection *s, const char *file, ConnUnique *out, GError **error)
+{
+	const char *text = settings_section_get_value(s, "unique");
+
+	if (!text || !strcmp(text, "no"))
+		*out = CONN_UNIQUE_NO;
+	else if (!strcmp(text, "never"))
+		*out = CONN_UNIQUE_NEVER;
+	else if (!strcmp(text, "replace"))
+		*out = CONN_UNIQUE_REPLACE;
+	else if (!strcmp(text, "keep"))
+		return invalid(error, s, "unique", file,
+			       "\"keep\" is not supported by vpnd yet; it takes no, never or replace");
+	else
+		return invalid(error, s, "unique", file, "expected no, never, replace or keep");
+	return TRUE;
+}
+
 /* dpd_action, close_action: none (or clear), trap, restart */
 static gboolean
 get_gone_action(const SettingsSection *s, const char *key, const char *file, ConnGoneAction *out,
@@ -319,6 +338,7 @@ conn_loader_parse_conn(const SettingsSection *s, const char *file, GError **erro
 	    !get_proposals(s, "proposals", file, PROPOSAL_PROTO_IKE, conn->ike_proposals, error) ||
 	    !get_bool(s, "encap", file, &conn->encap, error) ||
 	    !get_duration(s, "dpd_delay", file, &conn->dpd_delay, error) ||
+	    !get_unique(s, file, &conn->unique, error) ||
 	    !get_duration(s, "rekey_time", file, &conn->rekey_time, error) ||
 	    !get_duration(s, "over_time", file, &conn->over_time, error) ||
 	    !get_duration(s, "rand_time", file, &conn->rand_time, error) ||

@@ -1375,6 +1375,13 @@ ike_engine_delete_child(IkeEngine *e, guint32 id, guint32 spi_in, gint64 now)
 	       queue_on(e, id, IKE_PENDING_DELETE_CHILD, NULL, spi_in, now);
 }
 
+void
+ike_engine_queue_delete(IkeSa *sa)
+{
+	ike_sa_queue(sa, IKE_PENDING_DELETE_IKE, NULL, 0);
+	start_next(sa, sa->engine->now);
+}
+
 gboolean
 ike_engine_delete_ike(IkeEngine *e, guint32 id, gint64 now)
 {

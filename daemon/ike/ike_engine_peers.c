@@ -179,8 +179,8 @@ ike_engine_set_peer_id(IkeSa *sa, ConnIdentity *peer)
 	g_bytes_unref(key);
 }
 
-void
-ike_engine_initial_contact(IkeEngine *e, IkeSa *sa)
+static void
+initial_contact_from(IkeEngine *e, IkeSa *sa)
 {
 	g_autoptr(GBytes) key = peer_key(sa->peer_id);
 	GPtrArray *same_id = key ? g_hash_table_lookup(e->by_peer_id, key) : NULL;
@@ -202,6 +202,42 @@ ike_engine_initial_contact(IkeEngine *e, IkeSa *sa)
 		/* the peer has forgotten it: no Delete, it would go unanswered */
 		ike_engine_destroy_sa(s, IKE_REASON_REPLACED, 0);
 	}
+}
+
+/* unique = replace: the older IKE SAs between our identity of @sa and its peer's, from
+ * any address (a peer that moved comes back from another), are deleted. */
+static void
+replace_older(IkeEngine *e, IkeSa *sa)
+{
+	g_autoptr(GBytes) key = peer_key(sa->peer_id);
+	GPtrArray *same_id = key ? g_hash_table_lookup(e->by_peer_id, key) : NULL;
+	const ConnIdentity *me = conn_config_get_id(sa->conn, TRUE);
+	g_autoptr(GPtrArray) older = g_ptr_array_new();
+
+	for (guint i = 0; same_id && i < same_id->len; i++) {
+		IkeSa *s = g_ptr_array_index(same_id, i);
+		const ConnIdentity *mine = conn_config_get_id(s->conn, TRUE);
+
+		if (s != sa && s->state == IKE_SA_STATE_ESTABLISHED &&
+		    (mine == me || same_identity(mine, me)))
+			g_ptr_array_add(older, s);
+	}
+	for (guint i = 0; i < older->len; i++) {
+		IkeSa *s = g_ptr_array_index(older, i);
+
+		ike_sa_log(s, G_LOG_LEVEL_INFO, "unique = replace: IKE SA %u of '%s' replaces %u",
+			   sa->id, sa->peer_id->text, s->id);
+		ike_engine_queue_delete(s);
+	}
+}
+
+void
+ike_engine_authenticated(IkeEngine *e, IkeSa *sa, gboolean initial_contact)
+{
+	if (initial_contact && sa->conn->unique != CONN_UNIQUE_NEVER)
+		initial_contact_from(e, sa);
+	if (sa->conn->unique == CONN_UNIQUE_REPLACE)
+		replace_older(e, sa);
 }
 
 IkeSa *

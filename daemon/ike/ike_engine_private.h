@@ -39,5 +39,7 @@ gboolean ike_same_host(const VpndAddr *a, const VpndAddr *b);
 ConnConfig *ike_engine_find_conn(IkeEngine *e, const VpndAddr *local, const VpndAddr *remote);
 /* Takes @sa out of the index by peer identity (before it is freed). */
 void ike_engine_unindex_peer(IkeEngine *e, IkeSa *sa);
+/* Queues a Delete of @sa (established) and sends it as soon as @sa is free to. */
+void ike_engine_queue_delete(IkeSa *sa);
 /* Half-open responder SAs from @host's address. */
 guint ike_engine_half_open_from(IkeEngine *e, const VpndAddr *host);

@@ -220,9 +220,11 @@ gboolean ike_engine_has_sibling(IkeEngine *engine, IkeSa *sa);
 /* @sa's authenticated peer identity (@peer: transfer full), indexed for
  * INITIAL_CONTACT. */
 void ike_engine_set_peer_id(IkeSa *sa, ConnIdentity *peer);
-/* INITIAL_CONTACT from @sa's peer: its other IKE SAs between the same identities and
- * from the same address go. */
-void ike_engine_initial_contact(IkeEngine *engine, IkeSa *sa);
+/* @sa authenticated its peer (@initial_contact: which sent INITIAL_CONTACT): what the
+ * connection's unique policy does to the other IKE SAs between the same identities.
+ * INITIAL_CONTACT removes those from the same address quietly (the peer forgot them),
+ * unless unique = never; unique = replace deletes all older ones with a Delete. */
+void ike_engine_authenticated(IkeEngine *engine, IkeSa *sa, gboolean initial_contact);
 typedef gboolean (*IkeConnFilter)(const ConnConfig *conn, gpointer data);
 /*
  * Responder: the connection for @sa among those that fit its addresses, by @fits (the

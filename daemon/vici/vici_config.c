@@ -326,6 +326,21 @@ add_child(ViciBuilder *b, const ChildConfig *child)
 	vici_builder_end_section(b);
 }
 
+/* as charon lists them */
+static const char *
+unique_name(ConnUnique unique)
+{
+	switch (unique) {
+	case CONN_UNIQUE_NEVER:
+		return "UNIQUE_NEVER";
+	case CONN_UNIQUE_REPLACE:
+		return "UNIQUE_REPLACE";
+	case CONN_UNIQUE_NO:
+		break;
+	}
+	return "UNIQUE_NO";
+}
+
 static GBytes *
 list_conn_event(const ConnConfig *conn)
 {
@@ -337,7 +352,7 @@ list_conn_event(const ConnConfig *conn)
 	vici_builder_add_kv(b, "version", "IKEv2"); /* the only one vpnd speaks */
 	vici_builder_add_kv(b, "reauth_time", "0");
 	vici_builder_add_kv_printf(b, "rekey_time", "%u", conn->rekey_time);
-	vici_builder_add_kv(b, "unique", "UNIQUE_NO");
+	vici_builder_add_kv(b, "unique", unique_name(conn->unique));
 	if (conn->dpd_delay)
 		vici_builder_add_kv_printf(b, "dpd_delay", "%u", conn->dpd_delay);
 	add_auth_rounds(b, conn->local_auth, "local");

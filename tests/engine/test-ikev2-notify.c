@@ -131,6 +131,77 @@ test_initial_contact(void)
 	conn_config_unref(cb);
 }
 
+/* The IKE_UPDOWN downs @p saw with @reason. */
+static guint
+downs(Peer *p, IkeReason reason)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < p->log->len; i++) {
+		IkeAction *a = g_ptr_array_index(p->log, i);
+
+		n += a->kind == IKE_ACTION_IKE_UPDOWN && !a->up && a->reason == reason;
+	}
+	return n;
+}
+
+/*
+ * unique = never on b: a comes back after forgetting its IKE SA, with INITIAL_CONTACT,
+ * and b keeps the stale SA next to the new one.
+ */
+static void
+test_unique_never(void)
+{
+	ConnConfig *ca, *cb;
+	guint32 id;
+	Net *net = connect_pair(63, &ca, &cb, &id);
+
+	cb->unique = CONN_UNIQUE_NEVER;
+	net_flush(net);
+	assert_ike_pair(net, id);
+	net->filter = drop_all;
+	g_assert_true(ike_engine_delete_ike(net->a.engine, id, net->now));
+	net_advance(net, net->now + SEC(300));
+	g_assert_cmpuint(ike_engine_count_sas(net->a.engine), ==, 0);
+	net->filter = NULL;
+	guint32 id2 = ike_engine_initiate(net->a.engine, ca, NULL, net->now, NULL);
+	net_flush(net);
+	g_assert_cmpint(ike_engine_get_sa(net->a.engine, id2)->state, ==, IKE_SA_STATE_ESTABLISHED);
+	g_assert_cmpuint(ike_engine_count_sas(net->b.engine), ==, 2);
+	g_assert_cmpuint(downs(&net->b, IKE_REASON_REPLACED), ==, 0);
+	net_free(net);
+	conn_config_unref(ca);
+	conn_config_unref(cb);
+}
+
+/*
+ * unique = replace on b: a second IKE SA from a while the first is up (no
+ * INITIAL_CONTACT) makes b delete the first, with a Delete that a answers: one SA a
+ * side, the new one.
+ */
+static void
+test_unique_replace(void)
+{
+	ConnConfig *ca, *cb;
+	guint32 id;
+	Net *net = connect_pair(64, &ca, &cb, &id);
+
+	cb->unique = CONN_UNIQUE_REPLACE;
+	net_flush(net);
+	assert_ike_pair(net, id);
+	guint32 id2 = ike_engine_initiate(net->a.engine, ca, NULL, net->now, NULL);
+	net_flush(net);
+	g_assert_cmpuint(ike_engine_count_sas(net->a.engine), ==, 1);
+	g_assert_cmpuint(ike_engine_count_sas(net->b.engine), ==, 1);
+	g_assert_null(ike_engine_get_sa(net->a.engine, id));
+	g_assert_cmpint(ike_engine_get_sa(net->a.engine, id2)->state, ==, IKE_SA_STATE_ESTABLISHED);
+	g_assert_cmpuint(downs(&net->a, IKE_REASON_DELETED_PEER), ==, 1);
+	g_assert_cmpuint(downs(&net->b, IKE_REASON_DELETED_LOCAL), ==, 1);
+	net_free(net);
+	conn_config_unref(ca);
+	conn_config_unref(cb);
+}
+
 /*
  * The IKE SAs INITIAL_CONTACT retires are found through an index by peer identity: the
  * successor of a rekeyed IKE SA must be in it (it inherits the identity), the SA it
@@ -263,6 +334,8 @@ main(int argc, char **argv)
 	harness_init();
 	g_test_add_func("/ikev2/notify/signature-hash-algorithms", test_signature_hashes);
 	g_test_add_func("/ikev2/notify/initial-contact", test_initial_contact);
+	g_test_add_func("/ikev2/notify/unique-never", test_unique_never);
+	g_test_add_func("/ikev2/notify/unique-replace", test_unique_replace);
 	g_test_add_func("/ikev2/notify/initial-contact-after-rekey",
 			test_initial_contact_after_rekey);
 	g_test_add_func("/ikev2/notify/esp-tfc-padding-not-supported", test_tfc);

@@ -217,10 +217,12 @@ rc=$?
 [ "$rc" != 0 ] && grep -q "^loading connection 'typo' failed: .*ipcomp: \"yes\" is not supported by vpnd yet (IPComp)" \
 	"$INTEROP_DIR/ipcomp.v"
 ok "a setting vpnd cannot honour (ipcomp = yes) is refused with the reason" $?
-sed -i 's/ipcomp = yes/ipcomp = no/' "$INTEROP_DIR/ipcomp.conf"
-vpnd_swanctl --load-conns --file "$INTEROP_DIR/ipcomp.conf" >/dev/null 2>&1 &&
-	vpnd_swanctl --list-conns | grep -q '^typo:'
-ok "the same at the value vpnd has (ipcomp = no) loads" $?
+typo_conf $'\t\tunique = replace' $'\t\t\t\tipcomp = no' >"$INTEROP_DIR/ipcomp.conf"
+both unique --load-conns --file "$INTEROP_DIR/ipcomp.conf"
+both unique-list --list-conns --raw
+grep -q '^exit 0$' "$INTEROP_DIR/unique.v" && grep -q 'unique=UNIQUE_REPLACE' "$INTEROP_DIR/unique-list.v" &&
+	grep -q 'unique=UNIQUE_REPLACE' "$INTEROP_DIR/unique-list.c"
+ok "the same at the value vpnd has (ipcomp = no) loads; unique = replace is listed as by charon" $?
 
 echo "1..$n"
 exit "$failed"

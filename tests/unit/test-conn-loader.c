@@ -12,6 +12,7 @@ static const char good[] = "connections {\n"
 			   "    proposals = aes256gcm16-prfsha256-curve25519\n"
 			   "    encap = yes\n"
 			   "    dpd_delay = 30s\n"
+			   "    unique = replace\n"
 			   "    local {\n      auth = psk\n      id = moon.example.org\n    }\n"
 			   "    remote {\n      auth = psk\n      id = sun.example.org\n    }\n"
 			   "    children {\n"
@@ -75,6 +76,7 @@ test_good(void)
 	g_assert_cmpuint(conn->ike_proposals->len, ==, 1);
 	g_assert_true(conn->encap);
 	g_assert_cmpuint(conn->dpd_delay, ==, 30);
+	g_assert_cmpint(conn->unique, ==, CONN_UNIQUE_REPLACE);
 	g_assert_cmpstr(conn_config_get_id(conn, TRUE)->text, ==, "moon.example.org");
 	g_assert_cmpstr(conn_config_get_id(conn, FALSE)->text, ==, "sun.example.org");
 	ChildConfig *child = conn_config_get_child(conn, "net");
@@ -222,7 +224,10 @@ test_vocabulary(void)
 		"", "    ipcomp = yes\n",
 		"t.conf:5: n: ipcomp: \"yes\" is not supported by vpnd yet (IPComp); it takes: no");
 	assert_conn_fails("  reauth_time = 4h\n", "", "reauthentication");
-	assert_conn_fails("  unique = replace\n", "", "duplicate IKE SAs");
+	assert_conn_fails(
+		"  unique = keep\n", "",
+		"t.conf:3: c: unique: \"keep\" is not supported by vpnd yet; it takes no, "
+		"never or replace");
 	assert_conn_fails("", "    life_bytes = 1000000\n", "limits by volume");
 	assert_conn_fails("", "    updown = /usr/lib/ipsec/_updown iptables\n", "updown scripts");
 	assert_conn_fails("  remote {\n   auth = psk\n   certs = peer.pem\n  }\n", "",
@@ -235,12 +240,13 @@ test_vocabulary(void)
 	/* vpnd's own behaviour, however it is spelled: accepted */
 	g_autoptr(ConnConfig) same =
 		load_one("  mobike = yes\n  fragmentation = accept\n"
-			 "  reauth_time = 0s\n  unique = no\n  keyingtries = 1\n"
+			 "  reauth_time = 0s\n  unique = never\n  keyingtries = 1\n"
 			 "  local_port = 500\n  send_certreq = no\n",
 			 "    ipcomp = false\n    policies = true\n"
 			 "    mark_in = 0x0\n    inactivity = 0\n"
 			 "    hostaccess = yes\n    copy_dscp = out\n");
 	g_assert_nonnull(conn_config_get_child(same, "n"));
+	g_assert_cmpint(same->unique, ==, CONN_UNIQUE_NEVER);
 	/* one round a side, whatever its suffix, is read */
 	g_autoptr(ConnConfig) round = load_one(
 		"  local-1 {\n   auth = psk\n   id = moon.example.org\n   round = 1\n  }\n", "");

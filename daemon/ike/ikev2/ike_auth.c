@@ -289,8 +289,8 @@ auth_process_request(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 		return auth_failed(task, sa);
 	}
 	ike_engine_set_peer_id(sa, peer);
-	if (ike_msg_find_notify(msg, IKE_NOTIFY_INITIAL_CONTACT))
-		ike_engine_initial_contact(sa->engine, sa);
+	ike_engine_authenticated(sa->engine, sa,
+				 ike_msg_find_notify(msg, IKE_NOTIFY_INITIAL_CONTACT) != NULL);
 	return IKE_TASK_DONE;
 }
 
@@ -333,8 +333,8 @@ auth_process_response(IkeTask *task, IkeSa *sa, IkeMsg *msg)
 		return IKE_TASK_FAIL;
 	}
 	ike_engine_set_peer_id(sa, peer);
-	if (ike_msg_find_notify(msg, IKE_NOTIFY_INITIAL_CONTACT))
-		ike_engine_initial_contact(sa->engine, sa);
+	ike_engine_authenticated(sa->engine, sa,
+				 ike_msg_find_notify(msg, IKE_NOTIFY_INITIAL_CONTACT) != NULL);
 	ike_sa_set_state(sa, IKE_SA_STATE_ESTABLISHED);
 	return IKE_TASK_DONE;
 }
