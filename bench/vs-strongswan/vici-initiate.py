@@ -3,11 +3,14 @@
 """Sends one VICI `initiate` for a CHILD_SA and times it: the same request swanctl
 --initiate sends, answered by charon and vpnd alike once the child is installed.
 
-usage: vici-initiate.py SOCKET CHILD
-Prints "SENT ELAPSED": the wall-clock time the request left (seconds since the epoch,
-to compare with other clocks on the machine) and the milliseconds until the answer,
-measured with a monotonic clock. Exits 1 if the answer is not success=yes.
+usage: vici-initiate.py SOCKET CHILD [PID...]
+Prints "SENT ELAPSED [CPU...]": the wall-clock time the request left (seconds since the
+epoch, to compare with other clocks on the machine), the milliseconds until the answer,
+measured with a monotonic clock, and for each PID the microseconds of CPU time its
+threads had meanwhile (schedstat: the kernel's work on their behalf included). Exits 1
+if the answer is not success=yes.
 """
+import glob
 import socket
 import struct
 import sys
@@ -35,12 +38,22 @@ def read_exact(sock, n):
     return data
 
 
+def cpu_ns(pid):
+    total = 0
+    for f in glob.glob("/proc/%d/task/*/schedstat" % pid):
+        with open(f) as stat:
+            total += int(stat.read().split()[0])
+    return total
+
+
 def main():
     path, child = sys.argv[1], sys.argv[2]
+    pids = [int(p) for p in sys.argv[3:]]
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(path)
     request = packet(CMD_REQUEST, "initiate",
                      key_value("child", child) + key_value("timeout", "10000"))
+    cpu0 = [cpu_ns(p) for p in pids]
     sent = time.time()
     start = time.perf_counter()
     sock.sendall(request)
@@ -50,7 +63,8 @@ def main():
         if reply[0] == CMD_RESPONSE:
             break
     elapsed = (time.perf_counter() - start) * 1000
-    print("%.6f %.3f" % (sent, elapsed))
+    cpu = [(cpu_ns(p) - c) // 1000 for p, c in zip(pids, cpu0)]
+    print(" ".join(["%.6f %.3f" % (sent, elapsed)] + ["%d" % c for c in cpu]))
     sys.exit(0 if key_value("success", "yes") in reply else 1)
 
 

@@ -19,7 +19,8 @@
 #      a terminate, a second initiate to the first echo reply seen by a prober in A
 #      that sends an ICMP echo every 0.5 ms. Next to them the floor of this machine:
 #      the same six hops between processes that do nothing else (bench-wake-floor),
-#      and each daemon's median above it.
+#      and each daemon's median above it; and the CPU time each daemon (initiator,
+#      responder; all threads, schedstat) had from the first initiate to its answer.
 #  Also per establishment the responder's CPU time (all threads, schedstat): steadier
 #  than the rate on a shared machine, where a busy neighbour slows both sides.
 # Medians of RUNS runs each, vpnd's and charon's runs alternating; METRIC VALUE UNIT
@@ -53,7 +54,6 @@ interop_require python3
 interop_init
 A=vpnd-va-$$ B=vpnd-vb-$$
 interop_netns_pair "$A" "$B"
-day0=$(date -u -d 'today 00:00' +%s)
 # each child's inner addresses exist in the namespaces: charon (libipsec) routes each
 # child from its local address and refuses a child whose address is not there
 max=$((BURST > MEM_SAS ? BURST : MEM_SAS))
@@ -414,11 +414,12 @@ PY
 	interop_fail "the prober did not start"
 }
 
-# ping_run IMPL: "initiate->installed-ms initiate->reply-ms" from two initiates of
-# fresh daemons: the first alone (nothing else on the CPUs), the second, after a
-# terminate, with the prober running
+# ping_run IMPL: "initiate->installed-ms initiate->reply-ms initiator-CPU-us
+# responder-CPU-us" from two initiates of fresh daemons: the first alone (nothing else
+# on the CPUs; the daemons' CPU time is of that one), the second, after a terminate,
+# with the prober running
 ping_run() {
-	local reply sent installed sock
+	local reply sent installed sock cpu_i cpu_r
 	rm -f "$INTEROP_DIR/prober" "$INTEROP_DIR/prober.ready"
 	interop_site_conf "$B" "$A" >"$INTEROP_DIR/resp.conf"
 	interop_site_conf "$A" "$B" >"$INTEROP_DIR/init.conf"
@@ -426,7 +427,8 @@ ping_run() {
 	start "$1" "$A" "$INTEROP_DIR/init.conf"
 	if [ "$1" = vpnd ]; then sock=$INTEROP_DIR/$A/vpnd.vici; else sock=$INTEROP_DIR/$A/charon.vici; fi
 	sleep 0.2 # both idle, their start-up work done, as a running daemon is
-	read -r sent installed < <("$here/vici-initiate.py" "$sock" tun) ||
+	read -r sent installed cpu_i cpu_r < <("$here/vici-initiate.py" "$sock" tun \
+		"$(pid_of "$1" "$A")" "$(pid_of "$1" "$B")") ||
 		interop_fail "$1: the VICI initiate failed"
 	printf 'swanctl {\n\tload = pem\n}\n' >"$INTEROP_DIR/swanctl-only.conf"
 	STRONGSWAN_CONF=$INTEROP_DIR/swanctl-only.conf "$INTEROP_SWANCTL" --terminate --ike tun \
@@ -439,8 +441,8 @@ ping_run() {
 	keep_logs "$1" ping
 	stop_all
 	floor_run >>"$INTEROP_DIR/floor" # interleaved with the daemons' runs: the same machine
-	awk -v s="$sent" -v i="$installed" -v r="$reply" \
-		'BEGIN { printf "%.2f %.2f\n", i, (r - s) * 1000 }'
+	awk -v s="$sent" -v i="$installed" -v r="$reply" -v ci="$cpu_i" -v cr="$cpu_r" \
+		'BEGIN { printf "%.2f %.2f %d %d\n", i, (r - s) * 1000, ci, cr }'
 }
 
 # floor_run: the machine's wake-up floor under (c) (bench-wake-floor): the same six hops
@@ -476,5 +478,16 @@ if part ping; then
 	for impl in $IMPLS; do
 		awk '{ print $1 }' "$INTEROP_DIR/ping_run-$impl" | median |
 			awk -v f="$floor" -v i="$impl" '{ printf "vs_initiate_to_installed_above_floor_%s %.2f ms\n", i, $1 - f }'
+	done
+	# what each daemon spent on the CPU from the initiate to its answer: the part of
+	# the latency that is the daemons' own, less noisy than the time
+	declare -A cpu
+	for side in initiator:3 responder:4; do
+		for impl in $IMPLS; do
+			echo "# vs_initiate_cpu_${side%:*}_$impl runs: $(awk -v c="${side#*:}" '{ printf "%s ", $c }' "$INTEROP_DIR/ping_run-$impl")"
+			cpu[$impl]=$(awk -v c="${side#*:}" '{ print $c }' "$INTEROP_DIR/ping_run-$impl" | median)
+			echo "vs_initiate_cpu_${side%:*}_$impl ${cpu[$impl]} us"
+		done
+		ratio "vs_initiate_cpu_${side%:*}_ratio" "${cpu[vpnd]:-}" "${cpu[charon]:-}"
 	done
 fi
