@@ -259,7 +259,10 @@ get_mode(const SettingsSection *s, const char *file, ChildConfig *child, GError 
 	else if (!strcmp(text, "transport"))
 		child->mode = VPND_MODE_TRANSPORT;
 	else
-		return invalid(error, s, "mode", file, "expected tunnel or transport");
+		return invalid(error, s, "mode", file,
+			       !strcmp(text, "pass") || !strcmp(text, "drop")
+				       ? "shunt policies (pass, drop) are not supported by vpnd yet"
+				       : "expected tunnel or transport");
 	return TRUE;
 }
 

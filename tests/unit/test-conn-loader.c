@@ -224,6 +224,8 @@ test_vocabulary(void)
 		"", "    ipcomp = yes\n",
 		"t.conf:5: n: ipcomp: \"yes\" is not supported by vpnd yet (IPComp); it takes: no");
 	assert_conn_fails("  reauth_time = 4h\n", "", "reauthentication");
+	assert_conn_fails("", "    mode = drop\n",
+			  "mode: shunt policies (pass, drop) are not supported by vpnd yet");
 	assert_conn_fails(
 		"  unique = keep\n", "",
 		"t.conf:3: c: unique: \"keep\" is not supported by vpnd yet; it takes no, "
