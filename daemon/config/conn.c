@@ -508,6 +508,7 @@ conn_config_new(const char *name)
 
 	conn->ref = 1;
 	conn->name = g_strdup(name);
+	conn->keyingtries = 1;
 	conn->ike_proposals = g_ptr_array_new_with_free_func((GDestroyNotify)proposal_free);
 	conn->local_auth = g_ptr_array_new_with_free_func((GDestroyNotify)auth_free);
 	conn->remote_auth = g_ptr_array_new_with_free_func((GDestroyNotify)auth_free);

@@ -127,6 +127,7 @@ typedef struct {
 	gboolean prefer_initiator_proposals; /* responder: pick by the initiator's order */
 	guint dpd_delay;                     /* seconds; 0: no liveness checks */
 	ConnUnique unique;
+	guint keyingtries; /* attempts of an initiation whose peer does not answer; 0: no limit */
 	guint rekey_time; /* IKE SA, seconds; 0: no rekeying */
 	guint over_time;  /* IKE SA lives rekey_time + over_time at most; 0: 10 % of rekey_time */
 	guint rand_time;  /* seconds taken at random off rekey_time; 0: over_time */

@@ -31,6 +31,7 @@ static const KeySpec conn_keys[] = {
 	{ "over_time", USE_READ },
 	{ "rand_time", USE_READ },
 	{ "unique", USE_READ },
+	{ "keyingtries", USE_READ },
 	/* negotiated: vpnd offers neither, so "yes" and "accept" mean "not used" */
 	{ "mobike", USE_ANY },
 	{ "fragmentation", USE_ONLY, "yes accept no", "forced IKE fragmentation" },
@@ -43,7 +44,6 @@ static const KeySpec conn_keys[] = {
 	{ "aggressive", USE_ONLY, "no", "IKEv1 Aggressive Mode" },
 	{ "local_port", USE_ONLY, "500", "IKE on ports other than 500 and 4500" },
 	{ "remote_port", USE_ONLY, "500", "IKE on ports other than 500 and 4500" },
-	{ "keyingtries", USE_ONLY, "1", "retrying a failed initiation" },
 	{ "reauth_time", USE_ONLY, "0", "reauthentication (rekey_time rekeys)" },
 	{ "dscp", USE_ONLY, "000000", "DSCP marks on IKE packets" },
 	{ "if_id_in", USE_ONLY, "0", "if_id on the connection (set it on each child)" },

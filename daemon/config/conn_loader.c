@@ -101,6 +101,21 @@ get_if_id(const SettingsSection *s, const char *key, const char *file, guint32 *
 	return TRUE;
 }
 
+/* keyingtries: a count, 0 for no limit */
+static gboolean
+get_keyingtries(const SettingsSection *s, const char *file, guint *out, GError **error)
+{
+	const char *text = settings_section_get_value(s, "keyingtries");
+	guint64 v;
+
+	if (!text)
+		return TRUE;
+	if (!g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT, &v, NULL))
+		return invalid(error, s, "keyingtries", file, "expected a count (0: no limit)");
+	*out = (guint)v;
+	return TRUE;
+}
+
 /* replay_window: 1 to ESP's 4096 packets; 0 (charon: no replay check) is refused */
 static gboolean
 get_replay_window(const SettingsSection *s, const char *file, guint32 *out, GError **error)
@@ -342,6 +357,7 @@ conn_loader_parse_conn(const SettingsSection *s, const char *file, GError **erro
 	    !get_bool(s, "encap", file, &conn->encap, error) ||
 	    !get_duration(s, "dpd_delay", file, &conn->dpd_delay, error) ||
 	    !get_unique(s, file, &conn->unique, error) ||
+	    !get_keyingtries(s, file, &conn->keyingtries, error) ||
 	    !get_duration(s, "rekey_time", file, &conn->rekey_time, error) ||
 	    !get_duration(s, "over_time", file, &conn->over_time, error) ||
 	    !get_duration(s, "rand_time", file, &conn->rand_time, error) ||

@@ -6,7 +6,7 @@
  *       NAME {
  *           local_addrs = 192.0.2.1      remote_addrs = 192.0.2.2   (first address used)
  *           proposals = aes256gcm16-prfsha256-curve25519            (default: defaults)
- *           encap = no   dpd_delay = 30s   unique = no (never, replace)
+ *           encap = no   dpd_delay = 30s   unique = no (never, replace)   keyingtries = 1
  *           rekey_time = 4h  over_time = (10 % of rekey_time)  rand_time = (over_time)
  *           local { auth = psk  id = moon }   remote { auth = psk  id = sun }
  *           children { NAME { local_ts, remote_ts, esp_proposals, start_action, mode,

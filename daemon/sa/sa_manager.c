@@ -49,6 +49,10 @@ typedef struct {
 	gboolean has_if_id;     /* a child with if_id_in or if_id_out */
 	/* what SAs deleted since the connection went up carried: rekeys keep the totals */
 	VpndSaStats gone_in, gone_out;
+	/* keyingtries: the attempt under way (1 for the first) and the child it brings */
+	guint tries;
+	char *tried_child;
+	guint retry_source; /* the next attempt, due from the main loop; 0: none */
 } SaConn;
 
 struct SaManager {
@@ -94,6 +98,8 @@ static gboolean refresh_counters(SaManager *mgr, SaConn *c);
 static void
 sa_conn_free(SaConn *c)
 {
+	g_clear_handle_id(&c->retry_source, g_source_remove);
+	g_free(c->tried_child);
 	conn_config_unref(c->conn);
 	control_conn_free(c->state);
 	g_array_unref(c->ike_sas);
@@ -283,6 +289,108 @@ carry_sas(const SaConn *old, SaConn *c)
 	c->gone_out = old->gone_out;
 }
 
+/* Attempt @attempt (keyingtries) of bringing @c up with @child (NULL: the first). */
+static void
+start_attempt(SaManager *mgr, SaConn *c, const char *child, guint attempt)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *name = g_strdup(child); /* it may be c->tried_child */
+	guint32 id =
+		ike_engine_initiate(mgr->engine, c->conn, name, g_get_monotonic_time(), &error);
+
+	g_clear_handle_id(&c->retry_source, g_source_remove);
+	if (!id) {
+		g_warning("%s: cannot initiate: %s", c->conn->name, error->message);
+		publish_state(mgr, c, CONTROL_CONN_DOWN, error->message, CONTROL_ERROR_FAILED);
+		return;
+	}
+	g_message("%s: initiating IKE SA %u", c->conn->name, id);
+	c->tries = attempt;
+	g_free(c->tried_child);
+	c->tried_child = g_steal_pointer(&name);
+	track_ike_sa(c, id, TRUE);
+	publish_state(mgr, c, CONTROL_CONN_CONNECTING, NULL, 0);
+	run_actions(mgr);
+}
+
+static void
+initiate_child(SaManager *mgr, SaConn *c, const char *child)
+{
+	start_attempt(mgr, c, child, 1);
+}
+
+typedef struct {
+	SaManager *mgr;
+	SaConn *c; /* the source goes with it (sa_conn_free) */
+} Retry;
+
+static gboolean
+on_retry(gpointer user_data)
+{
+	Retry *r = user_data;
+
+	r->c->retry_source = 0;
+	start_attempt(r->mgr, r->c, r->c->tried_child, r->c->tries + 1);
+	return G_SOURCE_REMOVE;
+}
+
+/* From the main loop, after the event that ended the attempt before. */
+static void
+schedule_retry(SaManager *mgr, SaConn *c)
+{
+	Retry *r = g_new(Retry, 1);
+
+	r->mgr = mgr;
+	r->c = c;
+	c->retry_source = g_idle_add_full(G_PRIORITY_DEFAULT_IDLE, on_retry, r, g_free);
+}
+
+/*
+ * keyingtries: an attempt whose peer never answered (retransmissions exhausted) is
+ * made again, up to keyingtries attempts (0: without end). Other failures (refused
+ * proposals, identities, authentication) are answers: trying again would not help.
+ */
+static gboolean
+try_again(SaManager *mgr, SaConn *c, IkeReason reason)
+{
+	guint max = c->conn->keyingtries;
+
+	if (reason != IKE_REASON_PEER_TIMEOUT || !c->tries || max == 1)
+		return FALSE;
+	if (max && c->tries >= max) {
+		g_message("%s: giving up after %u attempts (keyingtries)", c->conn->name, c->tries);
+		return FALSE;
+	}
+	if (max)
+		g_message("%s: peer not responding, trying again (attempt %u of %u)", c->conn->name,
+			  c->tries + 1, max);
+	else
+		g_message("%s: peer not responding, trying again (attempt %u)", c->conn->name,
+			  c->tries + 1);
+	schedule_retry(mgr, c);
+	return TRUE;
+}
+
+/* The user took the connection down: no further attempt. */
+static void
+stop_attempts(SaConn *c)
+{
+	g_clear_handle_id(&c->retry_source, g_source_remove);
+	c->tries = 0;
+}
+
+/* An initiation that is retried goes on under the connection that replaces @old. */
+static void
+carry_attempt(SaManager *mgr, SaConn *old, SaConn *c)
+{
+	c->tries = old->tries;
+	c->tried_child = g_steal_pointer(&old->tried_child);
+	if (old->retry_source) {
+		g_clear_handle_id(&old->retry_source, g_source_remove);
+		schedule_retry(mgr, c);
+	}
+}
+
 /* @conn replaces a connection of the same name; that one's IKE SAs stay up. */
 static void
 add_conn(SaManager *mgr, ConnConfig *conn)
@@ -299,6 +407,7 @@ add_conn(SaManager *mgr, ConnConfig *conn)
 		carry_sas(old, c);
 		c->state->state = old->state->state;
 		c->state->established_at = old->state->established_at;
+		carry_attempt(mgr, old, c);
 		ike_engine_remove_conn(mgr->engine, old->conn);
 		replace_traps(mgr, old, c);
 		g_hash_table_replace(mgr->conn_index, c->conn->name, c);
@@ -367,6 +476,7 @@ sa_manager_unload(SaManager *mgr, const char *name, GError **error)
 		return FALSE;
 	}
 	/* its SAs go with it: nothing could list or terminate them any more */
+	stop_attempts(c);
 	delete_all(mgr, c);
 	run_actions(mgr);
 	remove_traps(mgr, c);
@@ -849,8 +959,6 @@ do_kernel(SaManager *mgr, const IkeAction *a)
 	if (!ok)
 		g_warning("%s: %s", a->conn_name, error->message);
 }
-
-static void initiate_child(SaManager *mgr, SaConn *c, const char *child);
 
 /* A packet hit a trap policy: negotiate its child. */
 static void
@@ -1362,7 +1470,6 @@ create_later_children(SaManager *mgr, SaConn *c, guint32 ike_sa_id)
 	g_ptr_array_set_size(c->start_later, 0);
 }
 
-static void initiate_child(SaManager *mgr, SaConn *c, const char *child);
 static gboolean create_child(SaManager *mgr, SaConn *c, const char *child, GError **error);
 
 /* ---- A peer gone: dpd_action and close_action ---- */
@@ -1496,6 +1603,7 @@ do_ike_updown(SaManager *mgr, const IkeAction *a)
 	if (c) {
 		track_ike_sa(c, a->ike_sa_id, a->up);
 		if (a->up) {
+			c->tries = 0;
 			create_later_children(mgr, c, a->ike_sa_id);
 			publish_state(mgr, c, CONTROL_CONN_ESTABLISHED, NULL, 0);
 		} else {
@@ -1503,6 +1611,10 @@ do_ike_updown(SaManager *mgr, const IkeAction *a)
 			 * attempts that failed: those would retry without end */
 			gboolean was_up = c->state->state == CONTROL_CONN_ESTABLISHED;
 
+			if (!was_up && c->ike_sas->len == 0 && try_again(mgr, c, a->reason)) {
+				publish_sa(mgr, a, CONTROL_SA_IKE_DOWN); /* still connecting */
+				return;
+			}
 			g_ptr_array_set_size(c->start_later, 0); /* their IKE SA failed */
 			if (c->ike_sas->len == 0) {
 				publish_state(mgr, c, CONTROL_CONN_DOWN,
@@ -1812,23 +1924,6 @@ sa_manager_new(VpndHost *host, Settings *settings, Control *control, GError **er
 	return g_steal_pointer(&mgr);
 }
 
-static void
-initiate_child(SaManager *mgr, SaConn *c, const char *child)
-{
-	g_autoptr(GError) error = NULL;
-	guint32 id =
-		ike_engine_initiate(mgr->engine, c->conn, child, g_get_monotonic_time(), &error);
-
-	if (!id) {
-		g_warning("%s: cannot initiate: %s", c->conn->name, error->message);
-		publish_state(mgr, c, CONTROL_CONN_DOWN, error->message, CONTROL_ERROR_FAILED);
-		return;
-	}
-	g_message("%s: initiating IKE SA %u", c->conn->name, id);
-	track_ike_sa(c, id, TRUE);
-	publish_state(mgr, c, CONTROL_CONN_CONNECTING, NULL, 0);
-	run_actions(mgr);
-}
 
 /* The children with start_action = start (a connection that is up already gets them
  * as further CHILD SAs), and the trap policies of start_action = trap. */
@@ -2190,6 +2285,9 @@ sa_manager_terminate(SaManager *mgr, const char *name, GError **error)
 	}
 	if (c->ike_sas->len)
 		publish_state(mgr, c, CONTROL_CONN_DISCONNECTING, NULL, 0);
+	else if (c->retry_source) /* between two attempts */
+		publish_state(mgr, c, CONTROL_CONN_DOWN, NULL, 0);
+	stop_attempts(c);
 	delete_all(mgr, c);
 	run_actions(mgr);
 	return TRUE;

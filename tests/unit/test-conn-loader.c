@@ -13,6 +13,7 @@ static const char good[] = "connections {\n"
 			   "    encap = yes\n"
 			   "    dpd_delay = 30s\n"
 			   "    unique = replace\n"
+			   "    keyingtries = 0\n"
 			   "    local {\n      auth = psk\n      id = moon.example.org\n    }\n"
 			   "    remote {\n      auth = psk\n      id = sun.example.org\n    }\n"
 			   "    children {\n"
@@ -77,6 +78,7 @@ test_good(void)
 	g_assert_true(conn->encap);
 	g_assert_cmpuint(conn->dpd_delay, ==, 30);
 	g_assert_cmpint(conn->unique, ==, CONN_UNIQUE_REPLACE);
+	g_assert_cmpuint(conn->keyingtries, ==, 0);
 	g_assert_cmpstr(conn_config_get_id(conn, TRUE)->text, ==, "moon.example.org");
 	g_assert_cmpstr(conn_config_get_id(conn, FALSE)->text, ==, "sun.example.org");
 	ChildConfig *child = conn_config_get_child(conn, "net");
@@ -226,6 +228,8 @@ test_vocabulary(void)
 	assert_conn_fails("  reauth_time = 4h\n", "", "reauthentication");
 	assert_conn_fails("", "    mode = drop\n",
 			  "mode: shunt policies (pass, drop) are not supported by vpnd yet");
+	assert_conn_fails("  keyingtries = forever\n", "",
+			  "t.conf:3: c: keyingtries: expected a count (0: no limit)");
 	assert_conn_fails(
 		"  unique = keep\n", "",
 		"t.conf:3: c: unique: \"keep\" is not supported by vpnd yet; it takes no, "
@@ -249,10 +253,12 @@ test_vocabulary(void)
 			 "    hostaccess = yes\n    copy_dscp = out\n");
 	g_assert_nonnull(conn_config_get_child(same, "n"));
 	g_assert_cmpint(same->unique, ==, CONN_UNIQUE_NEVER);
+	g_assert_cmpuint(same->keyingtries, ==, 1);
 	/* one round a side, whatever its suffix, is read */
 	g_autoptr(ConnConfig) round = load_one(
 		"  local-1 {\n   auth = psk\n   id = moon.example.org\n   round = 1\n  }\n", "");
 	g_assert_cmpstr(conn_config_get_id(round, TRUE)->text, ==, "moon.example.org");
+	g_assert_cmpuint(round->keyingtries, ==, 1); /* the default: one attempt */
 }
 
 /* Texts (VICI, D-Bus) parse as files do, but may not make vpnd open a path. */
