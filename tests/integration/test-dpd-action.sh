@@ -59,17 +59,6 @@ conn() {
 CONF
 }
 
-secrets() {
-	cat <<CONF
-secrets {
-	ike-b {
-		id = b.example.org
-		secret = "a throwaway test key, not a real one"
-	}
-}
-CONF
-}
-
 write_a() {
 	vpnd_conf a
 	{
@@ -78,42 +67,14 @@ write_a() {
 		conn 2 trap none
 		conn 3 none restart
 		echo "}"
-		secrets
+		vpnd_secrets
 	} >"$TMP/a/conf.d/site.conf"
 	echo "$SETTINGS" >>"$TMP/a/vpnd.conf"
 }
 
 # b: one connection for all of a's identities, its selectors narrowed per child: the
 # terminations below pick one SA of it by unique id
-write_b() {
-	vpnd_conf b
-	cat >"$TMP/b/conf.d/site.conf" <<CONF
-connections {
-	gw {
-		local_addrs = 192.0.2.2
-		remote_addrs = 192.0.2.1
-		proposals = aes256gcm16-prfsha256-curve25519
-		local {
-			auth = psk
-			id = b.example.org
-		}
-		remote {
-			auth = psk
-			id = %any
-		}
-		children {
-			lan {
-				local_ts = 10.2.0.0/16
-				remote_ts = 10.1.0.0/16
-				esp_proposals = aes256gcm16
-			}
-		}
-	}
-}
-CONF
-	secrets >>"$TMP/b/conf.d/site.conf"
-	echo "$SETTINGS" >>"$TMP/b/vpnd.conf"
-}
+write_b() { vpnd_gateway b "$SETTINGS"; }
 
 swanctl_b() {
 	STRONGSWAN_CONF=$TMP/strongswan.conf timeout -s KILL 30 \

@@ -52,17 +52,6 @@ conn() {
 CONF
 }
 
-secrets() {
-	cat <<CONF
-secrets {
-	ike-b {
-		id = b.example.org
-		secret = "a throwaway test key, not a real one"
-	}
-}
-CONF
-}
-
 write_a() {
 	vpnd_conf a
 	{
@@ -71,40 +60,12 @@ write_a() {
 		conn once 2 2
 		conn stop 3 0
 		echo "}"
-		secrets
+		vpnd_secrets
 	} >"$TMP/a/conf.d/site.conf"
 	echo "$SETTINGS" >>"$TMP/a/vpnd.conf"
 }
 
-write_b() {
-	vpnd_conf b
-	cat >"$TMP/b/conf.d/site.conf" <<CONF
-connections {
-	gw {
-		local_addrs = 192.0.2.2
-		remote_addrs = 192.0.2.1
-		proposals = aes256gcm16-prfsha256-curve25519
-		local {
-			auth = psk
-			id = b.example.org
-		}
-		remote {
-			auth = psk
-			id = %any
-		}
-		children {
-			lan {
-				local_ts = 10.2.0.0/16
-				remote_ts = 10.1.0.0/16
-				esp_proposals = aes256gcm16
-			}
-		}
-	}
-}
-CONF
-	secrets >>"$TMP/b/conf.d/site.conf"
-	echo "$SETTINGS" >>"$TMP/b/vpnd.conf"
-}
+write_b() { vpnd_gateway b "$SETTINGS"; }
 
 swanctl_a() {
 	STRONGSWAN_CONF=$TMP/strongswan.conf timeout -s KILL 30 \

@@ -28,3 +28,49 @@ conf_dir = $dir/conf.d
 CONF
 }
 
+# vpnd_secrets: the pre-shared key of b.example.org, for both ends
+vpnd_secrets() {
+	cat <<CONF
+secrets {
+	ike-b {
+		id = b.example.org
+		secret = "a throwaway test key, not a real one"
+	}
+}
+CONF
+}
+
+# vpnd_gateway NAME [SETTINGS]: NAME as the gateway 192.0.2.2 (b.example.org) for any
+# identity of 192.0.2.1: connection gw, child lan 10.2.0.0/16 <-> 10.1.0.0/16, whose
+# selectors narrow to what each initiator proposes; SETTINGS go into its vpnd.conf
+vpnd_gateway() {
+	vpnd_conf "$1"
+	{
+		cat <<CONF
+connections {
+	gw {
+		local_addrs = 192.0.2.2
+		remote_addrs = 192.0.2.1
+		proposals = aes256gcm16-prfsha256-curve25519
+		local {
+			auth = psk
+			id = b.example.org
+		}
+		remote {
+			auth = psk
+			id = %any
+		}
+		children {
+			lan {
+				local_ts = 10.2.0.0/16
+				remote_ts = 10.1.0.0/16
+				esp_proposals = aes256gcm16
+			}
+		}
+	}
+}
+CONF
+		vpnd_secrets
+	} >"$TMP/$1/conf.d/site.conf"
+	echo "${2:-}" >>"$TMP/$1/vpnd.conf"
+}
