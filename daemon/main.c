@@ -3,6 +3,7 @@
 #include <glib-unix.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 
 #include "vpnd-config.h"
@@ -142,6 +143,50 @@ load_plugins(Daemon *d)
 		names[j] = NULL;
 	}
 	plugin_loader_load(d->loader, dir, (const char *const *)names);
+}
+
+/* plugins.NAME.KEY of a plugin that is not loaded */
+static gboolean
+for_absent_plugin(Daemon *d, const char *path)
+{
+	g_autoptr(GPtrArray) loaded = plugin_loader_list(d->loader);
+	const char *name = path + strlen("plugins.");
+	const char *dot = strchr(name, '.');
+
+	if (!g_str_has_prefix(path, "plugins.") || !dot)
+		return FALSE;
+	for (guint i = 0; i < loaded->len; i++)
+		if (strlen(loaded->pdata[i]) == (gsize)(dot - name) &&
+		    !strncmp(loaded->pdata[i], name, dot - name))
+			return FALSE;
+	return TRUE;
+}
+
+static void
+on_unused_setting(const char *path, const char *origin, gpointer user_data)
+{
+	Daemon *d = user_data;
+	g_autoptr(GPtrArray) asked = settings_list_asked(d->settings);
+	const char *near =
+		settings_closest_name(path, (const char *const *)asked->pdata, asked->len);
+
+	if (for_absent_plugin(d, path))
+		g_warning("%s: %s: ignored: that plugin is not loaded", origin, path);
+	else if (near)
+		g_warning("%s: %s: unknown setting, ignored (did you mean %s?)", origin, path,
+			  near);
+	else
+		g_warning("%s: %s: unknown setting, ignored", origin, path);
+}
+
+/*
+ * Start-up has read every setting vpnd and its plugins use: one still unread is a typo
+ * or for something absent. Said, with the closest known name; vpnd runs on without it.
+ */
+static void
+warn_unused_settings(Daemon *d)
+{
+	settings_foreach_unused(d->settings, NULL, on_unused_setting, d);
 }
 
 static char *
@@ -509,6 +554,7 @@ main(int argc, char **argv)
 		daemon_clear(&d);
 		return EX_CONFIG;
 	}
+	warn_unused_settings(&d);
 
 	g_unix_signal_add(SIGTERM, on_stop_signal, &d);
 	g_unix_signal_add(SIGINT, on_stop_signal, &d);

@@ -166,48 +166,17 @@ value_accepted(const char *value, const char *accepted)
 	return FALSE;
 }
 
-/* Edits (insert, delete, replace) from @a to @b; enough for names of a few dozen bytes. */
-static guint
-edit_distance(const char *a, const char *b)
-{
-	gsize la = strlen(a), lb = strlen(b);
-	g_autofree guint *row = g_new(guint, lb + 1);
-
-	for (gsize j = 0; j <= lb; j++)
-		row[j] = (guint)j;
-	for (gsize i = 1; i <= la; i++) {
-		guint diag = row[0];
-
-		row[0] = (guint)i;
-		for (gsize j = 1; j <= lb; j++) {
-			guint up = row[j];
-
-			row[j] =
-				MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + (a[i - 1] != b[j - 1]));
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 /* The known name closest to @name, if it is close enough to be a typo. (nullable) */
 static const char *
 closest_name(const char *name, const KeySpec *table, const char *const *extra)
 {
-	const char *best = NULL;
-	guint best_d = MAX(strlen(name) / 4, 1) + 1;
+	g_autoptr(GPtrArray) names = g_ptr_array_new();
 
-	for (guint i = 0; table[i].name; i++) {
-		guint d = edit_distance(name, table[i].name);
-		if (d < best_d)
-			best = table[i].name, best_d = d;
-	}
-	for (guint i = 0; extra && extra[i]; i++) {
-		guint d = edit_distance(name, extra[i]);
-		if (d < best_d)
-			best = extra[i], best_d = d;
-	}
-	return best;
+	for (guint i = 0; table[i].name; i++)
+		g_ptr_array_add(names, (gpointer)table[i].name);
+	for (guint i = 0; extra && extra[i]; i++)
+		g_ptr_array_add(names, (gpointer)extra[i]);
+	return settings_closest_name(name, (const char *const *)names->pdata, names->len);
 }
 
 static gboolean refuse(GError **error, const SettingsSection *s, const char *key, const char *file,

@@ -31,7 +31,8 @@ G_DEFINE_QUARK(settings-error-quark, settings_error)
 typedef struct {
 	char *name; /* first, as in SettingsSection: see named_find() */
 	char *value;
-	char *origin; /* "FILE:LINE" */
+	char *origin;  /* "FILE:LINE" */
+	gboolean used; /* read since it was loaded: see settings_foreach_unused() */
 } SettingsKey;
 
 struct SettingsSection {
@@ -83,6 +84,7 @@ named_add(GPtrArray *items, GHashTable **index, gpointer item)
 
 struct Settings {
 	SettingsSection *root;
+	GHashTable *asked; /* dotted paths settings_get() was asked for, there or not */
 };
 
 /* ---- tree ---- */
@@ -799,6 +801,7 @@ settings_new(void)
 	Settings *settings = g_new0(Settings, 1);
 
 	settings->root = section_new("");
+	settings->asked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	return settings;
 }
 
@@ -808,6 +811,7 @@ settings_free(Settings *settings)
 	if (settings == NULL)
 		return;
 	section_free(settings->root);
+	g_hash_table_unref(settings->asked);
 	g_free(settings);
 }
 
@@ -915,6 +919,8 @@ settings_get(Settings *settings, const char *key)
 	g_return_val_if_fail(settings != NULL, NULL);
 	g_return_val_if_fail(key != NULL, NULL);
 
+	if (!g_hash_table_contains(settings->asked, key))
+		g_hash_table_add(settings->asked, g_strdup(key));
 	buf = g_strdup(key);
 	section = walk_path(settings, buf, &last);
 	return section != NULL ? settings_section_get_value(section, last) : NULL;
@@ -1000,9 +1006,12 @@ section_get_key(const SettingsSection *section, const char *name)
 const char *
 settings_section_get_value(const SettingsSection *section, const char *key)
 {
-	const SettingsKey *found = section_get_key(section, key);
+	SettingsKey *found = (SettingsKey *)section_get_key(section, key);
 
-	return found != NULL ? found->value : NULL;
+	if (found == NULL)
+		return NULL;
+	found->used = TRUE; /* bookkeeping, not content: the tree stays const to readers */
+	return found->value;
 }
 
 const char *
@@ -1037,4 +1046,93 @@ settings_section_list_keys(const SettingsSection *section)
 	for (guint i = 0; i < section->keys->len; i++)
 		g_ptr_array_add(list, ((SettingsKey *)section->keys->pdata[i])->name);
 	return list;
+}
+
+static void
+unused_in(const SettingsSection *section, GString *path, const char *const *skip,
+	  SettingsUnusedFunc func, gpointer user_data)
+{
+	gsize len = path->len;
+
+	for (guint i = 0; i < section->keys->len; i++) {
+		const SettingsKey *key = section->keys->pdata[i];
+
+		if (key == NULL || key->used)
+			continue;
+		g_string_append(path, key->name);
+		func(path->str, key->origin, user_data);
+		g_string_truncate(path, len);
+	}
+	for (guint i = 0; i < section->sections->len; i++) {
+		const SettingsSection *child = section->sections->pdata[i];
+
+		if (child == NULL || (len == 0 && skip && g_strv_contains(skip, child->name)))
+			continue;
+		g_string_append_printf(path, "%s.", child->name);
+		unused_in(child, path, NULL, func, user_data);
+		g_string_truncate(path, len);
+	}
+}
+
+void
+settings_foreach_unused(Settings *settings, const char *const *skip, SettingsUnusedFunc func,
+			gpointer user_data)
+{
+	g_autoptr(GString) path = g_string_new(NULL);
+
+	g_return_if_fail(settings != NULL);
+	unused_in(settings->root, path, skip, func, user_data);
+}
+
+GPtrArray *
+settings_list_asked(Settings *settings)
+{
+	GHashTableIter it;
+	gpointer key;
+	GPtrArray *list;
+
+	g_return_val_if_fail(settings != NULL, NULL);
+	list = g_ptr_array_sized_new(g_hash_table_size(settings->asked));
+	g_hash_table_iter_init(&it, settings->asked);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		g_ptr_array_add(list, key);
+	return list;
+}
+
+/* Edits (insert, delete, replace) from @a to @b; enough for names of a few dozen bytes. */
+static guint
+edit_distance(const char *a, const char *b)
+{
+	gsize la = strlen(a), lb = strlen(b);
+	g_autofree guint *row = g_new(guint, lb + 1);
+
+	for (gsize j = 0; j <= lb; j++)
+		row[j] = (guint)j;
+	for (gsize i = 1; i <= la; i++) {
+		guint diag = row[0];
+
+		row[0] = (guint)i;
+		for (gsize j = 1; j <= lb; j++) {
+			guint up = row[j];
+
+			row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + (a[i - 1] != b[j - 1]));
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+const char *
+settings_closest_name(const char *name, const char *const *candidates, gsize n)
+{
+	const char *best = NULL;
+	guint best_d = MAX(strlen(name) / 4, 1) + 1;
+
+	for (gsize i = 0; i < n; i++) {
+		guint d = edit_distance(name, candidates[i]);
+
+		if (d < best_d)
+			best = candidates[i], best_d = d;
+	}
+	return best;
 }

@@ -78,4 +78,17 @@ GPtrArray *settings_section_list_keys(const SettingsSection *section);
 /* Where @key got its current value: "FILE:LINE", for messages. (nullable) */
 const char *settings_section_get_origin(const SettingsSection *section, const char *key);
 
+/* Each key no lookup has read since it was loaded, with its dotted path ("ike.x") and
+ * origin: settings nothing uses, typos most often. Top-level sections named in @skip
+ * (NULL-terminated, nullable) are left out. */
+typedef void (*SettingsUnusedFunc)(const char *path, const char *origin, gpointer user_data);
+void settings_foreach_unused(Settings *settings, const char *const *skip,
+			     SettingsUnusedFunc func, gpointer user_data);
+/* The dotted paths settings_get() and the helpers on it were asked for, present in the
+ * file or not: the names the program knows. (transfer container) */
+GPtrArray *settings_list_asked(Settings *settings);
+/* Of @candidates, the one @name most likely misspells: a quarter of its letters off at
+ * most. (nullable) */
+const char *settings_closest_name(const char *name, const char *const *candidates, gsize n);
+
 G_END_DECLS

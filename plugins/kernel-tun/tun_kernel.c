@@ -762,6 +762,13 @@ esp_sa_from_params(VpndKernel *k, const VpndSaParams *p, GError **error)
 	return esp_sa_new_cipher(p->spi, p->esn, window, cipher, integ);
 }
 
+void
+tun_kernel_check_settings(VpndHost *host)
+{
+	setting_mtu(host);
+	vpnd_host_get_setting(host, "plugins.kernel-tun.name");
+}
+
 /* ---- Ops ----------------------------------------------------------------------------- */
 
 static void tun_close(VpndKernel *k);

@@ -25,4 +25,8 @@ G_BEGIN_DECLS
 
 extern const VpndKernelOps tun_kernel_ops;
 
+/* Reads the plugin's device settings at start-up, where the device is made only with the
+ * first connection: a bad value is said at once, and none counts as unused. */
+void tun_kernel_check_settings(VpndHost *host);
+
 G_END_DECLS

@@ -21,6 +21,7 @@ tun_plugin_init(VpndHost *host, GError **error)
 			  TUN_PLUGIN_PRIORITY);
 		priority = TUN_PLUGIN_PRIORITY;
 	}
+	tun_kernel_check_settings(host);
 	vpnd_host_add_provider(host, VPND_PROVIDER_KERNEL, "tun", &tun_kernel_ops, (gint)priority,
 			       NULL);
 	return TRUE;

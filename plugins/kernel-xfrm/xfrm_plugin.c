@@ -178,7 +178,13 @@ static gboolean
 xfrm_plugin_init(VpndHost *host, GError **error)
 {
 	const char *prio = vpnd_host_get_setting(host, "plugins.kernel-xfrm.priority");
+	g_autoptr(GError) bad = NULL;
+	guint32 bit;
 
+	/* read at start-up too, whatever the probe: a bad value is said at once (open()
+	 * refuses it), and the setting does not count as unused */
+	if (!owner_bit_from_settings(host, &bit, &bad))
+		g_warning("%s", bad->message);
 	if (!kernel_has_esp(host))
 		return TRUE;
 	vpnd_host_add_provider(host, VPND_PROVIDER_KERNEL, "xfrm", &xfrm_ops,

@@ -226,6 +226,28 @@ test_ready_and_stop(Daemon *d, gconstpointer data)
 	g_autofree char *err = stop_daemon(d);
 	g_assert_nonnull(strstr(err, "plugin \"test-good\" loaded"));
 	g_assert_nonnull(strstr(err, "stopping on signal"));
+	g_assert_null(strstr(err, "setting")); /* every one of this file is read */
+}
+
+/* A setting nothing reads is said at start-up, with the closest known name (a typo), or
+ * as one of a plugin not loaded; vpnd runs on. */
+static void
+test_unknown_setting(Daemon *d, gconstpointer data)
+{
+	g_autofree char *plugins = plugin_dir();
+	g_autofree char *conf =
+		g_strdup_printf("plugins {\n\tdir = %s\n\tload = test-good\n\tkernel-xfrm {\n"
+				"\t\tprobe = no\n\t}\n}\nike {\n\tretransmit_timout = 2\n}\n",
+				plugins);
+
+	write_config(d, conf);
+	daemon_start(d);
+	g_free(expect_notify(d, "READY=1", START_TIMEOUT_MS));
+	g_autofree char *err = stop_daemon(d);
+	g_assert_nonnull(strstr(err, "vpnd.conf:9: ike.retransmit_timout: unknown setting, "
+				     "ignored (did you mean ike.retransmit_timeout?)"));
+	g_assert_nonnull(strstr(
+		err, "vpnd.conf:5: plugins.kernel-xfrm.probe: ignored: that plugin is not loaded"));
 }
 
 static void
@@ -387,6 +409,8 @@ main(int argc, char **argv)
 		   daemon_teardown);
 	g_test_add("/daemon/plugins/bad-refused", Daemon, NULL, daemon_setup,
 		   test_bad_plugin_refused, daemon_teardown);
+	g_test_add("/daemon/settings/unknown", Daemon, NULL, daemon_setup, test_unknown_setting,
+		   daemon_teardown);
 	g_test_add("/daemon/log/debug-option", Daemon, NULL, daemon_setup, test_debug_option,
 		   daemon_teardown);
 	for (guint i = 0; i < G_N_ELEMENTS(cli_cases); i++) {

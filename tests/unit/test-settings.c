@@ -601,6 +601,45 @@ test_get_paths(void)
 	g_assert_cmpint(settings_get_int(settings, "none", -3), ==, -3);
 }
 
+static void
+collect_unused(const char *path, const char *origin, gpointer user_data)
+{
+	g_ptr_array_add(user_data, g_strdup_printf("%s %s", origin, path));
+}
+
+/* What no lookup read is listed with its origin (typos, settings for something absent);
+ * what was asked for, there or not, is what the program knows. */
+static void
+test_unused(void)
+{
+	g_autoptr(Settings) settings =
+		load_text("ike {\n retransmit_timout = 2\n tries = 3\n}\nlog {\n ike = debug\n}\n"
+			  "connections {\n c {\n  x = 1\n }\n}\n");
+	g_autoptr(GPtrArray) unused = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func(g_free);
+	static const char *const skip[] = { "connections", NULL };
+
+	g_assert_null(settings_get(settings, "ike.retransmit_timeout"));
+	g_assert_cmpstr(settings_get(settings, "ike.tries"), ==, "3");
+	g_assert_cmpstr(settings_section_get_value(settings_get_section(settings, "log"), "ike"),
+			==, "debug");
+	settings_foreach_unused(settings, NULL, collect_unused, unused);
+	g_assert_cmpuint(unused->len, ==, 2);
+	g_assert_cmpstr(unused->pdata[0], ==, "text:2 ike.retransmit_timout");
+	g_assert_cmpstr(unused->pdata[1], ==, "text:10 connections.c.x");
+	settings_foreach_unused(settings, skip, collect_unused, skipped);
+	g_assert_cmpuint(skipped->len, ==, 1);
+
+	g_autoptr(GPtrArray) asked = settings_list_asked(settings);
+	g_assert_cmpuint(asked->len, ==, 2); /* ike.retransmit_timeout, ike.tries */
+	g_assert_cmpstr(settings_closest_name("ike.retransmit_timout",
+					      (const char *const *)asked->pdata, asked->len),
+			==, "ike.retransmit_timeout");
+	/* too far off from anything: no guess */
+	g_assert_null(settings_closest_name("ike.tires_max", (const char *const *)asked->pdata,
+					    asked->len));
+}
+
 typedef enum { EXPECT_FALSE, EXPECT_TRUE, EXPECT_FALLBACK } BoolExpect;
 
 typedef struct {
@@ -985,6 +1024,7 @@ main(int argc, char **argv)
 	g_test_add_func("/settings/load/unchanged-on-error", test_load_unchanged_on_error);
 
 	g_test_add_func("/settings/get/paths", test_get_paths);
+	g_test_add_func("/settings/get/unused", test_unused);
 	for (gsize i = 0; i < G_N_ELEMENTS(bool_cases); i++) {
 		g_autofree char *name =
 		        g_strdup_printf("/settings/get/bool/%s", bool_cases[i].name);
