@@ -369,6 +369,16 @@ on_timeout(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+/* keyingtries: the connection stays connecting after its IKE SA failed, another attempt
+ * is under way; an initiate waits for that one, as charon's does. */
+static gboolean
+next_attempt_follows(Pending *p)
+{
+	g_autoptr(ControlConn) state = control_lookup_connection(p->sas->ctl, p->conn, NULL);
+
+	return state && state->state == CONTROL_CONN_CONNECTING;
+}
+
 /* One SA event against one waiting command; TRUE when that command is answered. */
 static gboolean
 check_pending(Pending *p, ControlSaEvent event, const ControlIkeSa *sa, const char *child,
@@ -392,6 +402,10 @@ check_pending(Pending *p, ControlSaEvent event, const ControlIkeSa *sa, const ch
 			return FALSE;
 		finish_result(p, TRUE, NULL);
 		return TRUE;
+	}
+	if (event == CONTROL_SA_IKE_DOWN && next_attempt_follows(p)) {
+		p->ike_id = 0; /* the next attempt's, for ikesa-uniqueid */
+		return FALSE;
 	}
 	if (event == CONTROL_SA_IKE_DOWN) {
 		g_autofree char *why = g_strdup_printf(

@@ -3,11 +3,13 @@
 #
 # keyingtries, vpnd <-> vpnd in two network namespaces. a starts (start_action = start)
 # three connections to b while b is not running yet: retry (keyingtries = 0), once
-# (keyingtries = 2) and stop (keyingtries = 0). Each attempt gives up after ~1.5 s of
-# retransmissions. Checked:
+# (keyingtries = 2) and stop (keyingtries = 0); a fourth, late (keyingtries = 0), is
+# initiated with swanctl. Each attempt gives up after ~1.5 s of retransmissions. Checked:
 # - retry tries again and again; once tries twice, then gives up;
 # - swanctl --terminate of stop ends its attempts;
-# - b starts: retry comes up by itself and a ping crosses; once and stop stay down.
+# - swanctl --initiate of late waits through its attempts, as charon's does;
+# - b starts: retry comes up by itself and a ping crosses; swanctl's initiate of late
+#   succeeds; once and stop stay down.
 # Needs root (exit 77 otherwise).
 set -u
 
@@ -24,7 +26,8 @@ SETTINGS='ike {
 	retransmit_tries = 1
 }'
 
-# conn NAME N KEYINGTRIES: a's connection NAME, child netN 10.1.N.1 <-> 10.2.N.1
+# conn NAME N KEYINGTRIES [START_ACTION]: a's connection NAME, child netN 10.1.N.1 <->
+# 10.2.N.1
 conn() {
 	cat <<CONF
 	$1 {
@@ -45,7 +48,7 @@ conn() {
 				local_ts = 10.1.$2.1/32
 				remote_ts = 10.2.$2.1/32
 				esp_proposals = aes256gcm16
-				start_action = start
+				start_action = ${4:-start}
 			}
 		}
 	}
@@ -59,6 +62,7 @@ write_a() {
 		conn retry 1 0
 		conn once 2 2
 		conn stop 3 0
+		conn late 4 0 none
 		echo "}"
 		vpnd_secrets
 	} >"$TMP/a/conf.d/site.conf"
@@ -76,7 +80,7 @@ attempts() { grep -c "$1: initiating IKE SA" "$TMP/a.log"; }
 
 [ -x "$VPND" ] || die "no vpnd at $VPND"
 netns_setup_pair kt1 kt2
-for n in 1 2 3; do
+for n in 1 2 3 4; do
 	in1 ip addr add "10.1.$n.1/32" dev lo
 	in2 ip addr add "10.2.$n.1/32" dev lo
 done
@@ -106,6 +110,15 @@ stopped() {
 }
 check "swanctl --terminate ends the attempts" stopped
 
+initiating() {
+	swanctl_a --initiate --child net4 >"$TMP/late.out" 2>&1 &
+	late=$!
+	PIDS+=("$late")
+	wait_log a "late: peer not responding, trying again (attempt 3)" 10 &&
+		kill -0 "$late" 2>/dev/null
+}
+check "swanctl --initiate waits through the attempts" initiating
+
 start_vpnd b "$NS2"
 wait_log b "running" 10 || die "vpnd b did not start"
 
@@ -115,6 +128,15 @@ peer_back() {
 		no_ping "$NS1" 10.1.3.1 10.2.3.1
 }
 check "b starts: retry comes up by itself and carries a ping; once and stop stay down" peer_back
+
+initiated() {
+	wait "$late"
+	local rc=$?
+	sed 's/^/# /' "$TMP/late.out" | tail -3
+	[ "$rc" = 0 ] && grep -q "initiate completed successfully" "$TMP/late.out" &&
+		pings "$NS1" 10.1.4.1 10.2.4.1
+}
+check "and swanctl's initiate of late succeeds; its tunnel carries a ping" initiated
 
 check "vpnd a stops on SIGTERM with status 0" stop_vpnd a
 check "vpnd b stops on SIGTERM with status 0" stop_vpnd b
