@@ -336,6 +336,31 @@ conn_addr_parse(const char *text, guint16 port, VpndAddr *out)
 	return TRUE;
 }
 
+gboolean
+conn_is_host_name(const char *text)
+{
+	g_auto(GStrv) labels = g_strsplit(text, ".", -1);
+	gboolean letter = FALSE;
+
+	if (!*text || strlen(text) > 253)
+		return FALSE;
+	for (guint i = 0; labels[i]; i++) {
+		const char *l = labels[i];
+		gsize len = strlen(l);
+
+		/* a trailing dot (fully qualified) leaves one empty label at the end */
+		if ((len == 0 && labels[i + 1]) || len > 63 || l[0] == '-' ||
+		    (len && l[len - 1] == '-'))
+			return FALSE;
+		for (const char *c = l; *c; c++) {
+			if (!g_ascii_isalnum(*c) && *c != '-')
+				return FALSE;
+			letter |= g_ascii_isalpha(*c);
+		}
+	}
+	return letter; /* all digits would be a mistyped address */
+}
+
 static gboolean
 ts_fail(GError **error, const char *text, const char *why)
 {
@@ -529,6 +554,7 @@ conn_config_unref(ConnConfig *conn)
 	if (!conn || !g_atomic_int_dec_and_test(&conn->ref))
 		return;
 	g_free(conn->name);
+	g_free(conn->remote_host);
 	g_ptr_array_unref(conn->ike_proposals);
 	g_ptr_array_unref(conn->local_auth);
 	g_ptr_array_unref(conn->remote_auth);

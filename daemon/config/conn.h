@@ -119,6 +119,9 @@ typedef struct {
 	char *name;
 	VpndAddr local_addr;                 /* family 0: any */
 	VpndAddr remote_addr;                /* family 0: any (then this side cannot initiate) */
+	/* remote_addrs given as a DNS name: resolved into remote_addr at each initiation
+	 * (until then the peer may come from anywhere); NULL for an address or %any */
+	char *remote_host;
 	GPtrArray *ike_proposals;            /* Proposal (PROPOSAL_PROTO_IKE) */
 	GPtrArray *local_auth;               /* ConnAuth, one per round */
 	GPtrArray *remote_auth;              /* ConnAuth, one per round */
@@ -150,5 +153,7 @@ const ConnIdentity *conn_config_get_id(const ConnConfig *conn, gboolean local);
 
 /* "192.0.2.1", "2001:db8::1"; FALSE for anything else. */
 gboolean conn_addr_parse(const char *text, guint16 port, VpndAddr *out);
+/* A name DNS could resolve: letters, digits, '-' and '.', labels of 1 to 63. */
+gboolean conn_is_host_name(const char *text);
 
 G_END_DECLS

@@ -178,6 +178,23 @@ get_addr(const SettingsSection *s, const char *key, const char *file, VpndAddr *
 	return TRUE;
 }
 
+/* remote_addrs: an address, %any, or a DNS name resolved when initiating */
+static gboolean
+get_remote(const SettingsSection *s, const char *file, ConnConfig *conn, GError **error)
+{
+	const char *text = settings_section_get_value(s, "remote_addrs");
+	g_auto(GStrv) addrs = text ? split_list(text) : NULL;
+
+	if (!addrs || !addrs[0] || !strcmp(addrs[0], "%any") ||
+	    conn_addr_parse(addrs[0], 500, &conn->remote_addr))
+		return TRUE;
+	if (!conn_is_host_name(addrs[0]))
+		return invalid(error, s, "remote_addrs", file,
+			       "not an IPv4 or IPv6 address, nor a DNS name");
+	conn->remote_host = g_strdup(addrs[0]);
+	return TRUE;
+}
+
 static gboolean
 get_proposals(const SettingsSection *s, const char *key, const char *file, ProposalProtocol proto,
 	      GPtrArray *out, GError **error)
@@ -352,7 +369,7 @@ conn_loader_parse_conn(const SettingsSection *s, const char *file, GError **erro
 		return NULL;
 	}
 	if (!get_addr(s, "local_addrs", file, &conn->local_addr, error) ||
-	    !get_addr(s, "remote_addrs", file, &conn->remote_addr, error) ||
+	    !get_remote(s, file, conn, error) ||
 	    !get_proposals(s, "proposals", file, PROPOSAL_PROTO_IKE, conn->ike_proposals, error) ||
 	    !get_bool(s, "encap", file, &conn->encap, error) ||
 	    !get_duration(s, "dpd_delay", file, &conn->dpd_delay, error) ||

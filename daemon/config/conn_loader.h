@@ -4,7 +4,8 @@
  *
  *   connections {
  *       NAME {
- *           local_addrs = 192.0.2.1      remote_addrs = 192.0.2.2   (first address used)
+ *           local_addrs = 192.0.2.1      remote_addrs = 192.0.2.2   (first address used;
+ *                                        remote_addrs may be a DNS name)
  *           proposals = aes256gcm16-prfsha256-curve25519            (default: defaults)
  *           encap = no   dpd_delay = 30s   unique = no (never, replace)   keyingtries = 1
  *           rekey_time = 4h  over_time = (10 % of rekey_time)  rand_time = (over_time)

@@ -1302,6 +1302,13 @@ ike_engine_timer(IkeEngine *e, guint32 id, IkeTimerKind kind, gint64 now)
 guint32
 ike_engine_initiate(IkeEngine *e, ConnConfig *conn, const char *child, gint64 now, GError **error)
 {
+	return ike_engine_initiate_from(e, conn, child, NULL, now, error);
+}
+
+guint32
+ike_engine_initiate_from(IkeEngine *e, ConnConfig *conn, const char *child, const VpndAddr *local,
+			 gint64 now, GError **error)
+{
 	ChildConfig *cc = conn_config_get_child(conn, child);
 	guint64 spi;
 	IkeSa *sa;
@@ -1326,7 +1333,7 @@ ike_engine_initiate(IkeEngine *e, ConnConfig *conn, const char *child, gint64 no
 	} while (!spi || lookup_spi(e->by_spi, spi));
 	sa = ike_sa_new(e, ++e->next_id, conn, TRUE);
 	sa->spi_i = spi;
-	sa->local = conn->local_addr;
+	sa->local = local && local->family ? *local : conn->local_addr;
 	sa->remote = conn->remote_addr;
 	if (!sa->local.port)
 		sa->local.port = IKE_PORT;

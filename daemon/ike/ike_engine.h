@@ -140,6 +140,10 @@ void ike_engine_remove_conn(IkeEngine *engine, ConnConfig *conn);
  */
 guint32 ike_engine_initiate(IkeEngine *engine, ConnConfig *conn, const char *child, gint64 now,
 			    GError **error);
+/* The same from @local (nullable): the address the route to the peer leaves from, for
+ * a connection without local_addrs. */
+guint32 ike_engine_initiate_from(IkeEngine *engine, ConnConfig *conn, const char *child,
+				 const VpndAddr *local, gint64 now, GError **error);
 
 /* A datagram (the non-ESP marker removed) from @remote to @local. */
 void ike_engine_input(IkeEngine *engine, GBytes *datagram, const VpndAddr *local,

@@ -3,6 +3,10 @@
 #include <string.h>
 #ifdef __GLIBC__
 #include <malloc.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
 #endif
 
 #include "config/conn_loader.h"
@@ -53,6 +57,7 @@ typedef struct {
 	guint tries;
 	char *tried_child;
 	guint retry_source; /* the next attempt, due from the main loop; 0: none */
+	GCancellable *resolving; /* remote_addrs' DNS name is being looked up */
 } SaConn;
 
 struct SaManager {
@@ -99,6 +104,9 @@ static void
 sa_conn_free(SaConn *c)
 {
 	g_clear_handle_id(&c->retry_source, g_source_remove);
+	if (c->resolving) /* its callback sees the cancellation and leaves @c alone */
+		g_cancellable_cancel(c->resolving);
+	g_clear_object(&c->resolving);
 	g_free(c->tried_child);
 	conn_config_unref(c->conn);
 	control_conn_free(c->state);
@@ -289,16 +297,42 @@ carry_sas(const SaConn *old, SaConn *c)
 	c->gone_out = old->gone_out;
 }
 
-/* Attempt @attempt (keyingtries) of bringing @c up with @child (NULL: the first). */
+/*
+ * The address the route to @remote leaves from, as the kernel picks it (a UDP socket
+ * connected, nothing sent): the local end of an IKE SA whose connection names none, so
+ * the SAs' outer addresses and NAT detection use the real one.
+ */
+static gboolean
+source_address_for(const VpndAddr *remote, VpndAddr *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = net_addr_to_sockaddr(remote, &ss);
+	int fd = socket(remote->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	gboolean ok = fd >= 0 && connect(fd, (struct sockaddr *)&ss, len) == 0 &&
+		      (len = sizeof(ss), getsockname(fd, (struct sockaddr *)&ss, &len) == 0) &&
+		      net_addr_from_sockaddr(out, (struct sockaddr *)&ss, len);
+
+	if (fd >= 0)
+		close(fd);
+	if (ok)
+		out->port = 500;
+	return ok;
+}
+
+/* The IKE SA of attempt @attempt (keyingtries) to bring @c up with @child. */
 static void
-start_attempt(SaManager *mgr, SaConn *c, const char *child, guint attempt)
+initiate_now(SaManager *mgr, SaConn *c, const char *child, guint attempt)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *name = g_strdup(child); /* it may be c->tried_child */
-	guint32 id =
-		ike_engine_initiate(mgr->engine, c->conn, name, g_get_monotonic_time(), &error);
+	VpndAddr local = { 0 };
+	guint32 id;
 
-	g_clear_handle_id(&c->retry_source, g_source_remove);
+	if (!c->conn->local_addr.family && c->conn->remote_addr.family)
+		source_address_for(&c->conn->remote_addr, &local);
+	id = ike_engine_initiate_from(mgr->engine, c->conn, name, &local, g_get_monotonic_time(),
+				      &error);
+
 	if (!id) {
 		g_warning("%s: cannot initiate: %s", c->conn->name, error->message);
 		publish_state(mgr, c, CONTROL_CONN_DOWN, error->message, CONTROL_ERROR_FAILED);
@@ -313,10 +347,116 @@ start_attempt(SaManager *mgr, SaConn *c, const char *child, guint attempt)
 	run_actions(mgr);
 }
 
+typedef struct {
+	SaManager *mgr;
+	SaConn *c; /* valid unless the lookup was cancelled (sa_conn_free) */
+} Lookup;
+
+/* The first address of the family local_addrs has, else the first. */
+static gboolean
+pick_address(GList *addresses, const VpndAddr *local, VpndAddr *out)
+{
+	for (guint pass = 0; pass < 2; pass++) {
+		for (GList *l = addresses; l; l = l->next) {
+			GInetAddress *a = l->data;
+			int family = g_inet_address_get_family(a) == G_SOCKET_FAMILY_IPV6 ? AF_INET6
+											  : AF_INET;
+
+			if (pass == 0 && local->family && local->family != family)
+				continue;
+			*out = (VpndAddr){ .family = family, .port = 500 };
+			memcpy(out->addr, g_inet_address_to_bytes(a),
+			       g_inet_address_get_native_size(a));
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/* Our words, not GLib's: its typographic quotes come out of swanctl as nothing. */
+static const char *
+lookup_failure(const GError *error)
+{
+	if (g_error_matches(error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
+		return "no such name";
+	if (g_error_matches(error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_TEMPORARY_FAILURE))
+		return "temporary failure in name resolution";
+	return error ? "resolver error" : "no usable address";
+}
+
+static void
+on_resolved(GObject *resolver, GAsyncResult *result, gpointer user_data)
+{
+	g_autofree Lookup *lookup = user_data;
+	g_autoptr(GError) error = NULL;
+	GList *addresses = g_resolver_lookup_by_name_finish(G_RESOLVER(resolver), result, &error);
+	SaConn *c = lookup->c;
+	VpndAddr addr;
+
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		return;
+	g_clear_object(&c->resolving);
+	if (!addresses || !pick_address(addresses, &c->conn->local_addr, &addr)) {
+		g_autofree char *why = g_strdup_printf("cannot resolve %s: %s", c->conn->remote_host,
+						       lookup_failure(error));
+
+		g_warning("%s: %s", c->conn->name, why);
+		c->tries = 0;
+		publish_state(lookup->mgr, c, CONTROL_CONN_DOWN, why, CONTROL_ERROR_FAILED);
+		g_resolver_free_addresses(addresses);
+		return;
+	}
+	g_resolver_free_addresses(addresses);
+	c->conn->remote_addr = addr;
+	g_free(c->state->remote_address);
+	c->state->remote_address = format_ip(&addr);
+	vpnd_info("%s: %s is %s", c->conn->name, c->conn->remote_host, c->state->remote_address);
+	initiate_now(lookup->mgr, c, c->tried_child, c->tries);
+}
+
+/*
+ * Attempt @attempt (keyingtries) of bringing @c up with @child (NULL: the first). A DNS
+ * name in remote_addrs is looked up first, for each attempt (the peer's address may
+ * change), without holding up the main loop.
+ */
+static void
+start_attempt(SaManager *mgr, SaConn *c, const char *child, guint attempt)
+{
+	Lookup *lookup;
+	g_autoptr(GResolver) resolver = NULL;
+
+	g_clear_handle_id(&c->retry_source, g_source_remove);
+	if (!c->conn->remote_host) {
+		initiate_now(mgr, c, child, attempt);
+		return;
+	}
+	if (c->resolving) /* one attempt at a time */
+		return;
+	if (c->tried_child != child) {
+		g_free(c->tried_child);
+		c->tried_child = g_strdup(child);
+	}
+	c->tries = attempt;
+	c->resolving = g_cancellable_new();
+	lookup = g_new(Lookup, 1);
+	*lookup = (Lookup){ .mgr = mgr, .c = c };
+	resolver = g_resolver_get_default();
+	publish_state(mgr, c, CONTROL_CONN_CONNECTING, NULL, 0);
+	g_resolver_lookup_by_name_async(resolver, c->conn->remote_host, c->resolving, on_resolved,
+					lookup);
+}
+
 static void
 initiate_child(SaManager *mgr, SaConn *c, const char *child)
 {
 	start_attempt(mgr, c, child, 1);
+}
+
+/* An IKE SA of @c is up, or on its way (its remote name being looked up). */
+static gboolean
+coming_up(const SaConn *c)
+{
+	return c->ike_sas->len || c->resolving;
 }
 
 typedef struct {
@@ -371,11 +511,14 @@ try_again(SaManager *mgr, SaConn *c, IkeReason reason)
 	return TRUE;
 }
 
-/* The user took the connection down: no further attempt. */
+/* The user took the connection down: no further attempt, no lookup going on. */
 static void
 stop_attempts(SaConn *c)
 {
 	g_clear_handle_id(&c->retry_source, g_source_remove);
+	if (c->resolving)
+		g_cancellable_cancel(c->resolving);
+	g_clear_object(&c->resolving);
 	c->tries = 0;
 }
 
@@ -1044,7 +1187,10 @@ install_traps(SaManager *mgr, SaConn *c, ChildConfig *child, gboolean runtime)
 
 	if (!mgr->kops || !c->conn->remote_addr.family) {
 		g_warning("%s: a trap policy needs %s", child->name,
-			  mgr->kops ? "remote_addrs" : "a kernel provider");
+			  !mgr->kops             ? "a kernel provider"
+			  : c->conn->remote_host ? "remote_addrs as an address, or an initiation "
+						   "that looked its name up"
+						 : "remote_addrs");
 		return;
 	}
 	for (guint l = 0; l < nl; l++) {
@@ -1513,7 +1659,7 @@ carry_out(SaManager *mgr, const GoneChild *g)
 			install_traps(mgr, c, child, TRUE);
 		return;
 	}
-	if (!c->conn->remote_addr.family) {
+	if (!c->conn->remote_addr.family && !c->conn->remote_host) {
 		g_message("%s: %s cannot restart %s: no remote_addrs to initiate to",
 			  c->conn->name,
 			  g->reason == IKE_REASON_PEER_TIMEOUT ? "dpd_action" : "close_action",
@@ -1525,7 +1671,7 @@ carry_out(SaManager *mgr, const GoneChild *g)
 	if (g->ike_up) {
 		if (!create_child(mgr, c, child->name, &error))
 			g_warning("%s: %s", c->conn->name, error->message);
-	} else if (c->ike_sas->len) {
+	} else if (coming_up(c)) {
 		/* the first child restarted brings the IKE SA; the others follow on it */
 		g_ptr_array_add(c->start_later, g_strdup(child->name));
 	} else {
@@ -1934,7 +2080,7 @@ start_conn(SaManager *mgr, SaConn *c)
 		ChildConfig *child = c->conn->children->pdata[j];
 
 		/* one IKE SA per connection: the first child comes with IKE_AUTH */
-		if (child->start_action == CONN_START_START && c->ike_sas->len)
+		if (child->start_action == CONN_START_START && coming_up(c))
 			g_ptr_array_add(c->start_later, g_strdup(child->name));
 		else if (child->start_action == CONN_START_START)
 			initiate_child(mgr, c, child->name);
@@ -2140,16 +2286,16 @@ sa_manager_initiate_child(SaManager *mgr, const char *name, const char *child, G
 	}
 	if (c->ike_sas->len && child)
 		return create_child(mgr, c, child, error);
-	if (c->ike_sas->len) {
+	if (coming_up(c)) {
 		g_set_error(error, CONTROL_ERROR, CONTROL_ERROR_ALREADY_ACTIVE,
 			    "connection \"%s\" is already up or connecting", name);
 		return FALSE;
 	}
 	initiate_child(mgr, c, child);
-	if (c->ike_sas->len == 0) /* the reason names the connection already */
+	if (!coming_up(c)) /* the reason names the connection already */
 		g_set_error_literal(error, CONTROL_ERROR, CONTROL_ERROR_FAILED,
 				    c->state->last_error);
-	return c->ike_sas->len > 0;
+	return coming_up(c);
 }
 
 gboolean
@@ -2285,7 +2431,7 @@ sa_manager_terminate(SaManager *mgr, const char *name, GError **error)
 	}
 	if (c->ike_sas->len)
 		publish_state(mgr, c, CONTROL_CONN_DISCONNECTING, NULL, 0);
-	else if (c->retry_source) /* between two attempts */
+	else if (c->retry_source || c->resolving) /* between two attempts, or before one */
 		publish_state(mgr, c, CONTROL_CONN_DOWN, NULL, 0);
 	stop_attempts(c);
 	delete_all(mgr, c);

@@ -231,13 +231,16 @@ cmd_get_conns(ViciServer *server, ViciClient *client, const char *command, const
 
 /* ---- list-conns: the fields charon 5.9.8 sends, in its order ---- */
 
+/* @host: the DNS name configured instead of an address (nullable) */
 static void
-add_addrs(ViciBuilder *b, const char *key, const VpndAddr *addr)
+add_addrs(ViciBuilder *b, const char *key, const VpndAddr *addr, const char *host)
 {
 	char buf[INET6_ADDRSTRLEN];
 
 	vici_builder_begin_list(b, key);
-	if (!addr->family) {
+	if (host) {
+		vici_builder_list_item(b, host);
+	} else if (!addr->family) {
 		vici_builder_list_item(b, "%any");
 	} else {
 		inet_ntop(addr->family, addr->addr, buf, sizeof(buf));
@@ -347,8 +350,8 @@ list_conn_event(const ConnConfig *conn)
 	g_autoptr(ViciBuilder) b = vici_builder_new();
 
 	vici_builder_begin_section(b, conn->name);
-	add_addrs(b, "local_addrs", &conn->local_addr);
-	add_addrs(b, "remote_addrs", &conn->remote_addr);
+	add_addrs(b, "local_addrs", &conn->local_addr, NULL);
+	add_addrs(b, "remote_addrs", &conn->remote_addr, conn->remote_host);
 	vici_builder_add_kv(b, "version", "IKEv2"); /* the only one vpnd speaks */
 	vici_builder_add_kv(b, "reauth_time", "0");
 	vici_builder_add_kv_printf(b, "rekey_time", "%u", conn->rekey_time);

@@ -25,6 +25,7 @@ typedef struct {
 	guint trace;     /* control_trace_add() id */
 	guint timeout;   /* GSource id, 0: none */
 	char *timeout_msg;
+	gboolean conn_down; /* initiate: the connection went down, maybe without an SA event */
 } Pending;
 
 struct ViciSas {
@@ -32,6 +33,8 @@ struct ViciSas {
 	Control *ctl;
 	guint sa_watch;
 	guint rekey_watch;
+	guint conn_watch;
+	guint down_idle; /* initiates whose connection went down without an SA event */
 	GPtrArray *pending; /* Pending */
 	gboolean views_held; /* a client is registered for an event that shows SAs */
 };
@@ -451,6 +454,49 @@ on_sa_event(ControlSaEvent event, const ControlIkeSa *sa, const char *child, con
 		check_pending(self->pending->pdata[i], event, sa, child, reason);
 }
 
+/* An initiate whose connection went down and no SA event answered: no IKE SA was ever
+ * made (its remote name could not be resolved): the connection's reason is the answer. */
+static gboolean
+on_down_idle(gpointer user_data)
+{
+	ViciSas *self = user_data;
+
+	self->down_idle = 0;
+	for (guint i = self->pending->len; i-- > 0;) {
+		Pending *p = self->pending->pdata[i];
+		g_autoptr(ControlConn) state = NULL;
+
+		if (!p->conn_down)
+			continue;
+		state = control_lookup_connection(self->ctl, p->conn, NULL);
+		g_autofree char *why = g_strdup_printf(
+			"establishing %s '%s' failed: %s", p->child ? "CHILD_SA" : "IKE_SA",
+			p->child ? p->child : p->conn,
+			state && *state->last_error ? state->last_error : "down");
+		finish_result(p, FALSE, why);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static void
+on_conn_event(ControlConnEvent event, const ControlConn *conn, gpointer user_data)
+{
+	ViciSas *self = user_data;
+
+	if (event != CONTROL_CONN_CHANGED || conn->state != CONTROL_CONN_DOWN)
+		return;
+	for (guint i = 0; i < self->pending->len; i++) {
+		Pending *p = self->pending->pdata[i];
+
+		if (p->terminate || g_strcmp0(p->conn, conn->name) != 0)
+			continue;
+		/* an SA event right after answers it as usual; the idle answers the rest */
+		p->conn_down = TRUE;
+		if (!self->down_idle)
+			self->down_idle = g_idle_add(on_down_idle, self);
+	}
+}
+
 /* (nullable) */
 static const ControlChildSa *
 find_child(const ControlIkeSa *sa, guint32 spi_in)
@@ -802,6 +848,7 @@ vici_sas_new(ViciServer *server, Control *ctl)
 	self->pending = g_ptr_array_new_with_free_func((GDestroyNotify)pending_free);
 	self->sa_watch = control_sa_watch_add(ctl, on_sa_event, self);
 	self->rekey_watch = control_rekey_watch_add(ctl, on_rekey, self);
+	self->conn_watch = control_conn_watch_add(ctl, on_conn_event, self);
 	vici_server_add_commands(server, commands, G_N_ELEMENTS(commands), self);
 	vici_server_set_listeners_func(server, on_listeners, self);
 	return self;
@@ -817,6 +864,8 @@ vici_sas_free(ViciSas *self)
 		control_sa_views_release(self->ctl);
 	control_sa_watch_remove(self->ctl, self->sa_watch);
 	control_rekey_watch_remove(self->ctl, self->rekey_watch);
+	control_conn_watch_remove(self->ctl, self->conn_watch);
+	g_clear_handle_id(&self->down_idle, g_source_remove);
 	g_ptr_array_unref(self->pending);
 	g_free(self);
 }

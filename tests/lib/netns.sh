@@ -19,6 +19,8 @@ netns_cleanup() {
 	done
 	ip netns del "$NS1" 2>/dev/null
 	ip netns del "$NS2" 2>/dev/null
+	# files a test put over the namespaces' /etc (ip netns exec binds them)
+	rm -rf "/etc/netns/$NS1" "/etc/netns/$NS2"
 	rm -rf "$TMP"
 }
 

@@ -139,7 +139,7 @@ assert_fails(const char *text, const char *expected)
 static void
 test_errors(void)
 {
-	assert_fails("connections {\n c {\n  remote_addrs = nowhere\n }\n}\n", "t.conf:3");
+	assert_fails("connections {\n c {\n  remote_addrs = nowhere!\n }\n}\n", "t.conf:3");
 	assert_fails("connections {\n c {\n  proposals = aes999\n }\n}\n", "t.conf:3");
 	assert_fails("connections {\n c {\n  local {\n   auth = pubkey\n  }\n }\n}\n", "only psk");
 	assert_fails("connections {\n c {\n  children {\n   n {\n    start_action = later\n"
@@ -228,6 +228,10 @@ test_vocabulary(void)
 	assert_conn_fails("  reauth_time = 4h\n", "", "reauthentication");
 	assert_conn_fails("", "    mode = drop\n",
 			  "mode: shunt policies (pass, drop) are not supported by vpnd yet");
+	assert_conn_fails("  remote_addrs = 10.1.2.300\n", "",
+			  "t.conf:3: c: remote_addrs: not an IPv4 or IPv6 address, nor a DNS name");
+	assert_conn_fails("  remote_addrs = gw..example\n", "", "nor a DNS name");
+	assert_conn_fails("  remote_addrs = -gw.example\n", "", "nor a DNS name");
 	assert_conn_fails("  keyingtries = forever\n", "",
 			  "t.conf:3: c: keyingtries: expected a count (0: no limit)");
 	assert_conn_fails(
@@ -259,6 +263,13 @@ test_vocabulary(void)
 		"  local-1 {\n   auth = psk\n   id = moon.example.org\n   round = 1\n  }\n", "");
 	g_assert_cmpstr(conn_config_get_id(round, TRUE)->text, ==, "moon.example.org");
 	g_assert_cmpuint(round->keyingtries, ==, 1); /* the default: one attempt */
+
+	/* a DNS name: looked up when initiating; no address until then */
+	g_autoptr(ConnConfig) named = load_one("  remote_addrs = vpn.example.org.\n", "");
+	g_assert_cmpstr(named->remote_host, ==, "vpn.example.org.");
+	g_assert_cmpuint(named->remote_addr.family, ==, 0);
+	g_autoptr(ConnConfig) addressed = load_one("  remote_addrs = 2001:db8::2\n", "");
+	g_assert_null(addressed->remote_host);
 }
 
 /* Texts (VICI, D-Bus) parse as files do, but may not make vpnd open a path. */
