@@ -30,7 +30,7 @@ vici_commands_reply_result(gboolean success, const char *errmsg)
 
 	vici_builder_add_kv(b, "success", success ? "yes" : "no");
 	if (!success)
-		vici_builder_add_kv(b, "errmsg", errmsg);
+		vici_builder_add_text(b, "errmsg", errmsg);
 	return vici_commands_finish(b);
 }
 
@@ -292,8 +292,7 @@ on_log_line(const ControlLogLine *line, gpointer user_data)
 	vici_builder_add_kv(b, "group", vici_commands_log_group(line->domain));
 	vici_builder_add_kv_printf(b, "level", "%d", level);
 	vici_builder_add_kv_printf(b, "thread", "%u", line->thread);
-	vici_builder_add_kv_bytes(b, "msg", line->message,
-				  MIN(strlen(line->message), VICI_MAX_VALUE));
+	vici_builder_add_text(b, "msg", line->message);
 	g_autoptr(GBytes) msg = vici_commands_finish(b);
 	vici_server_broadcast(self->server, "log", msg);
 }

@@ -619,6 +619,41 @@ vici_builder_add_kv(ViciBuilder *b, const char *key, const char *text)
 	vici_builder_add_kv_bytes(b, key, text, strlen(text));
 }
 
+/* The ASCII stand-in for one non-ASCII character. */
+static char
+ascii_for(gunichar c)
+{
+	switch (c) {
+	case 0x2018: /* ‘ */
+	case 0x2019: /* ’ */
+		return '\'';
+	case 0x201c: /* “ */
+	case 0x201d: /* ” */
+		return '"';
+	default:
+		return '?';
+	}
+}
+
+void
+vici_builder_add_text(ViciBuilder *b, const char *key, const char *text)
+{
+	g_autoptr(GString) out = g_string_sized_new(strlen(text));
+
+	for (const char *p = text; *p && out->len < VICI_MAX_VALUE;) {
+		gunichar c = g_utf8_get_char_validated(p, -1);
+
+		if (c == (gunichar)-1 || c == (gunichar)-2) { /* not UTF-8: one byte */
+			g_string_append_c(out, '?');
+			p++;
+			continue;
+		}
+		g_string_append_c(out, c >= 0x20 && c < 0x7f ? (char)c : ascii_for(c));
+		p = g_utf8_next_char(p);
+	}
+	vici_builder_add_kv_bytes(b, key, out->str, out->len);
+}
+
 void
 vici_builder_add_kv_printf(ViciBuilder *b, const char *key, const char *format, ...)
 {

@@ -166,6 +166,10 @@ void vici_builder_add_kv(ViciBuilder *builder, const char *key, const char *text
 void vici_builder_add_kv_bytes(ViciBuilder *builder, const char *key, const void *data, gsize len);
 void vici_builder_add_kv_printf(ViciBuilder *builder, const char *key, const char *format, ...)
 	G_GNUC_PRINTF(3, 4);
+/* Text for a person (errmsg, log lines) in printable ASCII, at most VICI_MAX_VALUE
+ * bytes: swanctl prints a value with any other byte as nothing at all. Typographic
+ * quotes (GLib's messages have them) become ASCII ones, anything else '?'. */
+void vici_builder_add_text(ViciBuilder *builder, const char *key, const char *text);
 
 /* The encoded message; NULL and @error after an invalid call or with sections or a list
  * still open. The builder is spent either way. (transfer full) */

@@ -326,7 +326,7 @@ finish_result(Pending *p, gboolean success, const char *errmsg)
 					   success ? p->matches : p->matches - p->remaining);
 	}
 	if (!success)
-		vici_builder_add_kv(b, "errmsg", errmsg);
+		vici_builder_add_text(b, "errmsg", errmsg);
 	g_autoptr(GBytes) msg = vici_commands_finish(b);
 	finish_pending(p, msg);
 }
@@ -356,8 +356,7 @@ on_trace(const ControlLogLine *line, const char *conn, gpointer user_data)
 	vici_builder_add_kv(b, "ikesa-name", p->conn);
 	if (p->ike_id)
 		vici_builder_add_kv_printf(b, "ikesa-uniqueid", "%u", p->ike_id);
-	vici_builder_add_kv_bytes(b, "msg", line->message,
-				  MIN(strlen(line->message), VICI_MAX_VALUE));
+	vici_builder_add_text(b, "msg", line->message);
 	g_autoptr(GBytes) event = vici_commands_finish(b);
 	vici_server_send_event(p->sas->server, client, "control-log", event);
 }

@@ -824,6 +824,29 @@ compare_names(gconstpointer a, gconstpointer b)
 	return g_strcmp0(*(char *const *)a, *(char *const *)b);
 }
 
+/* Text for swanctl to print: printable ASCII (it prints anything else as nothing). */
+static void
+test_builder_text(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ViciBuilder) b = vici_builder_new();
+	g_autoptr(ViciMsg) msg = NULL;
+	g_autofree char *long_text = g_strnfill(VICI_MAX_VALUE + 10, 'x');
+
+	vici_builder_add_text(b, "quotes", "Error resolving \u201cnosuch\u201d: it\u2019s gone");
+	vici_builder_add_text(b, "other", "CN=J\u00fcrgen\ttab \xff end");
+	vici_builder_add_text(b, "long", long_text);
+	g_autoptr(GBytes) bytes = vici_builder_finish(b, &error);
+	g_assert_no_error(error);
+	gsize len;
+	const guint8 *data = g_bytes_get_data(bytes, &len);
+	g_assert_cmpint(vici_msg_decode(data, len, 0, &msg), ==, VICI_PARSE_OK);
+	g_assert_cmpstr(vici_msg_get_str(msg, "quotes", NULL), ==,
+			"Error resolving \"nosuch\": it's gone");
+	g_assert_cmpstr(vici_msg_get_str(msg, "other", NULL), ==, "CN=J?rgen?tab ? end");
+	g_assert_cmpuint(strlen(vici_msg_get_str(msg, "long", "")), ==, VICI_MAX_VALUE);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -858,6 +881,7 @@ main(int argc, char **argv)
 		g_autofree char *p = g_strdup_printf("/vici/msg/decode/%s", msg_cases[i].name);
 		g_test_add_data_func(p, &msg_cases[i], test_msg_case);
 	}
+	g_test_add_func("/vici/msg/builder/text", test_builder_text);
 	g_test_add_func("/vici/msg/decode/depth", test_msg_depth);
 	g_test_add_func("/vici/msg/decode/size", test_msg_size);
 	g_test_add_func("/vici/msg/decode/binary", test_binary_values);
