@@ -528,7 +528,11 @@ carry_attempt(SaManager *mgr, SaConn *old, SaConn *c)
 {
 	c->tries = old->tries;
 	c->tried_child = g_steal_pointer(&old->tried_child);
-	if (old->retry_source) {
+	if (old->resolving) {
+		/* the lookup goes with @old: the same attempt starts over, under @c's name */
+		c->tries = old->tries ? old->tries - 1 : 0;
+		schedule_retry(mgr, c);
+	} else if (old->retry_source) {
 		g_clear_handle_id(&old->retry_source, g_source_remove);
 		schedule_retry(mgr, c);
 	}

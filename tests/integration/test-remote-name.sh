@@ -3,13 +3,15 @@
 #
 # remote_addrs as a DNS name, vpnd <-> vpnd in two network namespaces. a's namespace
 # has its own /etc/hosts (ip netns exec binds /etc/netns/NAME/hosts over it) that names
-# b gw.vpnd.test, and a resolv.conf whose server is a closed port on its loopback.
-# Checked:
+# b gw.vpnd.test, and a resolv.conf whose server is an address of the veth's subnet
+# that nobody has (a lookup of any other name fails after a second). Checked:
 # - byname (remote_addrs = gw.vpnd.test, start_action = start, no local_addrs) comes up
 #   to b, whose address vpnd looked up, from the address its route leaves from, and
 #   carries a ping; swanctl --list-conns shows the name;
 # - swanctl --initiate of noname (remote_addrs = nosuch.invalid) fails at once, saying
-#   the name does not resolve, and vpnd runs on.
+#   the name does not resolve, and vpnd runs on;
+# - a reload of the connections while such a lookup runs starts it over under the new
+#   configuration, and the waiting initiate still gets its answer.
 # Needs root (exit 77 otherwise).
 set -u
 
@@ -70,7 +72,7 @@ for n in 1 2; do
 done
 mkdir -p "/etc/netns/$NS1"
 printf '127.0.0.1 localhost\n192.0.2.2 gw.vpnd.test\n' >"/etc/netns/$NS1/hosts"
-printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"/etc/netns/$NS1/resolv.conf"
+printf 'nameserver 192.0.2.99\noptions timeout:1 attempts:1\n' >"/etc/netns/$NS1/resolv.conf"
 write_a
 vpnd_gateway b
 printf 'swanctl {\n\tload = pem\n}\n' >"$TMP/strongswan.conf"
@@ -97,6 +99,20 @@ no_name() {
 		wait_log a "noname: cannot resolve nosuch.invalid" 1 && pings "$NS1" 10.1.1.1 10.2.1.1
 }
 check "a name that does not resolve: swanctl --initiate fails at once and says why" no_name
+
+reloaded() {
+	local rc
+	swanctl_a --initiate --child net2 >"$TMP/reload.out" 2>&1 &
+	local init=$!
+	PIDS+=("$init")
+	sleep 0.3 # the lookup waits for the server that is not there
+	swanctl_a --load-conns --file "$TMP/a/conf.d/site.conf" >/dev/null 2>&1 || return 1
+	wait "$init"
+	rc=$?
+	sed 's/^/# /' "$TMP/reload.out" | tail -1
+	[ "$rc" != 0 ] && grep -q "failed: cannot resolve nosuch.invalid" "$TMP/reload.out"
+}
+check "a reload during the lookup: it starts over, the initiate gets its answer" reloaded
 
 check "vpnd a stops on SIGTERM with status 0" stop_vpnd a
 check "vpnd b stops on SIGTERM with status 0" stop_vpnd b
